@@ -1,0 +1,23 @@
+/* libdeferred: Twisted-style asynchronous programming for C.
+ *
+ * The one header users include. It pulls in the topic headers:
+ *
+ *   deferred/common.h    error codes, call sites, allocator, debug mode
+ *   deferred/failure.h   typed errors and failures
+ *   deferred/result.h    the values that flow down a chain
+ *   deferred/core.h      the Deferred itself, and succeed/fail/maybe
+ *   deferred/report.h    unhandled failures and the causal trace
+ *
+ * Link with `pkg-config --libs libdeferred` or, in CMake,
+ * find_package(libdeferred) and target_link_libraries(x libdeferred::deferred).
+ */
+#ifndef DEFERRED_H
+#define DEFERRED_H
+
+#include "deferred/common.h"
+#include "deferred/failure.h"
+#include "deferred/result.h"
+#include "deferred/core.h"
+#include "deferred/report.h"
+
+#endif /* DEFERRED_H */

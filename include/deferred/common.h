@@ -1,0 +1,78 @@
+/* libdeferred: error codes, call sites, allocation hooks and debug mode.
+ *
+ * Everything in libdeferred that can fail returns an int: 0 on success or
+ * one of the negative DF_E* codes below (the libuv convention). Failures
+ * that travel down a callback chain are df_failure objects instead (see
+ * failure.h); df_raise_code() turns a code into one.
+ */
+#ifndef DEFERRED_COMMON_H
+#define DEFERRED_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DF_VERSION_MAJOR 0
+#define DF_VERSION_MINOR 1
+#define DF_VERSION_PATCH 0
+#define DF_VERSION_STRING "0.1.0"
+
+/* Error codes. Negative, so that `if (rc < 0)` reads naturally. */
+#define DF_ENOMEM (-12)            /* out of memory; nothing was changed   */
+#define DF_EINVAL (-22)            /* bad argument (NULL, wrong state)     */
+#define DF_EALREADY_CALLED (-1001) /* second callback()/errback()          */
+
+/* A short English description of a DF_E* code ("already called", ...).
+ * Never returns NULL; unknown codes give "unknown error". */
+const char *df_strerror(int code);
+
+/* Where something happened in the user's program. The add/fire/raise
+ * macros capture __FILE__, __LINE__ and __func__ for free: these are
+ * string literals with static storage, so recording a site never
+ * allocates. */
+typedef struct df_site {
+  const char *file;
+  const char *func;
+  int line;
+} df_site;
+
+/* Expands to the three arguments of a site, for the *_at() functions. */
+#define DF_HERE __FILE__, __LINE__, __func__
+
+/* Replace the allocator used for every allocation the library makes.
+ *
+ * Call it before the library allocates anything (typically first thing in
+ * main), or after df_release_caches() with no deferred or failure alive.
+ * Passing NULL for all three restores malloc/realloc/free. The hooks must
+ * behave like the C library functions. Returns 0, or DF_EINVAL if only
+ * some of the three are NULL. Used by bench/ to count allocations. */
+int df_set_allocator(void *(*malloc_fn)(size_t),
+                     void *(*realloc_fn)(void *, size_t),
+                     void (*free_fn)(void *));
+
+/* Free the calling thread's caches of spare deferreds, stage blocks and
+ * loop stacks. The library keeps such caches so that the hot path does
+ * not allocate once warm; they are also freed automatically when a thread
+ * exits and at process exit, so calling this is only needed before
+ * swapping the allocator. Safe to call at any time outside a callback. */
+void df_release_caches(void);
+
+/* Debug mode (Twisted's Deferred.debug / setDebugging): when on, deferreds
+ * record a native backtrace (backtrace(3)) where they are created and
+ * first fired, and failures where they are created; unhandled-failure
+ * reports and AlreadyCalled messages then include them. Off by default;
+ * the environment variable DF_DEBUG=1 turns it on at start-up. Affects
+ * objects created after the call. Process-wide; not thread-safe to flip
+ * while other threads create deferreds. */
+void df_set_debugging(bool on);
+bool df_get_debugging(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DEFERRED_COMMON_H */

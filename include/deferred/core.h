@@ -1,0 +1,237 @@
+/* libdeferred: the Deferred.
+ *
+ * A df_deferred is a promise of one result, plus a chain of
+ * callback/errback pairs ("stages") that process it, exactly as Twisted's
+ * Deferred (rule numbers refer to the semantics page, see docs/). When the
+ * deferred is fired, stage 0's callback (for a success) or errback (for a
+ * failure) runs with the result; whatever it returns is handed to stage 1,
+ * whose callback runs if that was a success, its errback if it was a
+ * failure; and so on down the chain.
+ *
+ * Threads: a deferred, and every deferred chained to it, is used from one
+ * thread at a time. Different threads may use different deferreds.
+ *
+ * Ownership:
+ *   - df_deferred_new() returns a deferred holding one reference, owned by
+ *     the caller. df_deferred_ref/df_deferred_unref add and drop references.
+ *     Typical use: the producer keeps the reference it fires through, and
+ *     gives the consumer another one.
+ *   - The library holds its own references while it needs a deferred: while
+ *     callbacks run, while one deferred waits on another (both directions),
+ *     and while a chain_deferred() link is pending. So a fire-and-forget
+ *     chain keeps running after its owners drop their references.
+ *   - When the last reference goes, pending stages are dropped without
+ *     running, the result is dropped, and if the chain ended in an
+ *     unhandled failure it is reported (see report.h). Deferreds that only
+ *     wait on each other, with no reference from outside and so no way to
+ *     ever fire, are freed together as soon as that becomes true.
+ *   - Callback user-data pointers (`arg`) are borrowed: the library never
+ *     frees them.
+ *   - Results: see result.h. Firing hands the value to the chain.
+ */
+#ifndef DEFERRED_CORE_H
+#define DEFERRED_CORE_H
+
+#include "common.h"
+#include "failure.h"
+#include "result.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A callback or errback: takes the current result (ownership included) and
+ * returns the next one. Returning a failure result (df_raise, df_failed, or
+ * the input failure) sends it to the next errback; returning anything else
+ * goes to the next callback; returning df_wait_on(other) makes the chain
+ * wait for `other`. NULL in a stage means "pass the result through". */
+typedef df_result (*df_callback_fn)(df_result result, void *arg);
+
+/* A canceller, called by df_deferred_cancel() on a deferred that has not
+ * fired. It may fire `d` (which then decides the outcome) or not (then `d`
+ * fails with CancelledError). `d` is borrowed. */
+typedef void (*df_canceller_fn)(df_deferred *d, void *arg);
+
+/* --- creation and references ---------------------------------------------- */
+
+/* Create an unfired deferred with no stages, optionally with a canceller
+ * (Twisted's Deferred(canceller)). Records the caller's site. Returns a new
+ * reference, or NULL if memory runs out. */
+#define df_deferred_new() df_deferred_new_at(NULL, NULL, DF_HERE)
+#define df_deferred_new_with_canceller(canceller, arg) \
+  df_deferred_new_at((canceller), (arg), DF_HERE)
+df_deferred *df_deferred_new_at(df_canceller_fn canceller, void *canceller_arg,
+                                const char *file, int line, const char *func);
+
+/* Add a reference; returns `d`. */
+df_deferred *df_deferred_ref(df_deferred *d);
+/* Drop a reference (NULL is ignored). Dropping the last reference frees
+ * the deferred as described at the top of this file, reporting an
+ * unhandled failure if its chain ended in one (rules U3, U4). */
+void df_deferred_unref(df_deferred *d);
+
+/* --- adding stages ------------------------------------------------------- */
+
+/* Append one callback/errback pair (Twisted's addCallbacks; rules 1, 2).
+ *
+ * `callback` runs for a success, `errback` for a failure; either may be
+ * NULL to pass that kind of result through. Each has its own user data.
+ * If `d` has fired and is neither paused, waiting, nor inside one of its
+ * own callbacks, the pair runs now, before this returns (rule 1); a pair
+ * added from inside one of d's callbacks runs after the pairs already
+ * queued (rule 19). Returns 0, DF_EINVAL if `d` is NULL, or DF_ENOMEM
+ * (then nothing was added). The macros record the caller's site and the
+ * names of the functions for tracebacks. */
+#define df_deferred_add_callbacks(d, callback, callback_arg, errback,      \
+                                  errback_arg)                             \
+  df_deferred_add_callbacks_at((d), (callback), (callback_arg), (errback), \
+                               (errback_arg),                              \
+                               __FILE__ "\0" #callback "\0" #errback,      \
+                               __LINE__, __func__)
+/* Only a callback; failures pass through (addCallback). */
+#define df_deferred_add_callback(d, callback, arg)                          \
+  df_deferred_add_callbacks_at((d), (callback), (arg), NULL, NULL,         \
+                               __FILE__ "\0" #callback "\0", __LINE__,     \
+                               __func__)
+/* Only an errback; successes pass through (addErrback). */
+#define df_deferred_add_errback(d, errback, arg)                            \
+  df_deferred_add_callbacks_at((d), NULL, NULL, (errback), (arg),          \
+                               __FILE__ "\0\0" #errback, __LINE__,        \
+                               __func__)
+/* The same function and user data on both sides (addBoth). */
+#define df_deferred_add_both(d, fn, arg)                                    \
+  df_deferred_add_callbacks_at((d), (fn), (arg), (fn), (arg),              \
+                               __FILE__ "\0" #fn "\0" #fn, __LINE__,      \
+                               __func__)
+/* The function behind the macros. `where` is the text
+ * "file\0callback-name\0errback-name" (one literal, so that recording it
+ * costs one pointer), or NULL; `line` and `func` are the caller's. */
+int df_deferred_add_callbacks_at(df_deferred *d, df_callback_fn callback,
+                                 void *callback_arg, df_callback_fn errback,
+                                 void *errback_arg, const char *where,
+                                 int line, const char *func);
+
+/* --- firing -------------------------------------------------------------- */
+
+/* Fire `d` with `result` (Twisted's callback; rules 3-5). A failure result
+ * selects the errback side, as in Twisted.
+ *
+ * `d` takes ownership of `result` in every case: if the call fails, the
+ * result is dropped. Callbacks run now, in this call, unless `d` is paused.
+ * Returns 0; DF_EALREADY_CALLED if `d` has fired before (rule 23: `d` is
+ * unchanged and nothing runs), except for the one fire swallowed after
+ * cancelling a deferred that has no canceller (rule 24), which returns 0;
+ * DF_EINVAL if `d` is NULL or `result` is a deferred (rule 4). Never
+ * returns an error raised by a callback: that travels down the chain. */
+#define df_deferred_callback(d, result) df_deferred_callback_at((d), (result), DF_HERE)
+int df_deferred_callback_at(df_deferred *d, df_result result, const char *file,
+                            int line, const char *func);
+
+/* Fire `d` with a failure (Twisted's errback). Takes over the caller's
+ * reference to `f` (NULL is DF_EINVAL). Same returns as
+ * df_deferred_callback. */
+#define df_deferred_errback(d, f) df_deferred_errback_at((d), (f), DF_HERE)
+int df_deferred_errback_at(df_deferred *d, df_failure *f, const char *file,
+                           int line, const char *func);
+
+/* --- pause --------------------------------------------------------------- */
+
+/* Pause: no stages run until a matching unpause (rules 16-18). A pause made
+ * inside a running callback takes effect when the current pass ends
+ * (rule 17). Returns 0 or DF_EINVAL (NULL). */
+int df_deferred_pause(df_deferred *d);
+/* Undo one pause; when the count reaches 0 and `d` has fired, pending
+ * stages run now. Returns 0, or DF_EINVAL if `d` is NULL or not paused
+ * (Twisted lets the counter go negative; see docs/twisted-programmers.md). */
+int df_deferred_unpause(df_deferred *d);
+
+/* --- chaining and cancellation ------------------------------------------ */
+
+/* Make `other` part of d's chain (Twisted's chainDeferred; rule 15): adds a
+ * stage that fires `other` with d's current result, after which d's result
+ * is None. If `other` has already fired when that stage runs, d's result
+ * becomes an AlreadyCalledError failure. Unlike Twisted, this does not
+ * recurse: a chain of a million chained deferreds fires in constant C
+ * stack. `other` is borrowed; the stage holds its own reference.
+ * Returns 0, DF_EINVAL (NULL, or d == other), or DF_ENOMEM. */
+#define df_deferred_chain(d, other) df_deferred_chain_at((d), (other), DF_HERE)
+int df_deferred_chain_at(df_deferred *d, df_deferred *other, const char *file,
+                         int line, const char *func);
+
+/* Cancel `d` (Twisted's cancel; rules C1-C5):
+ *   - not fired: call the canceller; if that did not fire `d` (or there is
+ *     none), fail `d` with CancelledError. Without a canceller, the next
+ *     callback()/errback() on `d` is silently swallowed, once (rule 24).
+ *   - waiting on another deferred: cancel that one instead (rule C3), which
+ *     sends its outcome back here; this walks long waiting chains without
+ *     recursion.
+ *   - otherwise (fired, or paused with a result): nothing.
+ * Returns 0, or DF_EINVAL for NULL. */
+#define df_deferred_cancel(d) df_deferred_cancel_at((d), DF_HERE)
+int df_deferred_cancel_at(df_deferred *d, const char *file, int line,
+                          const char *func);
+
+/* --- state --------------------------------------------------------------- */
+
+/* Has `d` been fired (Twisted's `called`)? */
+bool df_deferred_called(const df_deferred *d);
+/* The pause count set by df_deferred_pause (waiting is not counted). */
+int df_deferred_paused(const df_deferred *d);
+/* Is `d` waiting on the result of another deferred? If so, returns it
+ * (borrowed), else NULL. */
+df_deferred *df_deferred_waiting_on(const df_deferred *d);
+/* Twisted's _chainedTo: the deferred `d` was chained to with
+ * df_deferred_chain or is waiting on, until the chain resolves; borrowed,
+ * informational, may be NULL. */
+df_deferred *df_deferred_chained_to(const df_deferred *d);
+/* Borrow the current result: NULL if `d` has not fired, or while its
+ * callbacks are running (the running callback owns it). Do not drop it. */
+const df_result *df_deferred_result(const df_deferred *d);
+/* Take the result out of a fired deferred that is not running callbacks:
+ * the caller owns what comes back, and `d`'s result becomes None (a failure
+ * taken this way counts as handled). Returns DF_EINVAL if there is no
+ * result to take, leaving *out untouched. */
+int df_deferred_take_result(df_deferred *d, df_result *out);
+/* Stages not yet run. */
+size_t df_deferred_pending_stages(const df_deferred *d);
+/* Where `d` was created. */
+df_site df_deferred_created_site(const df_deferred *d);
+/* Twisted's repr: "<Deferred at 0x...>", "<Deferred at 0x... current
+ * result: 42>", "<Deferred at 0x... waiting on Deferred at 0x...>". */
+size_t df_deferred_describe(const df_deferred *d, char *buf, size_t size);
+
+/* --- helpers (Twisted's succeed, fail, maybeDeferred, execute) ----------- */
+
+/* A new deferred already fired with `result` (ownership taken). A failure
+ * result gives a failed deferred, as in Twisted. NULL if out of memory
+ * (the result is dropped). */
+#define df_succeed(result) df_succeed_at((result), DF_HERE)
+df_deferred *df_succeed_at(df_result result, const char *file, int line,
+                           const char *func);
+/* A new deferred already failed with `f` (reference taken). */
+#define df_fail(f) df_fail_at((f), DF_HERE)
+df_deferred *df_fail_at(df_failure *f, const char *file, int line,
+                        const char *func);
+
+/* A function that produces a result: a value, a failure or (by returning
+ * df_wait_on(d)) a deferred. */
+typedef df_result (*df_function)(void *arg);
+/* Call `fn(arg)` and return a deferred for its outcome: a returned
+ * deferred as is (its reference passes to the caller), anything else fired
+ * into a new deferred. NULL only if out of memory. */
+#define df_maybe_deferred(fn, arg) df_maybe_deferred_at((fn), (arg), DF_HERE)
+df_deferred *df_maybe_deferred_at(df_function fn, void *arg, const char *file,
+                                  int line, const char *func);
+/* Like df_maybe_deferred, but the outcome is never unwrapped: a function
+ * that returns a deferred is a programming error, reported as a failed
+ * deferred (ValueError) with that deferred released. (Twisted raises an
+ * AssertionError at the caller instead.) */
+#define df_execute(fn, arg) df_execute_at((fn), (arg), DF_HERE)
+df_deferred *df_execute_at(df_function fn, void *arg, const char *file,
+                           int line, const char *func);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DEFERRED_CORE_H */

@@ -1,0 +1,65 @@
+/* libdeferred: unhandled failures and the causal trace.
+ *
+ * A failure that reaches the end of a chain with no errback to handle it is
+ * *unhandled* (rule U1). It is never lost: when the last reference to the
+ * deferred holding it goes away, the failure is reported at that moment,
+ * synchronously, through the unhandled-failure handler (rule U3). At
+ * process exit, deferreds that are still alive and hold an unhandled
+ * failure are reported too (with `at_exit` set). Not reported: failures
+ * that were handled, taken over by another deferred (rules 9 and 11), or
+ * left in a deferred that was paused when it fired (U4).
+ *
+ * The default handler writes to stderr:
+ *
+ *     Unhandled error in Deferred:
+ *     Traceback (most recent call last):
+ *       ...                                   (see df_failure_traceback)
+ *     GibberishError: not a poem
+ *     Causal trace:
+ *       <Deferred at 0x...> created at poem.c:58 in main
+ *       fired at poem.c:88 in main with 'poem text'
+ *       stage 1 (callback byronificate, added at poem.c:61 in main) failed
+ *       stage 2 (errback, added at poem.c:62 in main) passed it through
+ *       the chain ended here: never handled
+ */
+#ifndef DEFERRED_REPORT_H
+#define DEFERRED_REPORT_H
+
+#include "core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct df_unhandled {
+  const df_failure *failure;  /* the unhandled failure (borrowed)       */
+  const df_deferred *deferred;/* where it was left (borrowed; do not fire,
+                                 ref or add to it: it is being freed)   */
+  df_site created;            /* where that deferred was created        */
+  df_site fired;              /* where it was fired (file NULL if never) */
+  bool at_exit;               /* reported by the exit sweep             */
+} df_unhandled;
+
+typedef void (*df_unhandled_handler)(const df_unhandled *report, void *arg);
+
+/* Install `handler` (NULL restores the default, which prints to stderr).
+ * Process-wide; the handler may be called from any thread that frees a
+ * deferred, and must not call back into that deferred. Returns the
+ * previous handler (NULL for the default). */
+df_unhandled_handler df_set_unhandled_handler(df_unhandled_handler handler,
+                                              void *arg);
+
+/* The default report text ("Unhandled error in Deferred:\n" + traceback +
+ * causal trace) as a new malloc'd string, or NULL if out of memory. */
+char *df_unhandled_format(const df_unhandled *report);
+
+/* Report now every live deferred holding an unhandled failure, as the exit
+ * sweep does (each is reported once; its failure stays where it is).
+ * Returns how many were reported. Called automatically at exit. */
+size_t df_report_unhandled_now(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DEFERRED_REPORT_H */

@@ -1,0 +1,43 @@
+/* Debug mode: native backtraces (backtrace(3)) of where deferreds are
+ * created and fired and where failures are made. Off by default, on with
+ * df_set_debugging(true) or DF_DEBUG=1 in the environment. */
+#include <execinfo.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+bool df__debugging;
+
+#if defined(__GNUC__)
+__attribute__((constructor))
+#endif
+static void read_environment(void) {
+  const char *v = getenv("DF_DEBUG");
+  if (v && *v && strcmp(v, "0") != 0) df__debugging = true;
+}
+
+void df_set_debugging(bool on) { df__debugging = on; }
+bool df_get_debugging(void) { return df__debugging; }
+
+void df__backtrace_capture(df_backtrace *bt, int skip) {
+  void *frames[DF_BACKTRACE_MAX + 4];
+  int n = backtrace(frames, DF_BACKTRACE_MAX + 4);
+  skip++; /* this function */
+  if (skip > n) skip = n;
+  bt->depth = n - skip > DF_BACKTRACE_MAX ? DF_BACKTRACE_MAX : n - skip;
+  memcpy(bt->frames, frames + skip, (size_t)bt->depth * sizeof(void *));
+}
+
+void df__backtrace_append(const df_backtrace *bt, const char *prefix,
+                          df_strbuf *sb) {
+  if (!bt || bt->depth <= 0) return;
+  char **names = backtrace_symbols(bt->frames, bt->depth);
+  for (int i = 0; i < bt->depth; i++) {
+    if (names)
+      df__sb_printf(sb, "%s%s\n", prefix, names[i]);
+    else
+      df__sb_printf(sb, "%s%p\n", prefix, bt->frames[i]);
+  }
+  free(names);
+}

@@ -1,0 +1,480 @@
+/* The Deferred: state, adding stages, firing, and the firing loop.
+ *
+ * This file implements section 2 of the semantics page
+ * (../shared/specs/twisted-deferred-semantics.md, mirrored in docs/); the
+ * comments cite its rule numbers. The loop, run_callbacks(), is Twisted's
+ * _runCallbacks made fully iterative:
+ *
+ *   - Implicit chaining (a callback returns a deferred, rules 9-14) works as
+ *     in Twisted: the waiter's result is handed over by pushing the waiter
+ *     on an explicit stack, never by recursion.
+ *   - chain_deferred (rule 15) is recursive in Twisted: d1's stage calls
+ *     d2.callback(), which runs d2's loop nested. Here that nested run is a
+ *     new *invocation* on the same explicit stack: its first frame carries
+ *     DF_FRAME_BOUNDARY, and a "return" (a paused deferred) unwinds to that
+ *     boundary only, exactly as returning from the nested call would. So a
+ *     million chained deferreds fire in constant C stack.
+ *
+ * Every deferred on the stack holds a reference taken by the loop, so a
+ * callback may drop the last user reference to any of them.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Loop frame flags. */
+enum {
+  DF_FRAME_BOUNDARY = 1u << 0,   /* first frame of an invocation           */
+  DF_FRAME_CHAINED = 1u << 1,    /* ...started by a CHAIN stage: the frame
+                                    below is the chaining deferred        */
+  DF_FRAME_RESUMING = 1u << 2    /* back from a chained run: keep going
+                                    without the pause check (rule 17)     */
+};
+
+static void run_callbacks(df_deferred *d);
+
+/* --- creation and references ------------------------------------------------- */
+
+df_deferred *df_deferred_new_at(df_canceller_fn canceller, void *canceller_arg,
+                                const char *file, int line, const char *func) {
+  df_deferred *d = df__deferred_alloc();
+  if (DF_UNLIKELY(!d)) return NULL;
+  /* Only the header needs clearing: inline stages are written before read. */
+  memset(d, 0, offsetof(df_deferred, inline_stages));
+  d->refs = 1;
+  d->canceller = canceller;
+  d->canceller_arg = canceller_arg;
+  d->created.file = file;
+  d->created.line = line;
+  d->created.func = func;
+  if (DF_UNLIKELY(df__debugging)) {
+    d->debug = df__malloc(sizeof *d->debug);
+    if (d->debug) {
+      memset(d->debug, 0, sizeof *d->debug);
+      df__backtrace_capture(&d->debug->created, 1);
+    }
+  }
+  return d;
+}
+
+df_deferred *df_deferred_ref(df_deferred *d) {
+  if (d) d->refs++;
+  return d;
+}
+
+void df_deferred_unref(df_deferred *d) {
+  if (!d) return;
+  if (DF_LIKELY(--d->refs == 0)) {
+    df__deferred_destroy(d);
+    return;
+  }
+  /* Only wait edges left? Then it may be part of an unreachable group. */
+  if (DF_UNLIKELY((uint32_t)d->refs == df__internal_refs(d) && d->refs > 0))
+    df__collect_if_garbage(d);
+}
+
+/* Called when the last reference is gone: report (rule U3), then free. */
+void df__deferred_destroy(df_deferred *d) {
+  d->refs = 1; /* a handler or destructor must not free it again */
+  if (DF_UNLIKELY(d->flags & DF_F_MARKED)) df__report_on_destroy(d);
+  df__stages_drop_all(d);
+  df_result_drop(d->result);
+  d->result = df_none();
+  if (DF_UNLIKELY(d->debug != NULL)) df__free(d->debug);
+  df__deferred_release(d);
+}
+
+/* --- adding stages ------------------------------------------------------------ */
+
+int df_deferred_add_callbacks_at(df_deferred *d, df_callback_fn callback,
+                                 void *callback_arg, df_callback_fn errback,
+                                 void *errback_arg, const char *where,
+                                 int line, const char *func) {
+  if (DF_UNLIKELY(!d)) return DF_EINVAL;
+  df_stage *s;
+  if (DF_UNLIKELY(df__stage_push(d, &s) != 0)) return DF_ENOMEM;
+  s->callback = callback;
+  s->callback_arg = callback_arg;
+  s->errback = errback;
+  s->errback_arg = errback_arg;
+  s->where = where;
+  s->func = func;
+  s->line = line;
+  s->kind = DF_STAGE_USER;
+  /* rule 1: added after firing runs now, unless paused, waiting or
+   * running (run_callbacks checks all three). */
+  if (d->flags & DF_F_CALLED) run_callbacks(d);
+  return 0;
+}
+
+int df_deferred_chain_at(df_deferred *d, df_deferred *other, const char *file,
+                         int line, const char *func) {
+  if (!d || !other || d == other) return DF_EINVAL;
+  df_stage *s;
+  if (df__stage_push(d, &s) != 0) return DF_ENOMEM;
+  memset(s, 0, sizeof *s);
+  s->kind = DF_STAGE_CHAIN;
+  s->callback_arg = df_deferred_ref(other);
+  s->where = file;
+  s->func = func;
+  s->line = line;
+  other->chained_to = d; /* rule 15: informational */
+  if (d->flags & DF_F_CALLED) run_callbacks(d);
+  return 0;
+}
+
+/* --- firing ------------------------------------------------------------------ */
+
+/* Rules 3-5: the shared start step of callback() and errback(). */
+int df__fire(df_deferred *d, df_result r, const char *file, int line,
+             const char *func) {
+  if (DF_UNLIKELY(d->flags & DF_F_CALLED)) {
+    df_result_drop(r);
+    if (d->flags & DF_F_SUPPRESS) { /* rule 24: swallow one fire */
+      d->flags &= ~DF_F_SUPPRESS;
+      return 0;
+    }
+    return DF_EALREADY_CALLED; /* rule 23: nothing changes */
+  }
+  d->flags |= DF_F_CALLED;
+  d->fired.file = file;
+  d->fired.line = line;
+  d->fired.func = func;
+  if (DF_UNLIKELY(d->debug != NULL))
+    df__backtrace_capture(&d->debug->fired, 2);
+  if (DF_UNLIKELY(r.kind == DF_FAILURE)) {
+    d->flags |= DF_F_FIRED_FAILURE;
+    df__failure_note(r.u.failure, DF_TRACE_FIRED, d, NULL, 0, false);
+  }
+  d->result = r;
+  run_callbacks(d);
+  return 0;
+}
+
+int df_deferred_callback_at(df_deferred *d, df_result result, const char *file,
+                            int line, const char *func) {
+  if (DF_UNLIKELY(!d || result.kind == DF_DEFERRED)) {
+    df_result_drop(result); /* rule 4: a deferred is not a result */
+    return DF_EINVAL;
+  }
+  return df__fire(d, result, file, line, func);
+}
+
+int df_deferred_errback_at(df_deferred *d, df_failure *f, const char *file,
+                           int line, const char *func) {
+  if (!d || !f) {
+    df_failure_unref(f);
+    return DF_EINVAL;
+  }
+  return df__fire(d, df_failed(f), file, line, func);
+}
+
+/* --- pause ------------------------------------------------------------------ */
+
+int df_deferred_pause(df_deferred *d) {
+  if (!d) return DF_EINVAL;
+  d->paused++; /* rule 16 */
+  return 0;
+}
+
+int df_deferred_unpause(df_deferred *d) {
+  if (!d || d->paused <= 0) return DF_EINVAL; /* no underflow, unlike Twisted */
+  if (--d->paused == 0 && (d->flags & DF_F_CALLED)) run_callbacks(d);
+  return 0;
+}
+
+/* --- cancellation --------------------------------------------------------- */
+
+int df_deferred_cancel_at(df_deferred *d, const char *file, int line,
+                          const char *func) {
+  if (!d) return DF_EINVAL;
+  /* rule C3: waiting on a chain: cancel what it waits on instead. Walking
+   * to the end of the waiting chain here is what Twisted's recursion does. */
+  df_deferred *target = d;
+  while (df__waiting(target)) target = target->result.u.deferred;
+  df_deferred_ref(target);
+  if (!df__called(target)) { /* rule C1 */
+    if (target->canceller)
+      target->canceller(target, target->canceller_arg); /* rule C2 */
+    else
+      target->flags |= DF_F_SUPPRESS; /* rule 24 */
+    if (!df__called(target)) {
+      df_failure *f = df_failure_new_at(file, line, func, &df_error_cancelled,
+                                        NULL);
+      df__fire(target, df_failed(f), file, line, func);
+    }
+  }
+  /* rule C4: fired, or paused with a plain result: nothing. */
+  df_deferred_unref(target);
+  return 0;
+}
+
+/* --- the firing loop (section 2.4) --------------------------------------- */
+
+static inline void frame_push(df_loop_stack *s, df_deferred *d,
+                              uint32_t flags) {
+  s->frames[s->len].d = df_deferred_ref(d);
+  s->frames[s->len].flags = flags;
+  s->len++;
+}
+
+/* Does `r`, a deferred a callback of `cur` returned, lead back to `cur`?
+ * (rules 25-26: Twisted hangs for ever there; we fail the chain). */
+static bool would_wait_on_itself(const df_deferred *cur, const df_deferred *r) {
+  for (; r; r = df__waiting(r) ? r->result.u.deferred : NULL)
+    if (r == cur) return true;
+  return false;
+}
+
+/* A callback of `cur` returned deferred `r` (reference owned by `out`).
+ * Either take r's result now (rule 9: returns true with *out replaced) or
+ * make cur wait on r (rule 10: returns false, cur->result holds r). */
+static bool take_or_wait(df_deferred *cur, df_result *out) {
+  df_deferred *r = out->u.deferred;
+  if (DF_UNLIKELY(!r)) {
+    *out = df_raise(&df_error_invalid_argument,
+                    "a callback returned df_wait_on(NULL)");
+    return true;
+  }
+  if (DF_UNLIKELY(would_wait_on_itself(cur, r))) {
+    df_deferred_unref(r);
+    *out = df_raise(&df_error_chain_cycle,
+                    "a callback returned a deferred that is waiting on the "
+                    "deferred it was attached to; this would wait for ever");
+    return true;
+  }
+  /* A deferred whose own callbacks are running has no result to give: the
+   * running callback owns it (Twisted would take the in-flight value). */
+  if (df__called(r) && !df__paused(r) && !(r->flags & DF_F_RUNNING)) {
+    /* rule 9: steal the result; r keeps None and forgets its mark */
+    df_result v = r->result;
+    r->result = df_none();
+    df__mark_clear(r);
+    if (v.kind == DF_FAILURE)
+      df__failure_note(v.u.failure, DF_TRACE_TAKEN, cur, NULL, 0, false);
+    df_deferred_unref(r);
+    *out = v;
+    return true;
+  }
+  /* rule 10: wait. CONTINUE(cur) goes at the end of r's queue without
+   * running r (r has no usable result, or is paused). */
+  df_stage *s;
+  if (DF_UNLIKELY(df__stage_push(r, &s) != 0)) {
+    df_deferred_unref(r);
+    *out = df_failed(df_failure_ref(df__failure_no_memory()));
+    return true;
+  }
+  memset(s, 0, sizeof *s);
+  s->kind = DF_STAGE_CONTINUE;
+  s->callback_arg = df_deferred_ref(cur);
+  r->n_waiters++;
+  cur->result = *out; /* holds r: cur is now "paused" by the chain */
+  cur->chained_to = r;
+  return false;
+}
+
+/* End of an invocation (normal or by unwinding): if it was a chained run,
+ * the chaining deferred below resumes after its CHAIN stage, whose
+ * "return value" is None (rule 15), without a pause check (rule 17). */
+static void end_invocation(df_loop_stack *s, uint32_t boundary_flags) {
+  if (boundary_flags & DF_FRAME_CHAINED) {
+    df_loop_frame *parent = &s->frames[s->len - 1];
+    parent->d->flags &= ~DF_F_RUNNING;
+    parent->d->result = df_none();
+    parent->flags |= DF_FRAME_RESUMING;
+  }
+}
+
+/* rule 15: the CHAIN stage of `cur` fires `target` with cur's result.
+ * Returns true if a nested invocation was pushed (cur must break out). */
+static bool fire_chained(df_loop_stack *s, df_deferred *cur,
+                         df_deferred *target, const df_stage *st) {
+  if (df__called(target)) {
+    /* d2.callback() raised AlreadyCalledError inside d1's stage, or was
+     * swallowed after a cancel and returned None (rule 24). */
+    df_result_drop(cur->result);
+    if (target->flags & DF_F_SUPPRESS) {
+      target->flags &= ~DF_F_SUPPRESS;
+      cur->result = df_none();
+    } else {
+      cur->result = df_failed(df_failure_new_at(
+          df__where_file(st->where), st->line, st->func,
+          &df_error_already_called,
+          "chain_deferred: the chained deferred was already called"));
+    }
+    df_deferred_unref(target);
+    return false;
+  }
+  if (df__loop_stack_reserve(s, 1) != 0) {
+    df_result_drop(cur->result);
+    cur->result = df_failed(df_failure_ref(df__failure_no_memory()));
+    df_deferred_unref(target);
+    return false;
+  }
+  df_result v = cur->result;
+  cur->result = df_none();
+  if (v.kind == DF_FAILURE) {
+    df__failure_note(v.u.failure, DF_TRACE_CHAINED, target, NULL, 0, false);
+    target->flags |= DF_F_FIRED_FAILURE;
+  }
+  target->flags |= DF_F_CALLED;
+  target->fired.file = df__where_file(st->where);
+  target->fired.line = st->line;
+  target->fired.func = st->func;
+  target->result = v;
+  /* Twisted runs d2.callback inside d1's try block: d1 is "running". */
+  cur->flags |= DF_F_RUNNING;
+  frame_push(s, target, DF_FRAME_BOUNDARY | DF_FRAME_CHAINED);
+  df_deferred_unref(target); /* the frame holds it now */
+  return true;
+}
+
+/* Run the stages of one deferred until it finishes, pauses or hands off.
+ * Returns true when `cur` finished (the frame is to be popped). */
+static bool run_stages(df_loop_stack *s, df_deferred *cur) {
+  while (cur->n_pending) {
+    df_stage st;
+    df__stage_pop(cur, &st);
+    uint32_t index = cur->stages_run++;
+    bool failed = cur->result.kind == DF_FAILURE;
+
+    if (DF_UNLIKELY(st.kind != DF_STAGE_USER)) {
+      if (st.kind == DF_STAGE_CONTINUE) {
+        /* rule 11: hand my result to the waiter, which runs next, in this
+         * same loop; my later stages wait until it is done. */
+        df_deferred *waiter = st.callback_arg; /* reference moves to frame */
+        if (df__loop_stack_reserve(s, 1) != 0) {
+          /* Out of memory: put the hand-off back and stop this walk. */
+          df_stage *again;
+          if (df__stage_push(cur, &again) == 0) *again = st;
+          return false;
+        }
+        cur->n_waiters--;
+        df_result r = cur->result;
+        cur->result = df_none();
+        df__mark_clear(cur);
+        if (r.kind == DF_FAILURE)
+          df__failure_note(r.u.failure, DF_TRACE_HANDED_OFF, waiter, NULL, 0,
+                           false);
+        df_deferred *inner = waiter->result.u.deferred; /* == cur */
+        waiter->result = r; /* the "paused -= 1" of rule 11 */
+        df_deferred_unref(inner); /* cur is held by its own frame */
+        s->frames[s->len].d = waiter;
+        s->frames[s->len].flags = 0;
+        s->len++;
+        return false;
+      }
+      if (fire_chained(s, cur, st.callback_arg, &st)) return false;
+      continue;
+    }
+
+    df_callback_fn fn = failed ? st.errback : st.callback;
+    if (!fn) { /* pass-through costs nothing */
+      if (DF_UNLIKELY(failed))
+        df__failure_note(cur->result.u.failure, DF_TRACE_PASSED, cur, &st,
+                         index, true);
+      continue;
+    }
+    df_failure *in_failure = failed ? cur->result.u.failure : NULL;
+    cur->flags |= DF_F_RUNNING;
+    df_result out = fn(cur->result, failed ? st.errback_arg : st.callback_arg);
+    cur->flags &= ~DF_F_RUNNING;
+
+    if (DF_UNLIKELY(out.kind == DF_DEFERRED)) {
+      if (!take_or_wait(cur, &out))
+        return true; /* waiting: finished for now (Twisted's break) */
+    } else if (DF_UNLIKELY(out.kind == DF_FAILURE)) {
+      df__failure_note(out.u.failure,
+                       out.u.failure == in_failure ? DF_TRACE_RETURNED
+                                                   : DF_TRACE_RAISED_IN_STAGE,
+                       cur, &st, index, failed);
+    }
+    cur->result = out;
+  }
+  return true;
+}
+
+static void run_callbacks(df_deferred *d) {
+  if (d->flags & DF_F_RUNNING) return; /* re-entrancy guard (rules 19, 21) */
+  df_loop_stack *s = df__loop_stack();
+  if (DF_UNLIKELY(df__loop_stack_reserve(s, 1) != 0)) return;
+  size_t base = s->len;
+  frame_push(s, d, DF_FRAME_BOUNDARY);
+
+  while (s->len > base) {
+    df_loop_frame *top = &s->frames[s->len - 1];
+    df_deferred *cur = top->d;
+    if (top->flags & DF_FRAME_RESUMING) {
+      top->flags &= ~DF_FRAME_RESUMING; /* Twisted's inner loop goes on */
+    } else if (df__paused(cur)) {
+      /* "return": this deferred will not produce a result now, so the
+       * whole walk of this invocation is abandoned (rules 13, 16). */
+      uint32_t flags;
+      do {
+        df_loop_frame f = s->frames[--s->len];
+        flags = f.flags;
+        df_deferred_unref(f.d);
+      } while (!(flags & DF_FRAME_BOUNDARY));
+      end_invocation(s, flags);
+      continue;
+    } else {
+      cur->chained_to = NULL;
+    }
+
+    if (!run_stages(s, cur)) continue; /* a frame was pushed above cur */
+
+    /* finished: rule U1 (mark) / U2 (clear) */
+    if (DF_UNLIKELY(cur->result.kind == DF_FAILURE))
+      df__mark_set(cur);
+    else
+      df__mark_clear(cur);
+    df_loop_frame f = s->frames[--s->len];
+    if (f.flags & DF_FRAME_BOUNDARY) end_invocation(s, f.flags);
+    df_deferred_unref(f.d);
+  }
+}
+
+/* --- state ------------------------------------------------------------------ */
+
+bool df_deferred_called(const df_deferred *d) { return d && df__called(d); }
+int df_deferred_paused(const df_deferred *d) { return d ? d->paused : 0; }
+df_deferred *df_deferred_waiting_on(const df_deferred *d) {
+  return d && df__waiting(d) ? d->result.u.deferred : NULL;
+}
+df_deferred *df_deferred_chained_to(const df_deferred *d) {
+  return d ? d->chained_to : NULL;
+}
+const df_result *df_deferred_result(const df_deferred *d) {
+  if (!d || !df__called(d) || (d->flags & DF_F_RUNNING)) return NULL;
+  return &d->result;
+}
+int df_deferred_take_result(df_deferred *d, df_result *out) {
+  if (!d || !out || !df__called(d) || (d->flags & DF_F_RUNNING) ||
+      df__waiting(d))
+    return DF_EINVAL;
+  *out = d->result;
+  d->result = df_none();
+  df__mark_clear(d);
+  return 0;
+}
+size_t df_deferred_pending_stages(const df_deferred *d) {
+  return d ? d->n_pending : 0;
+}
+df_site df_deferred_created_site(const df_deferred *d) {
+  df_site none = {NULL, NULL, 0};
+  return d ? d->created : none;
+}
+
+size_t df_deferred_describe(const df_deferred *d, char *buf, size_t size) {
+  if (!d) return (size_t)snprintf(buf, size, "<Deferred NULL>");
+  if (df__waiting(d))
+    return (size_t)snprintf(buf, size, "<Deferred at %p waiting on Deferred at %p>",
+                            (const void *)d, (const void *)d->result.u.deferred);
+  if (!df__called(d) || (d->flags & DF_F_RUNNING))
+    return (size_t)snprintf(buf, size, "<Deferred at %p>", (const void *)d);
+  char value[160];
+  df_result_describe(d->result, value, sizeof value);
+  return (size_t)snprintf(buf, size, "<Deferred at %p current result: %s>",
+                          (const void *)d, value);
+}
