@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Build everything (warnings are errors) and run every test: the cmocka
+# suites, the differential test against Twisted, the tools' tests, the
+# install test. Installs what it needs on Debian. Extra arguments go to
+# ctest (e.g. -R differential).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh build-essential cmake pkg-config libcmocka-dev libedit-dev \
+  python3 python3-twisted chromium fonts-dejavu-core
+cmake -S . -B build -DDF_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)"
+cd build
+ctest --output-on-failure -j"$(nproc)" "$@"
