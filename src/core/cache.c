@@ -61,6 +61,7 @@ static void at_exit(void) {
   df__report_unhandled_at_exit();
   free_cache(&cache);
   shutting_down = true;
+  df__destructors_free();
 }
 
 static void init_once(void) {

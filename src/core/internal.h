@@ -162,6 +162,7 @@ typedef struct df_ptr_vec {
 df_ptr_vec *df__scratch_vec(void);
 int df__ptr_vec_push(df_ptr_vec *v, df_deferred *d);
 void df__report_unhandled_at_exit(void);
+void df__destructors_free(void); /* result.c, at exit */
 
 /* deferred.c */
 void df__deferred_destroy(df_deferred *d);

@@ -1,14 +1,83 @@
 /* Results: dropping, taking and describing the values of a chain. */
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
+/* The destructor table: append-only, in fixed chunks that never move, so
+ * that readers need no lock. Index 1 is free(), used by owned strings. */
+#define CHUNK_BITS 8
+#define CHUNK_SIZE (1u << CHUNK_BITS)
+#define MAX_CHUNKS 4096
+
+typedef void (*destructor)(void *);
+static destructor *_Atomic chunks[MAX_CHUNKS];
+static _Atomic uint32_t n_destructors = 1; /* index 0 is "none" */
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Thread_local destructor last_fn;
+static _Thread_local uint32_t last_id;
+
+void (*df_destructor_fn(uint32_t id))(void *) {
+  if (id == 0 || id >= atomic_load(&n_destructors)) return NULL;
+  return atomic_load(&chunks[id >> CHUNK_BITS])[id & (CHUNK_SIZE - 1)];
+}
+
+static uint32_t find(destructor fn, uint32_t n) {
+  for (uint32_t id = 1; id < n; id++)
+    if (df_destructor_fn(id) == fn) return id;
+  return 0;
+}
+
+uint32_t df_destructor_id(void (*fn)(void *)) {
+  if (!fn) return 0;
+  if (fn == last_fn) return last_id;
+  uint32_t id = find(fn, atomic_load(&n_destructors));
+  if (!id) {
+    pthread_mutex_lock(&table_lock);
+    uint32_t n = atomic_load(&n_destructors);
+    id = find(fn, n);
+    if (!id && n < MAX_CHUNKS * CHUNK_SIZE) {
+      destructor *chunk = atomic_load(&chunks[n >> CHUNK_BITS]);
+      if (!chunk) {
+        /* plain calloc: the table lives as long as the process, whatever
+         * allocator is installed later, and is freed at exit */
+        chunk = calloc(CHUNK_SIZE, sizeof *chunk);
+        if (chunk) atomic_store(&chunks[n >> CHUNK_BITS], chunk);
+      }
+      if (chunk) {
+        chunk[n & (CHUNK_SIZE - 1)] = fn;
+        atomic_store(&n_destructors, n + 1);
+        id = n;
+      }
+    }
+    pthread_mutex_unlock(&table_lock);
+  }
+  if (id) {
+    last_fn = fn;
+    last_id = id;
+  }
+  return id;
+}
+
+void df__destructors_free(void) {
+  for (uint32_t i = 0; i < MAX_CHUNKS; i++) {
+    destructor *chunk = atomic_load(&chunks[i]);
+    if (!chunk) break;
+    atomic_store(&chunks[i], NULL);
+    free(chunk);
+  }
+  atomic_store(&n_destructors, 1);
+  last_fn = NULL;
+  last_id = 0;
+}
+
 df_result df_string_take(char *s) {
   df_result r = df_string(s);
-  r.destroy = free;
+  r.destructor = df_destructor_id(free);
   return r;
 }
 
@@ -24,10 +93,11 @@ df_result df_string_dup(const char *s) {
 void df_result_drop(df_result r) {
   switch (r.kind) {
   case DF_STRING:
-    if (r.destroy) r.destroy((void *)r.u.s);
-    break;
   case DF_POINTER:
-    if (r.destroy) r.destroy(r.u.p);
+    if (r.destructor) {
+      destructor fn = df_destructor_fn(r.destructor);
+      if (fn) fn(r.kind == DF_STRING ? (void *)r.u.s : r.u.p);
+    }
     break;
   case DF_FAILURE:
     df_failure_unref(r.u.failure);
