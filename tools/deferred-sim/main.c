@@ -1,0 +1,181 @@
+/* deferred-sim: the deferred simulator of the Twisted tutorial, part 9.
+ *
+ * Reads callback/errback pairs (../shared/specs/deferred-simulator.md,
+ * "Input"), fires two real libdeferred deferreds through them (fire.c),
+ * and prints the chain and both firings as ASCII art (draw.c), and
+ * optionally as an SVG picture (svg.c). This file holds the command line,
+ * the line-by-line rules (numbering, empty lines, the end of the list)
+ * and the exit statuses: 0 drawn, 1 nothing to draw or an I/O failure,
+ * 2 a usage error.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <deferred.h>
+
+#include "draw.h"
+#include "input.h"
+#include "parse.h"
+#include "svg.h"
+
+static const char usage[] =
+    "usage: deferred-sim [--narrow] [--svg FILE] < pairs.txt\n"
+    "\n"
+    "Reads callback/errback pairs, one a line, until an empty line or the\n"
+    "end of input, and draws the chain and the paths taken by\n"
+    "d.callback(initial) and d.errback(initial*), fired by libdeferred.\n"
+    "Each member is `return VALUE`, `fail VALUE` or `passthru` (any\n"
+    "prefix, any case: r, f, p ...); VALUE is 1 to 6 characters.\n"
+    "\n"
+    "  --narrow     draw the three diagrams one after the other\n"
+    "  --svg FILE   also write the diagrams as an SVG picture to FILE\n"
+    "  -h, --help   show this help\n"
+    "  --version    show the version\n";
+
+static const char instructions[] =
+    "Type callback/errback pairs, one a line, for example:\n"
+    "  return good  fail bad\n"
+    "  f googly     passthru\n"
+    "Members: return VALUE, fail VALUE, passthru (r, f, p will do).\n"
+    "An empty line (or end of input) draws the chain.\n";
+
+typedef struct options {
+  bool narrow;
+  const char *svg_path;
+} options;
+
+/* Returns -1 to go on, or the exit status. */
+static int parse_options(int argc, char **argv, options *opt) {
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--narrow") == 0) {
+      opt->narrow = true;
+    } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      fputs(usage, stdout);
+      return 0;
+    } else if (strcmp(a, "--version") == 0) {
+      printf("deferred-sim (libdeferred) %s\n", DF_VERSION_STRING);
+      return 0;
+    } else if (strcmp(a, "--svg") == 0 && i + 1 < argc) {
+      opt->svg_path = argv[++i];
+    } else if (strncmp(a, "--svg=", 6) == 0 && a[6]) {
+      opt->svg_path = a + 6;
+    } else {
+      fprintf(stderr, "deferred-sim: %s \"%s\"\n%s",
+              strcmp(a, "--svg") == 0 ? "missing FILE after" : "unknown argument",
+              a, usage);
+      return 2;
+    }
+  }
+  return -1;
+}
+
+/* A growing array of pairs. */
+typedef struct pair_list {
+  sim_pair *items;
+  size_t n, cap;
+} pair_list;
+
+static bool push(pair_list *l, const sim_pair *p) {
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? 2 * l->cap : 16;
+    sim_pair *grown = realloc(l->items, cap * sizeof *grown);
+    if (!grown) return false;
+    l->items = grown;
+    l->cap = cap;
+  }
+  l->items[l->n++] = *p;
+  return true;
+}
+
+/* Read pairs until the ending empty line or the end of input, reporting
+ * bad lines on stderr. Returns false if memory ran out. */
+static bool read_pairs(sim_input *in, pair_list *pairs) {
+  unsigned long line_no = 0;
+  const char *line;
+  size_t len;
+  bool had_newline;
+  sim_read got;
+  while ((got = sim_input_next(in, &line, &len, &had_newline)) !=
+         SIM_READ_EOF) {
+    line_no++;
+    if (got == SIM_READ_NOMEM) {
+      fprintf(stderr, "line %lu: too long to read (out of memory)\n", line_no);
+      continue;
+    }
+    sim_pair pair;
+    sim_problem problem;
+    switch (sim_parse_line(line, len, had_newline, &pair, &problem)) {
+    case SIM_LINE_EMPTY:
+      if (pairs->n > 0) return true; /* the end of the list */
+      /* an empty line before any pair does not end the list */
+      fprintf(stderr, "line %lu: empty line, but no pair yet\n", line_no);
+      break;
+    case SIM_LINE_BAD:
+      sim_problem_print(stderr, line_no, &problem);
+      break;
+    case SIM_LINE_PAIR:
+      if (!push(pairs, &pair)) return false;
+      break;
+    }
+  }
+  return true;
+}
+
+/* Fire, draw, write the SVG. Returns the exit status. */
+static int simulate(const pair_list *pairs, const options *opt) {
+  sim_firing on_callback, on_errback;
+  if (sim_fire(pairs->items, pairs->n, false, &on_callback) < 0) goto nomem;
+  if (sim_fire(pairs->items, pairs->n, true, &on_errback) < 0) {
+    sim_firing_free(&on_callback);
+    goto nomem;
+  }
+  sim_drawing drawing = {pairs->items, pairs->n, &on_callback, &on_errback};
+  int status = 0;
+  if (sim_draw_print(stdout, &drawing, opt->narrow) < 0) {
+    fputs("deferred-sim: out of memory\n", stderr);
+    status = 1;
+  }
+  if (status == 0 && opt->svg_path &&
+      sim_svg_write_file(opt->svg_path, &drawing) < 0) {
+    fprintf(stderr, "deferred-sim: cannot write \"%s\"\n", opt->svg_path);
+    status = 1;
+  }
+  sim_firing_free(&on_callback);
+  sim_firing_free(&on_errback);
+  return status;
+nomem:
+  fputs("deferred-sim: out of memory\n", stderr);
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  options opt = {false, NULL};
+  int status = parse_options(argc, argv, &opt);
+  if (status >= 0) return status;
+
+  bool interactive = isatty(STDIN_FILENO);
+  if (interactive) fputs(instructions, stderr);
+  sim_input in;
+  pair_list pairs = {NULL, 0, 0};
+  if (sim_input_open(&in, STDIN_FILENO, interactive ? "> " : NULL) < 0 ||
+      !read_pairs(&in, &pairs)) {
+    fputs("deferred-sim: out of memory\n", stderr);
+    status = 1;
+  } else if (pairs.n == 0) {
+    fputs("deferred-sim: no valid pair: nothing to draw\n", stderr);
+    status = 1;
+  } else {
+    status = simulate(&pairs, &opt);
+  }
+  sim_input_close(&in);
+  free(pairs.items);
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    fputs("deferred-sim: cannot write the drawing\n", stderr);
+    status = 1;
+  }
+  return status;
+}
