@@ -1,7 +1,7 @@
 /* The C side of the benchmark suite: libdeferred, linked statically.
  *
- * bench/run.sh builds this with -O2 and runs it next to bench/twisted.py and
- * bench/node.mjs; bench/report.py merges their outputs into one table. Every
+ * bench/run.sh builds this with -O2 and runs it next to bench/peer_twisted.py and
+ * bench/peer_node.mjs; bench/report.py merges their outputs into one table. Every
  * runtime runs the same cases:
  *
  *   a  create + 1 callback + fire

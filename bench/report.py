@@ -1,0 +1,174 @@
+"""Merge the outputs of bench/bench.c, peer_twisted.py and peer_node.mjs
+into one table, with the targets marked PASS or MISS.
+
+Usage: report.py C.txt TWISTED.txt NODE.txt CALLGRIND.txt (bench/run.sh).
+Never fails on a missed target: the exit status is always 0.
+"""
+import sys
+
+
+def read(path):
+    values, notes = {}, []
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line.startswith("R\t"):
+                _, key, value = line.split("\t")
+                values[key] = float(value)
+            elif line.startswith("#"):
+                notes.append(line[1:].strip())
+    return values, notes
+
+
+c, c_notes = read(sys.argv[1])
+tw, tw_notes = read(sys.argv[2])
+nd, nd_notes = read(sys.argv[3])
+cg, _ = read(sys.argv[4])
+
+CASES = [
+    ("a", "create + 1 callback + fire"),
+    ("b", "create + 10 callbacks (x+1) + fire"),
+    ("c", "10 stages, 5 fails, 7's errback recovers"),
+    ("d", "10 callbacks returning fired deferreds"),
+    ("e", "(e*) core emulation; DeferredList not yet built"),
+]
+
+
+def ns(v):
+    return "-" if v is None else f"{v:,.1f}"
+
+
+def times(v):
+    return "-" if v is None else f"{v:,.1f}x"
+
+
+def ratio(other, mine):
+    return None if other is None or mine is None else other / mine
+
+
+print("libdeferred benchmark: ns per operation (lower is better); best of N runs")
+for note in c_notes + tw_notes + nd_notes:
+    print("  " + note)
+print("  Twisted/C and Node/C: how many times faster C is. C/direct: how many")
+print("  times slower C is than calling the same 10 callbacks through a")
+print("  volatile function-pointer table (the direct-call limit, "
+      f"{ns(c.get('direct.ns'))} ns per 10 calls).")
+print("  Twisted (e) is gatherResults"
+      + (f" (plain DeferredList: {ns(tw.get('e_deferredlist.ns'))} ns)"
+         if "e_deferredlist.ns" in tw else "")
+      + "; Node (e) is Promise.all.")
+print()
+
+header = (f"{'case':<52}{'C':>10}{'Twisted':>12}{'Node':>10}"
+          f"{'Twisted/C':>11}{'Node/C':>9}{'C/direct':>10}"
+          f"{'allocs/op':>11}{'on fire':>9}")
+print(header)
+print("-" * len(header))
+for key, label in CASES:
+    mine = c.get(f"{key}.ns")
+    direct = ratio(mine, c.get("direct.ns")) if key in "bcd" else None
+    fire = f"{c[key + '.fire_allocs']:g}" if key in "abc" else "-"
+    print(f"{key + ' ' + label:<52}{ns(mine):>10}{ns(tw.get(key + '.ns')):>12}"
+          f"{ns(nd.get(key + '.ns')):>10}"
+          f"{times(ratio(tw.get(key + '.ns'), mine)):>11}"
+          f"{times(ratio(nd.get(key + '.ns'), mine)):>9}"
+          f"{times(direct):>10}{c.get(key + '.allocs', 0):>11g}{fire:>9}")
+print(f"{'direct-call limit: 10 calls via volatile fn pointers':<52}"
+      f"{ns(c.get('direct.ns')):>10}")
+print("  allocs/op: library heap allocations per operation once warm (counting")
+print("  allocator via df_set_allocator); 'on fire': only inside the fire call.")
+print()
+
+b_stage = c["b.ns"] / 10
+print(f"per stage, case b: {b_stage:.1f} ns (b's ns/op / 10 callbacks)")
+ir_stage = None
+if "callgrind.irN" in cg:
+    n = cg["callgrind.n"]
+    per_op = (cg["callgrind.irN"] - cg["callgrind.ir0"]) / n
+    ir_stage = per_op / 11
+    print(f"callgrind, case b: {per_op:,.0f} instructions per op = "
+          f"{ir_stage:.1f} per stage ((Ir(N={n:.0f}) - Ir(0)) / (N*11): "
+          "10 callbacks + the fire)")
+else:
+    print("callgrind: skipped (quick mode, or valgrind missing)")
+print()
+
+print("memory")
+print(f"  per pending stage:   {c['mem.stage_bytes']:.1f} bytes "
+      f"(100,000 stages on one deferred, measured with malloc_usable_size; "
+      f"{c['mem.stage_allocs_cold']:g} allocations per stage cold)")
+print(f"  per unfired deferred: {c['mem.deferred_bytes']:.0f} bytes "
+      f"(1 allocation cold: {c['mem.deferred_allocs_cold']:g}, "
+      f"warm from the free list: {c['mem.deferred_allocs_warm']:g})")
+print(f"  adding stages to a warm thread: "
+      f"{c['stage_allocs_warm']:g} allocations per stage")
+print()
+
+stack = c.get("stack_limit_kib", -1)
+stack_text = "unlimited" if stack < 0 else f"{stack / 1024:g} MiB"
+print(f"case f (C only; stack limit {stack_text}; peak RSS is ru_maxrss "
+      "growth in a forked child)")
+print(f"  f1 one deferred, {c['f1.n']:,.0f} stages: "
+      f"{c['f1.ns_per_stage']:.1f} ns/stage (add {c['f1.add_ns_per_stage']:.1f}"
+      f" + fire {c['f1.fire_ns_per_stage']:.1f}), "
+      f"peak RSS +{c['f1.rss_kib'] / 1024:.1f} MiB "
+      f"({c['f1.rss_kib'] * 1024 / c['f1.n']:.0f} B/stage), "
+      f"{c['f1.allocs_per_stage']:.4f} allocs/stage, "
+      f"deepest C stack in a callback {c['f1.stack_bytes']:.0f} B")
+print(f"  f2 chain of {c['f2.n']:,.0f} deferreds, each waiting on the next: "
+      f"{c['f2.ns_per_deferred']:.1f} ns/deferred (build "
+      f"{c['f2.build_ns_per_deferred']:.1f} + fire "
+      f"{c['f2.fire_ns_per_deferred']:.1f} + free "
+      f"{c['f2.free_ns_per_deferred']:.1f}), peak RSS "
+      f"+{c['f2.rss_kib'] / 1024:.1f} MiB "
+      f"({c['f2.rss_kib'] * 1024 / c['f2.n']:.0f} B/deferred), "
+      f"deepest C stack in a callback {c['f2.stack_bytes']:.0f} B")
+print()
+
+targets = []
+
+
+def target(text, value, ok):
+    if ok is None:
+        targets.append(("n/a ", text, value))
+    else:
+        targets.append(("PASS" if ok else "MISS", text, value))
+
+
+def faster(other, key, need):
+    r = ratio(other.get(key + ".ns"), c.get(key + ".ns"))
+    return (times(r), None if r is None else r >= need)
+
+
+for text, (value, ok) in [
+    ("(b) >= 200x faster than Twisted", faster(tw, "b", 200)),
+    ("(b) >= 8x faster than Node", faster(nd, "b", 8)),
+    ("(c) >= 10x faster than Node", faster(nd, "c", 10)),
+    ("(d) >= 10x faster than Node", faster(nd, "d", 10)),
+    ("(e*) >= 8x faster than Promise.all", faster(nd, "e", 8)),
+]:
+    target(text, value, ok)
+direct = c["b.ns"] / c["direct.ns"]
+target("(b) within 3.5x of the direct-call limit", times(direct), direct <= 3.5)
+warm = max(c["stage_allocs_warm"], c["b.allocs"])
+target("zero heap allocations per stage once warm", f"{warm:g}", warm == 0)
+target("<= 1 allocation per deferred, 0 with the free list",
+       f"{c['mem.deferred_allocs_cold']:g} / {c['mem.deferred_allocs_warm']:g}",
+       c["mem.deferred_allocs_cold"] <= 1 and c["mem.deferred_allocs_warm"] == 0)
+fire_ab = max(c["a.fire_allocs"], c["b.fire_allocs"])
+target("no allocation on the firing path of (a)/(b)", f"{fire_ab:g}", fire_ab == 0)
+target("<= 1 allocation (the failure) in (c)", f"{c['c.allocs']:g}",
+       c["c.allocs"] <= 1)
+target("<= 64 bytes per pending stage", f"{c['mem.stage_bytes']:.1f} B",
+       c["mem.stage_bytes"] <= 64)
+default_stack = stack == 8192
+for key, unit, what in [("f1", "ns_per_stage", "1,000,000 stages"),
+                        ("f2", "ns_per_deferred", "1,000,000-deferred chain")]:
+    per = c[f"{key}.{unit}"]
+    target(f"{what}: works with the default stack", stack_text, default_stack)
+    target(f"{what}: time per stage <= 2x case (b)'s ({2 * b_stage:.1f} ns)",
+           f"{per:.1f} ns ({per / b_stage:.1f}x)", per <= 2 * b_stage)
+
+print("targets (printed only; a miss never fails the run)")
+for status, text, value in targets:
+    print(f"  {status}  {text:<62} {value}")
