@@ -11,9 +11,7 @@
 #define B 18          /* a member box's width */
 #define W (2 * B + 2) /* the chain diagram's width */
 
-/* The caption of a passive box: "passthru", "return V" or "fail V".
- * Returns its length; `buf` has room for 9 + SIM_WORD_CAP. */
-static size_t caption(const sim_member *m, uint32_t *buf) {
+size_t sim_member_caption(const sim_member *m, uint32_t *buf) {
   size_t n = sim_ascii(sim_action_name(m->action), buf);
   if (m->action == SIM_PASSTHRU) return n;
   buf[n++] = ' ';
@@ -21,9 +19,7 @@ static size_t caption(const sim_member *m, uint32_t *buf) {
   return n;
 }
 
-/* A value's text as drawn: a failure gets its '*'. `buf` has room for
- * SIM_WORD_CAP + 1. */
-static size_t value_text(const sim_value *v, uint32_t *buf) {
+size_t sim_value_text(const sim_value *v, uint32_t *buf) {
   size_t n = v->text.len;
   for (size_t i = 0; i < n; i++) buf[i] = v->text.cp[i];
   if (v->failed) buf[n++] = '*';
@@ -49,17 +45,17 @@ static void box_text(sim_canvas *c, size_t x, size_t row, const uint32_t *cp,
 
 static void passive_box(sim_canvas *c, size_t x, size_t y,
                         const sim_member *m) {
-  uint32_t buf[16 + SIM_WORD_CAP];
+  uint32_t buf[SIM_CAPTION_MAX];
   box(c, x, y);
-  box_text(c, x, y + 2, buf, caption(m, buf));
+  box_text(c, x, y + 2, buf, sim_member_caption(m, buf));
 }
 
 static void active_box(sim_canvas *c, size_t x, size_t y,
                        const sim_step *step) {
   uint32_t buf[SIM_WORD_CAP + 1];
   box(c, x, y);
-  box_text(c, x, y + 1, buf, value_text(&step->in, buf));
-  box_text(c, x, y + 3, buf, value_text(&step->out, buf));
+  box_text(c, x, y + 1, buf, sim_value_text(&step->in, buf));
+  box_text(c, x, y + 3, buf, sim_value_text(&step->out, buf));
 }
 
 static void chain(sim_canvas *c, size_t x, size_t y, const sim_drawing *d) {
@@ -92,7 +88,7 @@ typedef struct firing_pen {
  * field around the errback column. */
 static void draw_value(firing_pen *p, const sim_value *v, size_t row) {
   uint32_t buf[SIM_WORD_CAP + 1];
-  size_t n = value_text(v, buf);
+  size_t n = sim_value_text(v, buf);
   if (v->failed)
     sim_canvas_center(p->c, p->ex - 10, row, buf, n, B + 20);
   else

@@ -18,6 +18,15 @@ typedef struct sim_drawing {
   const sim_firing *on_errback;  /* the firing of d.errback(initial*)  */
 } sim_drawing;
 
+/* The caption of a member's box: "passthru", "return V" or "fail V".
+ * Writes it to `buf` (room for SIM_CAPTION_MAX) and returns its length. */
+#define SIM_CAPTION_MAX (9 + SIM_WORD_CAP)
+size_t sim_member_caption(const sim_member *m, uint32_t *buf);
+
+/* A value's text as drawn: a failure gets its '*'. Writes it to `buf`
+ * (room for SIM_WORD_CAP + 1) and returns its length. */
+size_t sim_value_text(const sim_value *v, uint32_t *buf);
+
 /* The default layout: the three diagrams side by side on one canvas. */
 void sim_draw_wide(sim_canvas *c, const void *drawing);
 
