@@ -12,9 +12,14 @@
 #include <editline/readline.h>
 #endif
 
-/* Block size for regular files. Pipes and terminals use blocks of one
- * byte, so that nothing past the last line used is taken from them. */
+/* Block size for regular files. Pipes and terminals are read one byte at
+ * a time, so that nothing past the last line used is taken from them;
+ * but inside a line longer than LONG_LINE they too are read in blocks,
+ * or a line of megabytes would take a system call per byte. Only a reader
+ * that follows deferred-sim on the same pipe can tell: it may miss up to
+ * a block after such a line. */
 #define FILE_BLOCK 65536
+#define LONG_LINE 4096
 
 int sim_input_open(sim_input *in, int fd, const char *prompt) {
   struct stat st;
@@ -32,17 +37,18 @@ int sim_input_open(sim_input *in, int fd, const char *prompt) {
     return 0;
   }
 #endif
-  in->block_cap = in->seekable ? FILE_BLOCK : 1;
+  in->block_cap = FILE_BLOCK;
   in->block = malloc(in->block_cap);
   return in->block ? 0 : -1;
 }
 
 /* Refill the block; false at end of input (or on a read error, which ends
  * the input the same way). */
-static bool refill(sim_input *in) {
+static bool refill(sim_input *in, size_t line_len) {
+  size_t want = in->seekable || line_len >= LONG_LINE ? in->block_cap : 1;
   if (in->at_eof) return false;
   for (;;) {
-    ssize_t got = read(in->fd, in->block, in->block_cap);
+    ssize_t got = read(in->fd, in->block, want);
     if (got > 0) {
       in->pos = 0;
       in->avail = (size_t)got;
@@ -101,7 +107,7 @@ sim_read sim_input_next(sim_input *in, const char **line, size_t *len,
   bool kept = true, any = false;
   *len = 0;
   for (;;) {
-    if (in->pos == in->avail && !refill(in)) break;
+    if (in->pos == in->avail && !refill(in, *len)) break;
     any = true;
     const char *start = in->block + in->pos;
     const char *nl = memchr(start, '\n', in->avail - in->pos);

@@ -6,8 +6,8 @@
  * the descriptor source never consumes more than it hands out: a regular
  * file is read in large blocks and, when done, the offset is moved back to
  * just after the last line used; a pipe, which cannot be rewound, is read
- * one byte at a time. `{ deferred-sim; cat; } < file` thus leaves the rest
- * of the file to cat.
+ * one byte at a time (except inside very long lines, see input.c).
+ * `{ deferred-sim; cat; } < file` thus leaves the rest of the file to cat.
  */
 #ifndef SIM_INPUT_H
 #define SIM_INPUT_H
