@@ -16,6 +16,7 @@
 
 #include <deferred.h>
 
+#include "chain.h"
 #include "draw.h"
 #include "input.h"
 #include "parse.h"
@@ -73,67 +74,15 @@ static int parse_options(int argc, char **argv, options *opt) {
   return -1;
 }
 
-/* A growing array of pairs. */
-typedef struct pair_list {
-  sim_pair *items;
-  size_t n, cap;
-} pair_list;
-
-static bool push(pair_list *l, const sim_pair *p) {
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? 2 * l->cap : 16;
-    sim_pair *grown = realloc(l->items, cap * sizeof *grown);
-    if (!grown) return false;
-    l->items = grown;
-    l->cap = cap;
-  }
-  l->items[l->n++] = *p;
-  return true;
-}
-
-/* Read pairs until the ending empty line or the end of input, reporting
- * bad lines on stderr. Returns false if memory ran out. */
-static bool read_pairs(sim_input *in, pair_list *pairs) {
-  unsigned long line_no = 0;
-  const char *line;
-  size_t len;
-  bool had_newline;
-  sim_read got;
-  while ((got = sim_input_next(in, &line, &len, &had_newline)) !=
-         SIM_READ_EOF) {
-    line_no++;
-    if (got == SIM_READ_NOMEM) {
-      fprintf(stderr, "line %lu: too long to read (out of memory)\n", line_no);
-      continue;
-    }
-    sim_pair pair;
-    sim_problem problem;
-    switch (sim_parse_line(line, len, had_newline, &pair, &problem)) {
-    case SIM_LINE_EMPTY:
-      if (pairs->n > 0) return true; /* the end of the list */
-      /* an empty line before any pair does not end the list */
-      fprintf(stderr, "line %lu: empty line, but no pair yet\n", line_no);
-      break;
-    case SIM_LINE_BAD:
-      sim_problem_print(stderr, line_no, &problem);
-      break;
-    case SIM_LINE_PAIR:
-      if (!push(pairs, &pair)) return false;
-      break;
-    }
-  }
-  return true;
-}
-
 /* Fire, draw, write the SVG. Returns the exit status. */
-static int simulate(const pair_list *pairs, const options *opt) {
+static int simulate(const sim_chain *pairs, const options *opt) {
   sim_firing on_callback, on_errback;
-  if (sim_fire(pairs->items, pairs->n, false, &on_callback) < 0) goto nomem;
-  if (sim_fire(pairs->items, pairs->n, true, &on_errback) < 0) {
+  if (sim_fire(pairs->pairs, pairs->n, false, &on_callback) < 0) goto nomem;
+  if (sim_fire(pairs->pairs, pairs->n, true, &on_errback) < 0) {
     sim_firing_free(&on_callback);
     goto nomem;
   }
-  sim_drawing drawing = {pairs->items, pairs->n, &on_callback, &on_errback};
+  sim_drawing drawing = {pairs->pairs, pairs->n, &on_callback, &on_errback};
   int status = 0;
   if (sim_draw_print(stdout, &drawing, opt->narrow) < 0) {
     fputs("deferred-sim: out of memory\n", stderr);
@@ -160,9 +109,9 @@ int main(int argc, char **argv) {
   bool interactive = isatty(STDIN_FILENO);
   if (interactive) fputs(instructions, stderr);
   sim_input in;
-  pair_list pairs = {NULL, 0, 0};
+  sim_chain pairs = {NULL, 0, 0};
   if (sim_input_open(&in, STDIN_FILENO, interactive ? "> " : NULL) < 0 ||
-      !read_pairs(&in, &pairs)) {
+      sim_chain_read(&pairs, &in, stderr) < 0) {
     fputs("deferred-sim: out of memory\n", stderr);
     status = 1;
   } else if (pairs.n == 0) {
@@ -172,7 +121,7 @@ int main(int argc, char **argv) {
     status = simulate(&pairs, &opt);
   }
   sim_input_close(&in);
-  free(pairs.items);
+  sim_chain_free(&pairs);
   if (fflush(stdout) != 0 || ferror(stdout)) {
     fputs("deferred-sim: cannot write the drawing\n", stderr);
     status = 1;
