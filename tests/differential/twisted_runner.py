@@ -1,0 +1,562 @@
+#!/usr/bin/python3
+"""The Twisted side of the differential test.
+
+Reads programs on stdin (separated by lines "---"), runs each through real
+Twisted (twisted.internet.defer.Deferred) and prints the same trace as
+difftest_runner.c, each program's trace ending with "=== end". The formats
+are described in README.md.
+
+A program that runs into one of libdeferred's documented deliberate
+differences from Twisted is abandoned: its trace ends with a line
+"DISCARD <reason>" before "=== end", and run.py does not compare it.
+
+Garbage collection is made deterministic: the collector is disabled, the
+objects that exist after start-up are frozen, and gc.collect() runs after
+every operation, so a deferred held only by a reference cycle (a deferred
+waiting on another one, a failure's traceback) is freed, and its unhandled
+failure reported, at the end of the operation that dropped its last outside
+reference -- which is where libdeferred frees it (see check_garbage()).
+"""
+import gc
+import sys
+import warnings
+import weakref
+
+try:
+    from twisted.internet import defer
+    from twisted.internet.defer import AlreadyCalledError, Deferred
+    from twisted.python.failure import Failure
+except ImportError as e:  # run.py checks this first and explains
+    sys.stderr.write("twisted_runner.py: cannot import Twisted: %s\n" % e)
+    sys.exit(3)
+
+MAX_SLOTS = 16
+_CONTINUE = defer._CONTINUE
+
+# --- the trace -------------------------------------------------------------
+
+out = []               # lines of the current program's trace
+discard_reason = None  # set when the program hits a documented difference
+quiet = False          # while cleaning up a discarded program
+
+
+def emit(line):
+    if not quiet:
+        out.append(line)
+
+
+def discard(reason):
+    global discard_reason
+    if discard_reason is None:
+        discard_reason = reason
+
+
+def fmt_failure(f):
+    name = f.type.__name__
+    msg = "" if issubclass(f.type, AlreadyCalledError) else str(f.value)
+    return "F(%s:%s)" % (name, msg) if msg else "F(%s)" % name
+
+
+def fmt(r):
+    if r is None:
+        return "None"
+    if isinstance(r, Failure):
+        return fmt_failure(r)
+    if isinstance(r, bool):
+        return "?%r" % (r,)
+    if isinstance(r, int):
+        return str(r)
+    if isinstance(r, str):
+        return "'%s'" % r
+    if isinstance(r, Deferred):
+        return "wait D%d" % r._serial
+    return "?%r" % (r,)
+
+
+# --- unhandled failures: Twisted's DebugInfo.__del__, reported to the trace --
+
+class TracingDebugInfo(defer.DebugInfo):
+    """Twisted creates a DebugInfo lazily and logs from its __del__ (rule
+    U3). TDeferred hands it the serial of its deferred; the report goes to
+    the trace instead of the log, at exactly the moment Twisted logs."""
+    serial = -1
+
+    def __del__(self):
+        if self.failResult is not None:
+            emit("unhandled D%d %s" % (self.serial, fmt_failure(self.failResult)))
+
+
+defer.DebugInfo = TracingDebugInfo
+
+registry = weakref.WeakValueDictionary()  # serial -> live deferred
+
+
+def _patch_run_callbacks():
+    """Twisted's own _runCallbacks, with one change: the local variable
+    `chainee` is deleted once the waiter is on the loop's stack. CPython
+    keeps a dead local alive until the function returns, so in Twisted a
+    waiter whose pass ends with a failure, and that nothing else holds, is
+    reported only when the whole loop returns, after later callbacks of the
+    deferred it waited on have run. libdeferred reports when the last real
+    reference goes (docs/twisted-programmers.md, difference 7). The
+    function is Twisted's installed source, compiled in defer's namespace;
+    if the expected line is not found, this fails instead of guessing."""
+    import inspect
+    import textwrap
+    src = textwrap.dedent(inspect.getsource(Deferred._runCallbacks))
+    old = "                chain.append(chainee)\n"
+    if src.count(old) != 1:
+        sys.stderr.write("twisted_runner.py: unexpected Twisted "
+                         "_runCallbacks source; update _patch_run_callbacks\n")
+        sys.exit(3)
+    src = src.replace(old, old + "                del chainee\n")
+    namespace = {}
+    exec(compile(src, inspect.getsourcefile(Deferred), "exec"),
+         defer.__dict__, namespace)
+    Deferred._runCallbacks = namespace["_runCallbacks"]
+
+
+_patch_run_callbacks()
+
+
+class TDeferred(Deferred):
+    """A plain Deferred that knows its serial number. _debugInfo is a
+    property only so that the DebugInfo Twisted creates can be told which
+    deferred it belongs to; it is stored where Twisted would store it (the
+    instance dict, when first set)."""
+
+    def __init__(self, serial, canceller=None):
+        Deferred.__init__(self, canceller)
+        self._serial = serial
+        registry[serial] = self
+
+    @property
+    def _debugInfo(self):
+        return self.__dict__.get("_dbg")
+
+    @_debugInfo.setter
+    def _debugInfo(self, info):
+        if info is not None:
+            info.serial = self._serial
+        self.__dict__["_dbg"] = info
+
+
+# --- the program -----------------------------------------------------------
+
+table = [None] * MAX_SLOTS
+
+
+class ParseError(Exception):
+    pass
+
+
+def parse_value(s):
+    if s == "None":
+        return None
+    if len(s) >= 2 and s[0] == "'" and s[-1] == "'":
+        return s[1:-1]
+    try:
+        return int(s)
+    except ValueError:
+        raise ParseError(s)
+
+
+def parse_slot(s):
+    k = int(s)
+    if not 0 <= k < MAX_SLOTS:
+        raise ParseError(s)
+    return k
+
+
+def parse_action(s, label):
+    """Returns (kind, slot, arg, sub) or None for '-'."""
+    if s == "-":
+        return None
+    if s == "pass":
+        return ("pass", None, None, None)
+    kind, _, arg = s.partition(":")
+    if kind == "ret":
+        return ("ret", None, parse_value(arg), None)
+    if kind == "fail":
+        return ("fail", None, arg, None)
+    slot, _, rest = arg.partition(":")
+    slot = parse_slot(slot)
+    if kind in ("wait", "cancel", "pause", "unpause"):
+        return (kind, slot, None, None)
+    if kind == "fire":
+        return (kind, slot, parse_value(rest), None)
+    if kind == "err":
+        return (kind, slot, rest, None)
+    if kind == "add":
+        sub = parse_action(rest, label + "a")
+        if sub is None or sub[0] not in ("ret", "fail", "pass", "wait"):
+            raise ParseError(s)
+        return (kind, slot, label + "a", sub)
+    raise ParseError(s)
+
+
+def parse_program(lines):
+    ops = []
+    for index, line in enumerate(lines):
+        tok = line.split()
+        if len(tok) < 2:
+            raise ParseError(line)
+        kind = tok[0]
+        slot = parse_slot(tok[1])
+        label = "s%d" % index
+        if kind == "new":
+            canc = None
+            if len(tok) == 3:
+                c = tok[2]
+                if c == "cancel:none":
+                    canc = ("none", None)
+                elif c.startswith("cancel:cb:"):
+                    canc = ("cb", parse_value(c[10:]))
+                elif c.startswith("cancel:eb:"):
+                    canc = ("eb", c[10:])
+                else:
+                    raise ParseError(line)
+            elif len(tok) != 2:
+                raise ParseError(line)
+            ops.append((line, kind, slot, canc))
+        elif kind == "add" and len(tok) == 4:
+            ops.append((line, kind, slot,
+                        (label, parse_action(tok[2], label),
+                         parse_action(tok[3], label))))
+        elif kind == "both" and len(tok) == 3:
+            act = parse_action(tok[2], label)
+            if act is None:
+                raise ParseError(line)
+            ops.append((line, kind, slot, (label, act)))
+        elif kind == "callback" and len(tok) == 3:
+            ops.append((line, kind, slot, parse_value(tok[2])))
+        elif kind == "errback" and len(tok) == 3:
+            ops.append((line, kind, slot, tok[2]))
+        elif kind == "chain" and len(tok) == 3:
+            ops.append((line, kind, slot, parse_slot(tok[2])))
+        elif kind in ("pause", "unpause", "cancel", "release") and len(tok) == 2:
+            ops.append((line, kind, slot, None))
+        else:
+            raise ParseError(line)
+    return ops
+
+
+def user_paused(d):
+    """libdeferred's df_deferred_paused: Twisted's counter without the
+    pause that waiting on another deferred adds (rule 10)."""
+    waiting = d.called and isinstance(d.result, Deferred)
+    return d.paused - (1 if waiting else 0)
+
+
+def do_unpause(d):
+    # Documented difference 1: libdeferred refuses to unpause below zero.
+    if user_paused(d) <= 0:
+        return "EINVAL"
+    d.unpause()
+    return "ok"
+
+
+def make_canceller(spec):
+    kind, arg = spec
+
+    def canceller(d):
+        emit("  canceller D%d" % d._serial)
+        if kind == "none":
+            return
+        if kind == "cb":
+            d.callback(arg)
+        else:
+            d.errback(Exception(arg))
+        emit("  = ok")
+
+    return canceller
+
+
+def make_stage(label, act, side):
+    """A callback (side 'cb'), errback ('eb') or both (None: the side is
+    the kind of the input, as libdeferred's two functions do)."""
+    if act is None:
+        return None
+
+    def stage(r):
+        s = side or ("eb" if isinstance(r, Failure) else "cb")
+        emit("call %s %s %s" % (label, s, fmt(r)))
+        return run_action(act, r, label)
+
+    return stage
+
+
+def run_action(act, r, label):
+    kind, k, arg, sub = act
+    if kind == "ret":
+        return arg
+    if kind == "fail":
+        r = None
+        raise Exception(arg)
+    if kind == "pass":
+        return r
+    if kind == "wait":
+        return action_wait(k, label)
+    names = {"fire": "callback", "err": "errback", "cancel": "cancel",
+             "pause": "pause", "unpause": "unpause", "add": "add"}
+    d = table[k]
+    if d is None:
+        emit("  %s d%d = empty" % (names[kind], k))
+        return r
+    rc = "ok"
+    try:
+        if kind == "fire":
+            d.callback(arg)
+        elif kind == "err":
+            d.errback(Exception(arg))
+        elif kind == "cancel":
+            d.cancel()
+        elif kind == "pause":
+            d.pause()
+        elif kind == "unpause":
+            rc = do_unpause(d)
+        else:
+            stage_owner[arg] = d._serial
+            d.addBoth(make_stage(arg, sub, None))
+    except AlreadyCalledError:
+        rc = "AlreadyCalled"
+    d = None
+    emit("  %s d%d = %s" % (names[kind], k, rc))
+    if rc == "AlreadyCalled":
+        # Raised afresh, outside the except block, so that the failure's
+        # traceback does not hold the frames of d.callback (and so d).
+        r = None
+        raise AlreadyCalledError()
+    return r
+
+
+# Stage label -> serial of the deferred it was added to (its "owner"), for
+# the checks in action_wait.
+stage_owner = {}
+next_serial = 0
+
+
+def action_wait(k, label):
+    d = table[k]
+    if d is None:
+        raise Exception("empty")
+    owner = registry.get(stage_owner.get(label, -1))
+    if owner is not None:
+        # Documented difference 2: returning a deferred that is, or waits
+        # on, the deferred whose callback is running (Twisted hangs;
+        # libdeferred fails the chain with ChainCycleError).
+        r = d
+        while r is not None:
+            if r is owner:
+                discard("cycle: a callback returned its own deferred or one "
+                        "waiting on it")
+                break
+            r = r.result if r.called and isinstance(r.result, Deferred) else None
+        r = None
+    owner = None
+    # Documented difference 3: returning a deferred whose callbacks are
+    # running (re-entrancy): Twisted takes its in-flight result,
+    # libdeferred waits.
+    if (d._runningCallbacks and d.called and d.paused == 0
+            and not isinstance(d.result, Deferred)):
+        discard("re-entrant: a callback returned a deferred whose callbacks "
+                "are running")
+    return d
+
+
+def refs_of(d):
+    """The references libdeferred holds from d to other deferreds: chain
+    stages ('c'), CONTINUE stages and a waiting result ('w')."""
+    edges = []
+    for cb, _eb in d.callbacks:
+        f = cb[0]
+        if f is _CONTINUE:
+            edges.append((cb[1][0], "w"))
+        else:
+            target = getattr(f, "__self__", None)
+            if isinstance(target, Deferred):
+                edges.append((target, "c"))
+    if d.called and isinstance(d.result, Deferred):
+        edges.append((d.result, "w"))
+    return edges
+
+
+def reach(starts, within=None):
+    seen = {}
+    todo = list(starts)
+    while todo:
+        d = todo.pop()
+        if id(d) in seen or (within is not None and id(d) not in within):
+            continue
+        seen[id(d)] = d
+        todo.extend(t for t, _ in refs_of(d))
+    return seen
+
+
+def predict(unreachable):
+    """Weak references to the unreachable deferreds libdeferred frees, and
+    to those it leaks (on, or reachable from, a cycle with a chain edge)."""
+    leaky = []
+    for d in unreachable.values():
+        for t, kind in refs_of(d):
+            if kind == "c" and id(t) in unreachable and \
+                    id(d) in reach([t], unreachable):
+                leaky.append(d)
+    leaked = reach(leaky, unreachable) if leaky else {}
+    return ([weakref.ref(d) for i, d in unreachable.items() if i not in leaked],
+            [weakref.ref(d) for d in leaked.values()])
+
+
+def check_garbage():
+    """Collect garbage, and discard the program if Python's collection and
+    libdeferred's reference counting free different deferreds.
+
+    libdeferred frees a deferred when no slot reaches it through the
+    references it holds (refs_of), except that a cycle that includes a
+    chain_deferred stage is never freed (reference counting; only cycles
+    made of wait edges are collected, see src/core/collect.c). Python may
+    also keep a deferred alive longer: Twisted's _chainedTo is a strong
+    reference (libdeferred's is borrowed), and an uncleaned failure's
+    traceback holds the frames of the loop. Such programs are discarded."""
+    alive = list(registry.values())
+    reachable = reach([d for d in table if d is not None])
+    unreachable = {id(d): d for d in alive if id(d) not in reachable}
+    del alive, reachable
+    if not unreachable:
+        gc.collect()
+        return
+    expect_free, expect_leak = predict(unreachable)
+    del unreachable
+    gc.collect()
+    if any(w() is not None for w in expect_free):
+        discard("python keeps alive: a deferred libdeferred frees is still "
+                "referenced (Twisted's _chainedTo or a failure's traceback)")
+    if any(w() is None for w in expect_leak):
+        discard("reference cycle through a chain_deferred stage: Python's gc "
+                "frees it, libdeferred's reference counting does not")
+
+
+def run_op(op):
+    line, kind, k, arg = op
+    emit("#" + line)
+    if kind == "new":
+        if table[k] is not None:
+            table[k] = None
+            check_garbage()
+        global next_serial
+        table[k] = TDeferred(next_serial, make_canceller(arg) if arg else None)
+        next_serial += 1
+        return
+    d = table[k]
+    if d is None:
+        emit("= empty")
+        return
+    rc = "ok"
+    try:
+        if kind == "add":
+            label, cb, eb = arg
+            stage_owner[label] = d._serial
+            d.addCallbacks(make_stage(label, cb, "cb") or defer.passthru,
+                           make_stage(label, eb, "eb"))
+        elif kind == "both":
+            label, act = arg
+            stage_owner[label] = d._serial
+            d.addBoth(make_stage(label, act, None))
+        elif kind == "callback":
+            d.callback(arg)
+        elif kind == "errback":
+            d.errback(Exception(arg))
+        elif kind == "pause":
+            d.pause()
+        elif kind == "unpause":
+            rc = do_unpause(d)
+        elif kind == "cancel":
+            d.cancel()
+        elif kind == "chain":
+            other = table[arg]
+            if other is None:
+                rc = "empty"
+            elif other is d:
+                rc = "EINVAL"
+            else:
+                d.chainDeferred(other)
+            other = None
+        elif kind == "release":
+            d = None
+            table[k] = None
+    except AlreadyCalledError:
+        rc = "AlreadyCalled"
+    d = None
+    check_garbage()
+    emit("= " + rc)
+
+
+def run_program(lines):
+    global discard_reason, quiet, next_serial
+    del out[:]
+    discard_reason = None
+    stage_owner.clear()
+    next_serial = 0
+    try:
+        ops = parse_program(lines)
+    except (ParseError, ValueError):
+        return ["parse error"]
+    for op in ops:
+        run_op(op)
+        if discard_reason is not None:
+            break
+    if discard_reason is None:
+        for k, d in enumerate(table):
+            if d is None:
+                continue
+            if d.called:
+                res = fmt(d.result)
+            else:
+                res = "-"
+            emit("state d%d D%d called=%d paused=%d pending=%d result=%s" % (
+                k, d._serial, 1 if d.called else 0, user_paused(d),
+                len(d.callbacks), res))
+        d = None
+        for k in range(MAX_SLOTS):
+            if table[k] is None:
+                continue
+            emit("release d%d" % k)
+            table[k] = None
+            check_garbage()
+    if discard_reason is not None:
+        quiet = True
+        for k in range(MAX_SLOTS):
+            table[k] = None
+        gc.collect()
+        quiet = False
+        out.append("DISCARD " + discard_reason)
+    return out
+
+
+def main():
+    # Twisted warns when a callback returns its own deferred (rule 25); such
+    # programs are discarded anyway. "ignore" does not change behaviour
+    # ("error" would, rule 27).
+    warnings.simplefilter("ignore")
+    gc.disable()
+    gc.collect()
+    gc.freeze()
+    write = sys.stdout.write
+    lines = []
+    for raw in sys.stdin:
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line == "---":
+            if lines:
+                write("\n".join(run_program(lines)) + "\n=== end\n")
+            lines = []
+            continue
+        lines.append(line)
+    if lines:
+        write("\n".join(run_program(lines)) + "\n=== end\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
