@@ -62,6 +62,7 @@ static bool refill(sim_input *in, size_t line_len) {
 
 /* Append `n` bytes to the line; false if memory ran out. */
 static bool append(sim_input *in, size_t *len, const char *bytes, size_t n) {
+  if (n == 0) return true; /* an empty line may have no buffer yet */
   if (*len + n > in->line_cap) {
     size_t cap = in->line_cap ? in->line_cap : 256;
     while (cap < *len + n) {
