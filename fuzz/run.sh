@@ -27,9 +27,14 @@ $cc $flags -o "$build/fuzz_sim" "$top/fuzz/fuzz_sim.c" $sim_sources \
 # Work on a copy of the committed corpus, so that a run adds nothing to it.
 rm -rf "$build/corpus-sim"
 cp -r "$top/fuzz/corpus/sim" "$build/corpus-sim"
+jobs=
+# With -jobs, libFuzzer forks workers that log to ./fuzz-N.log: run them
+# in the build directory.
+[ "${FUZZ_JOBS:-1}" -gt 1 ] && jobs="-jobs=$FUZZ_JOBS -workers=$FUZZ_JOBS"
 echo "running fuzz_sim for $seconds s"
+cd "$build"
+# shellcheck disable=SC2086
 "$build/fuzz_sim" -max_total_time="$seconds" -max_len=4096 \
-  -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-  -jobs="${FUZZ_JOBS:-1}" -workers="${FUZZ_JOBS:-1}" \
+  -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 $jobs \
   -artifact_prefix="$build/artifacts/" "$build/corpus-sim"
 echo "fuzz_sim: nothing found in $seconds s"

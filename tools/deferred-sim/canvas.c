@@ -55,9 +55,15 @@ int sim_canvas_render(FILE *out, void (*draw)(sim_canvas *, const void *),
   if (band == 0) band = 1;
   if (band > height) band = height;
   uint32_t *cells = NULL;
+  char *row = NULL; /* one row as UTF-8, written with one fwrite */
   if (width && band) {
     cells = malloc(band * width * sizeof *cells);
-    if (!cells) return -1;
+    row = malloc(4 * width + 1);
+    if (!cells || !row) {
+      free(cells);
+      free(row);
+      return -1;
+    }
   }
   for (size_t lo = 0; lo < height; lo += band) {
     size_t hi = lo + band < height ? lo + band : height;
@@ -65,12 +71,13 @@ int sim_canvas_render(FILE *out, void (*draw)(sim_canvas *, const void *),
     sim_canvas pass = {0, 0, lo, hi, width, cells};
     draw(&pass, arg);
     for (size_t y = 0; y < hi - lo; y++) {
-      for (size_t x = 0; x < width; x++)
-        sim_utf8_put(cells[y * width + x], out);
-      fputc('\n', out);
+      size_t n = sim_utf8_encode(cells + y * width, width, row, 4 * width + 1);
+      row[n++] = '\n';
+      fwrite(row, 1, n, out);
     }
   }
   fputc('\n', out);
   free(cells);
+  free(row);
   return 0;
 }
