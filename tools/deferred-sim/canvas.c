@@ -18,6 +18,10 @@ void sim_canvas_put(sim_canvas *c, size_t x, size_t y, uint32_t cp) {
   c->cells[(y - c->row_lo) * c->stride + x] = cp;
 }
 
+bool sim_canvas_skips_rows(const sim_canvas *c, size_t y0, size_t y1) {
+  return c->cells != NULL && (y1 <= c->row_lo || y0 >= c->row_hi);
+}
+
 void sim_canvas_text(sim_canvas *c, size_t x, size_t y, const uint32_t *cp,
                      size_t n) {
   for (size_t i = 0; i < n; i++) sim_canvas_put(c, x + i, y, cp[i]);

@@ -15,6 +15,7 @@
 #ifndef SIM_CANVAS_H
 #define SIM_CANVAS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +42,11 @@ void sim_canvas_center(sim_canvas *c, size_t x, size_t y, const uint32_t *cp,
 /* The same for an ASCII string. */
 void sim_canvas_center_ascii(sim_canvas *c, size_t x, size_t y,
                              const char *s, size_t w);
+
+/* May a drawing skip everything it would write in rows y0 .. y1-1? Yes
+ * while a band that does not meet them is drawn; never while measuring.
+ * Lets a long drawing skip, in each band, the stages far from it. */
+bool sim_canvas_skips_rows(const sim_canvas *c, size_t y0, size_t y1);
 
 /* Draw with `draw(canvas, arg)` and print the canvas to `out` as the spec
  * prints it: every row as wide as the canvas, each ended by a newline,

@@ -60,6 +60,7 @@ static void active_box(sim_canvas *c, size_t x, size_t y,
 
 static void chain(sim_canvas *c, size_t x, size_t y, const sim_drawing *d) {
   for (size_t i = 0; i < d->n_pairs; i++) {
+    if (sim_canvas_skips_rows(c, y + 8 * i, y + 8 * i + 5)) continue;
     passive_box(c, x, y + 8 * i, &d->pairs[i].callback);
     passive_box(c, x + B + 2, y + 8 * i, &d->pairs[i].errback);
   }
@@ -119,8 +120,11 @@ static void firing(sim_canvas *c, size_t x, size_t y, const sim_firing *f) {
   p.last_y = y + 4;
   for (size_t i = 0; i < f->n_steps; i++) {
     size_t mx = f->steps[i].errback ? p.ex : p.x;
-    active_box(c, mx, p.last_y, &f->steps[i]);
-    connect(&p, mx);
+    /* the box and the arrow into it: rows last_y - 3 to last_y + 4 */
+    if (!sim_canvas_skips_rows(c, p.last_y - 3, p.last_y + 5)) {
+      active_box(c, mx, p.last_y, &f->steps[i]);
+      connect(&p, mx);
+    }
     p.last_x = mx;
     p.last_y += 8;
   }
