@@ -72,6 +72,31 @@ void df_deferred_unref(df_deferred *d);
 
 /* --- adding stages ------------------------------------------------------- */
 
+/* Where a stage was added: one static record per call site, made by the
+ * add macros (so recording it costs one pointer store and never
+ * allocates). Names are the stringified arguments ("NULL" for none). */
+typedef struct df_stage_site {
+  const char *file;
+  const char *callback_name;
+  const char *errback_name;
+  const char *func;
+  int line;
+} df_stage_site;
+
+#if defined(__GNUC__) || defined(__clang__)
+/* A GNU statement expression (accepted by gcc and clang, and kept quiet
+ * under -Wpedantic by __extension__) gives each call site its own static
+ * record. */
+#define DF_STAGE_SITE(callback_name, errback_name)                      \
+  __extension__({                                                       \
+    static const df_stage_site df_stage_site_here_ = {                  \
+        __FILE__, (callback_name), (errback_name), __func__, __LINE__}; \
+    &df_stage_site_here_;                                               \
+  })
+#else
+#define DF_STAGE_SITE(callback_name, errback_name) ((const df_stage_site *)0)
+#endif
+
 /* Append one callback/errback pair (Twisted's addCallbacks; rules 1, 2).
  *
  * `callback` runs for a success, `errback` for a failure; either may be
@@ -86,30 +111,24 @@ void df_deferred_unref(df_deferred *d);
                                   errback_arg)                             \
   df_deferred_add_callbacks_at((d), (callback), (callback_arg), (errback), \
                                (errback_arg),                              \
-                               __FILE__ "\0" #callback "\0" #errback,      \
-                               __LINE__, __func__)
+                               DF_STAGE_SITE(#callback, #errback))
 /* Only a callback; failures pass through (addCallback). */
-#define df_deferred_add_callback(d, callback, arg)                          \
-  df_deferred_add_callbacks_at((d), (callback), (arg), NULL, NULL,         \
-                               __FILE__ "\0" #callback "\0", __LINE__,     \
-                               __func__)
+#define df_deferred_add_callback(d, callback, arg)                  \
+  df_deferred_add_callbacks_at((d), (callback), (arg), NULL, NULL, \
+                               DF_STAGE_SITE(#callback, "NULL"))
 /* Only an errback; successes pass through (addErrback). */
-#define df_deferred_add_errback(d, errback, arg)                            \
-  df_deferred_add_callbacks_at((d), NULL, NULL, (errback), (arg),          \
-                               __FILE__ "\0\0" #errback, __LINE__,        \
-                               __func__)
+#define df_deferred_add_errback(d, errback, arg)                    \
+  df_deferred_add_callbacks_at((d), NULL, NULL, (errback), (arg),  \
+                               DF_STAGE_SITE("NULL", #errback))
 /* The same function and user data on both sides (addBoth). */
-#define df_deferred_add_both(d, fn, arg)                                    \
-  df_deferred_add_callbacks_at((d), (fn), (arg), (fn), (arg),              \
-                               __FILE__ "\0" #fn "\0" #fn, __LINE__,      \
-                               __func__)
-/* The function behind the macros. `where` is the text
- * "file\0callback-name\0errback-name" (one literal, so that recording it
- * costs one pointer), or NULL; `line` and `func` are the caller's. */
+#define df_deferred_add_both(d, fn, arg)                            \
+  df_deferred_add_callbacks_at((d), (fn), (arg), (fn), (arg),      \
+                               DF_STAGE_SITE(#fn, #fn))
+/* The function behind the macros. `site` (static, may be NULL) says where
+ * the pair was added. */
 int df_deferred_add_callbacks_at(df_deferred *d, df_callback_fn callback,
                                  void *callback_arg, df_callback_fn errback,
-                                 void *errback_arg, const char *where,
-                                 int line, const char *func);
+                                 void *errback_arg, const df_stage_site *site);
 
 /* --- firing -------------------------------------------------------------- */
 
@@ -154,9 +173,10 @@ int df_deferred_unpause(df_deferred *d);
  * recurse: a chain of a million chained deferreds fires in constant C
  * stack. `other` is borrowed; the stage holds its own reference.
  * Returns 0, DF_EINVAL (NULL, or d == other), or DF_ENOMEM. */
-#define df_deferred_chain(d, other) df_deferred_chain_at((d), (other), DF_HERE)
-int df_deferred_chain_at(df_deferred *d, df_deferred *other, const char *file,
-                         int line, const char *func);
+#define df_deferred_chain(d, other) \
+  df_deferred_chain_at((d), (other), DF_STAGE_SITE("chain_deferred", "chain_deferred"))
+int df_deferred_chain_at(df_deferred *d, df_deferred *other,
+                         const df_stage_site *site);
 
 /* Cancel `d` (Twisted's cancel; rules C1-C5):
  *   - not fired: call the canceller; if that did not fire `d` (or there is

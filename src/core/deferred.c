@@ -42,6 +42,7 @@ df_deferred *df_deferred_new_at(df_canceller_fn canceller, void *canceller_arg,
   if (DF_UNLIKELY(!d)) return NULL;
   /* Only the header needs clearing: inline stages are written before read. */
   memset(d, 0, offsetof(df_deferred, inline_stages));
+  df__stages_init(d);
   d->refs = 1;
   d->canceller = canceller;
   d->canceller_arg = canceller_arg;
@@ -89,18 +90,15 @@ void df__deferred_destroy(df_deferred *d) {
 
 int df_deferred_add_callbacks_at(df_deferred *d, df_callback_fn callback,
                                  void *callback_arg, df_callback_fn errback,
-                                 void *errback_arg, const char *where,
-                                 int line, const char *func) {
+                                 void *errback_arg, const df_stage_site *site) {
   if (DF_UNLIKELY(!d)) return DF_EINVAL;
-  df_stage *s;
-  if (DF_UNLIKELY(df__stage_push(d, &s) != 0)) return DF_ENOMEM;
+  df_stage *s = df__stage_append(d);
+  if (DF_UNLIKELY(!s)) return DF_ENOMEM;
   s->callback = callback;
   s->callback_arg = callback_arg;
   s->errback = errback;
   s->errback_arg = errback_arg;
-  s->where = where;
-  s->func = func;
-  s->line = line;
+  s->site = site;
   s->kind = DF_STAGE_USER;
   /* rule 1: added after firing runs now, unless paused, waiting or
    * running (run_callbacks checks all three). */
@@ -108,17 +106,15 @@ int df_deferred_add_callbacks_at(df_deferred *d, df_callback_fn callback,
   return 0;
 }
 
-int df_deferred_chain_at(df_deferred *d, df_deferred *other, const char *file,
-                         int line, const char *func) {
+int df_deferred_chain_at(df_deferred *d, df_deferred *other,
+                         const df_stage_site *site) {
   if (!d || !other || d == other) return DF_EINVAL;
-  df_stage *s;
-  if (df__stage_push(d, &s) != 0) return DF_ENOMEM;
+  df_stage *s = df__stage_append(d);
+  if (!s) return DF_ENOMEM;
   memset(s, 0, sizeof *s);
   s->kind = DF_STAGE_CHAIN;
   s->callback_arg = df_deferred_ref(other);
-  s->where = file;
-  s->func = func;
-  s->line = line;
+  s->site = site;
   other->chained_to = d; /* rule 15: informational */
   if (d->flags & DF_F_CALLED) run_callbacks(d);
   return 0;
@@ -220,11 +216,67 @@ static inline void frame_push(df_loop_stack *s, df_deferred *d,
 }
 
 /* Does `r`, a deferred a callback of `cur` returned, lead back to `cur`?
- * (rules 25-26: Twisted hangs for ever there; we fail the chain). */
-static bool would_wait_on_itself(const df_deferred *cur, const df_deferred *r) {
-  for (; r; r = df__waiting(r) ? r->result.u.deferred : NULL)
-    if (r == cur) return true;
-  return false;
+ * (rules 25-26: Twisted hangs for ever there; we fail the chain.)
+ *
+ * `cur` is running, so it waits on nothing: `r` leads back to it exactly
+ * when `r` is `cur` or is in the tree of deferreds waiting on `cur`. Two
+ * ways to find out: walk up from `r` to the end of its waiting chain, or
+ * search `cur`'s waiters. Either can be long (a million-deferred chain
+ * grows at one end or the other), so both walks advance in step and the
+ * first to finish decides: the cost is the shorter of the two. */
+typedef struct waiter_search {
+  df_ptr_vec *found;
+  const df_deferred *target;
+  bool hit, out_of_memory;
+  size_t steps;
+} waiter_search;
+
+static bool collect_waiter(df_stage *st, void *ctx) {
+  waiter_search *ws = ctx;
+  ws->steps++;
+  if (st->kind != DF_STAGE_CONTINUE) return true;
+  df_deferred *w = st->callback_arg;
+  if (w == ws->target) {
+    ws->hit = true;
+    return false;
+  }
+  if (w->n_waiters && df__ptr_vec_push(ws->found, w) != 0) {
+    ws->out_of_memory = true;
+    return false;
+  }
+  return true;
+}
+
+static bool would_wait_on_itself(df_deferred *cur, const df_deferred *r) {
+  if (r == cur) return true;
+  if (!df__waiting(r) || cur->n_waiters == 0) return false; /* O(1) cases */
+  df_ptr_vec *q = df__scratch_vec();
+  size_t base = q->len;
+  waiter_search ws = {q, r, false, false, 0};
+  const df_deferred *up = r;
+  bool cycle = false, decided = false;
+  if (df__ptr_vec_push(q, cur) != 0) ws.out_of_memory = true;
+  for (size_t next = base; !decided;) {
+    /* one node of the waiter search ... */
+    if (ws.out_of_memory) break; /* fall back to the upward walk alone */
+    if (next == q->len) { decided = true; break; } /* searched them all */
+    ws.steps = 0;
+    df__stages_each(q->items[next++], collect_waiter, &ws);
+    if (ws.hit) { cycle = decided = true; break; }
+    /* ... and as many steps up from r */
+    for (size_t i = 0; i <= ws.steps && !decided; i++) {
+      up = df__waiting(up) ? up->result.u.deferred : NULL;
+      if (up == cur) cycle = decided = true;
+      else if (!up) decided = true;
+    }
+  }
+  q->len = base;
+  while (!decided && up) { /* only after running out of memory */
+    up = df__waiting(up) ? up->result.u.deferred : NULL;
+    if (up == cur) cycle = true;
+    if (!up || up == cur) break;
+  }
+  return cycle;
 }
 
 /* A callback of `cur` returned deferred `r` (reference owned by `out`).
@@ -259,8 +311,8 @@ static bool take_or_wait(df_deferred *cur, df_result *out) {
   }
   /* rule 10: wait. CONTINUE(cur) goes at the end of r's queue without
    * running r (r has no usable result, or is paused). */
-  df_stage *s;
-  if (DF_UNLIKELY(df__stage_push(r, &s) != 0)) {
+  df_stage *s = df__stage_append(r);
+  if (DF_UNLIKELY(!s)) {
     df_deferred_unref(r);
     *out = df_failed(df_failure_ref(df__failure_no_memory()));
     return true;
@@ -299,8 +351,8 @@ static bool fire_chained(df_loop_stack *s, df_deferred *cur,
       cur->result = df_none();
     } else {
       cur->result = df_failed(df_failure_new_at(
-          df__where_file(st->where), st->line, st->func,
-          &df_error_already_called,
+          df__site_file(st->site), df__site_line(st->site),
+          df__site_func(st->site), &df_error_already_called,
           "chain_deferred: the chained deferred was already called"));
     }
     df_deferred_unref(target);
@@ -319,9 +371,9 @@ static bool fire_chained(df_loop_stack *s, df_deferred *cur,
     target->flags |= DF_F_FIRED_FAILURE;
   }
   target->flags |= DF_F_CALLED;
-  target->fired.file = df__where_file(st->where);
-  target->fired.line = st->line;
-  target->fired.func = st->func;
+  target->fired.file = df__site_file(st->site);
+  target->fired.line = df__site_line(st->site);
+  target->fired.func = df__site_func(st->site);
   target->result = v;
   /* Twisted runs d2.callback inside d1's try block: d1 is "running". */
   cur->flags |= DF_F_RUNNING;
@@ -333,21 +385,18 @@ static bool fire_chained(df_loop_stack *s, df_deferred *cur,
 /* Run the stages of one deferred until it finishes, pauses or hands off.
  * Returns true when `cur` finished (the frame is to be popped). */
 static bool run_stages(df_loop_stack *s, df_deferred *cur) {
-  while (cur->n_pending) {
-    df_stage st;
-    df__stage_pop(cur, &st);
-    uint32_t index = cur->stages_run++;
-    bool failed = cur->result.kind == DF_FAILURE;
-
-    if (DF_UNLIKELY(st.kind != DF_STAGE_USER)) {
-      if (st.kind == DF_STAGE_CONTINUE) {
+  df_stage *st;
+  while ((st = df__stage_next(cur)) != NULL) {
+    if (DF_UNLIKELY(st->kind != DF_STAGE_USER)) {
+      df_stage special = *st;
+      if (special.kind == DF_STAGE_CONTINUE) {
         /* rule 11: hand my result to the waiter, which runs next, in this
          * same loop; my later stages wait until it is done. */
-        df_deferred *waiter = st.callback_arg; /* reference moves to frame */
+        df_deferred *waiter = special.callback_arg; /* ref moves to frame */
         if (df__loop_stack_reserve(s, 1) != 0) {
-          /* Out of memory: put the hand-off back and stop this walk. */
-          df_stage *again;
-          if (df__stage_push(cur, &again) == 0) *again = st;
+          /* Out of memory: requeue the hand-off and stop this walk. */
+          df_stage *again = df__stage_append(cur);
+          if (again) *again = special;
           return false;
         }
         cur->n_waiters--;
@@ -365,22 +414,24 @@ static bool run_stages(df_loop_stack *s, df_deferred *cur) {
         s->len++;
         return false;
       }
-      if (fire_chained(s, cur, st.callback_arg, &st)) return false;
+      if (fire_chained(s, cur, special.callback_arg, &special)) return false;
       continue;
     }
 
-    df_callback_fn fn = failed ? st.errback : st.callback;
+    bool failed = cur->result.kind == DF_FAILURE;
+    df_callback_fn fn = failed ? st->errback : st->callback;
     if (!fn) { /* pass-through costs nothing */
       if (DF_UNLIKELY(failed))
-        df__failure_note(cur->result.u.failure, DF_TRACE_PASSED, cur, &st,
-                         index, true);
+        df__failure_note(cur->result.u.failure, DF_TRACE_PASSED, cur, st,
+                         cur->n_run - 1, true);
       continue;
     }
     df_failure *in_failure = failed ? cur->result.u.failure : NULL;
     cur->flags |= DF_F_RUNNING;
-    df_result out = fn(cur->result, failed ? st.errback_arg : st.callback_arg);
+    df_result out = fn(cur->result, failed ? st->errback_arg : st->callback_arg);
     cur->flags &= ~DF_F_RUNNING;
 
+    /* `st` is still valid: the queue's head has not moved since. */
     if (DF_UNLIKELY(out.kind == DF_DEFERRED)) {
       if (!take_or_wait(cur, &out))
         return true; /* waiting: finished for now (Twisted's break) */
@@ -388,7 +439,7 @@ static bool run_stages(df_loop_stack *s, df_deferred *cur) {
       df__failure_note(out.u.failure,
                        out.u.failure == in_failure ? DF_TRACE_RETURNED
                                                    : DF_TRACE_RAISED_IN_STAGE,
-                       cur, &st, index, failed);
+                       cur, st, cur->n_run - 1, failed);
     }
     cur->result = out;
   }
@@ -397,7 +448,7 @@ static bool run_stages(df_loop_stack *s, df_deferred *cur) {
 
 static void run_callbacks(df_deferred *d) {
   if (d->flags & DF_F_RUNNING) return; /* re-entrancy guard (rules 19, 21) */
-  df_loop_stack *s = df__loop_stack();
+  df_loop_stack *s = &df__loop;
   if (DF_UNLIKELY(df__loop_stack_reserve(s, 1) != 0)) return;
   size_t base = s->len;
   frame_push(s, d, DF_FRAME_BOUNDARY);
@@ -459,7 +510,7 @@ int df_deferred_take_result(df_deferred *d, df_result *out) {
   return 0;
 }
 size_t df_deferred_pending_stages(const df_deferred *d) {
-  return d ? d->n_pending : 0;
+  return d ? df__stages_pending(d) : 0;
 }
 df_site df_deferred_created_site(const df_deferred *d) {
   df_site none = {NULL, NULL, 0};
@@ -468,9 +519,12 @@ df_site df_deferred_created_site(const df_deferred *d) {
 
 size_t df_deferred_describe(const df_deferred *d, char *buf, size_t size) {
   if (!d) return (size_t)snprintf(buf, size, "<Deferred NULL>");
-  if (df__waiting(d))
+  /* Twisted's __str__ goes by _chainedTo, which chain_deferred sets too. */
+  const df_deferred *on = d->chained_to;
+  if (!on && df__waiting(d)) on = d->result.u.deferred;
+  if (on)
     return (size_t)snprintf(buf, size, "<Deferred at %p waiting on Deferred at %p>",
-                            (const void *)d, (const void *)d->result.u.deferred);
+                            (const void *)d, (const void *)on);
   if (!df__called(d) || (d->flags & DF_F_RUNNING))
     return (size_t)snprintf(buf, size, "<Deferred at %p>", (const void *)d);
   char value[160];

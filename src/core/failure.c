@@ -167,9 +167,7 @@ static void fill_entry(df_trace_entry *e, uint8_t kind, const df_deferred *d,
   e->kind = kind;
   e->errback_side = errback_side;
   e->stage_index = index;
-  e->where = stage ? stage->where : NULL;
-  e->func = stage ? stage->func : NULL;
-  e->line = stage ? stage->line : 0;
+  e->site = stage ? stage->site : NULL;
   e->deferred = d;
   if (d) {
     e->deferred_created = d->created;

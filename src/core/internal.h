@@ -3,20 +3,21 @@
  *
  * A deferred and its stage queue:
  *
- *   df_deferred                                  stage_block (pool)
+ *   df_deferred                                  df_stage_block (pool)
  *   +----------------------------+               +--------------------+
- *   | result, refs, paused, ...  |               | next ------------> ...
- *   | head_block, head_idx ------+--(NULL=inline)| stages[16]         |
- *   | tail_block, tail_idx       |               +--------------------+
- *   | inline_next ---------------+-------------->^
- *   | inline_stages[2]           |
+ *   | result, flags, refs, ...   |               | next ------------> ...
+ *   | head, head_end ------------+---(runs)----->| stages[16]         |
+ *   | tail, tail_end ------------+---(adds)----->|                    |
+ *   | inline_next ---------------+-------------->+--------------------+
+ *   | inline_stages[2] <-- first segment
  *   +----------------------------+
  *
  * The first stages live inside the deferred (no pointer chase for the
  * common one- or two-stage chain); longer chains continue in 16-stage
  * blocks taken from a per-thread free list, so adding a stage never calls
- * malloc once the thread is warm. A stage is 56 bytes: with the block
- * header that is 56.5 bytes per pending stage.
+ * malloc once the thread is warm. A stage is 48 bytes (its site is one
+ * pointer to a static record): with the block header that is 48.5 bytes
+ * per pending stage.
  */
 #ifndef DF_CORE_INTERNAL_H
 #define DF_CORE_INTERNAL_H
@@ -52,15 +53,12 @@ enum df_stage_kind {
   DF_STAGE_CHAIN     /* chain_deferred: fire callback_arg with my result */
 };
 
-/* `where` is "file\0callback-name\0errback-name" (see core.h macros). */
 typedef struct df_stage {
   df_callback_fn callback;
   void *callback_arg;
   df_callback_fn errback;
   void *errback_arg;
-  const char *where;
-  const char *func;
-  int32_t line;
+  const df_stage_site *site; /* static, from the add macro; may be NULL */
   uint8_t kind;
 } df_stage;
 
@@ -97,16 +95,17 @@ enum {
 
 struct df_deferred {
   df_result result; /* valid once called; DF_DEFERRED while waiting   */
+  uint32_t flags;
   int32_t refs;
   int32_t paused;     /* user pauses only; waiting is result.kind      */
-  uint32_t flags;
   uint32_t n_waiters; /* CONTINUE stages in my queue: deferreds waiting on me */
-  uint32_t n_pending; /* stages queued                                 */
-  uint32_t stages_run;/* stages popped so far: the next stage's index  */
-  uint16_t head_idx, tail_idx;
-  df_stage_block *head_block; /* NULL: the inline segment               */
-  df_stage_block *tail_block;
-  df_stage_block *inline_next;/* block after the inline segment         */
+  uint32_t n_added;   /* stages ever added (mod 2^32)                  */
+  uint32_t n_run;     /* stages ever popped: the next stage's index    */
+  /* The queue (stages.c): run from head, add at tail; each pointer has the
+   * end of its segment beside it. */
+  df_stage *head, *head_end;
+  df_stage *tail, *tail_end;
+  df_stage_block *inline_next; /* block after the inline segment        */
   df_canceller_fn canceller;
   void *canceller_arg;
   df_deferred *chained_to;    /* informational (Twisted's _chainedTo)   */
@@ -133,18 +132,61 @@ static inline uint32_t df__internal_refs(const df_deferred *d) {
   return d->n_waiters + (df__waiting(d) ? 1u : 0u);
 }
 
-/* stages.c */
-int df__stage_push(df_deferred *d, df_stage **out);
-void df__stage_pop(df_deferred *d, df_stage *out);
-void df__stages_drop_all(df_deferred *d); /* unrefs CONTINUE/CHAIN targets */
-typedef bool (*df__stage_visit_fn)(df_stage *s, void *ctx);
-void df__stages_each(df_deferred *d, df__stage_visit_fn fn, void *ctx);
+/* cache.c: per-thread free lists. The fast paths are inline; the slow
+ * ones register the thread for clean-up and call the allocator. */
+#if defined(__GNUC__)
+#define DF_TLS _Thread_local __attribute__((tls_model("initial-exec")))
+#else
+#define DF_TLS _Thread_local
+#endif
+#define DF_MAX_SPARE_DEFERREDS 256
+#define DF_MAX_SPARE_BLOCKS 256
+typedef struct df_spares {
+  df_deferred *deferreds; /* linked through ->unhandled_next */
+  df_stage_block *blocks;
+  uint32_t n_deferreds, n_blocks;
+  bool registered; /* this thread's caches will be freed at its exit */
+} df_spares;
+extern DF_TLS df_spares df__spares;
+df_deferred *df__deferred_alloc_slow(void);
+void df__deferred_release_slow(df_deferred *d);
+df_stage_block *df__block_alloc_slow(void);
+void df__block_release_slow(df_stage_block *b);
 
-/* cache.c: per-thread free lists */
-df_deferred *df__deferred_alloc(void);
-void df__deferred_release(df_deferred *d);
-df_stage_block *df__block_alloc(void);
-void df__block_release(df_stage_block *b);
+static inline df_deferred *df__deferred_alloc(void) {
+  df_deferred *d = df__spares.deferreds;
+  if (DF_UNLIKELY(!d)) return df__deferred_alloc_slow();
+  df__spares.deferreds = d->unhandled_next;
+  df__spares.n_deferreds--;
+  return d;
+}
+static inline void df__deferred_release(df_deferred *d) {
+  if (DF_UNLIKELY(!df__spares.registered ||
+                  df__spares.n_deferreds >= DF_MAX_SPARE_DEFERREDS)) {
+    df__deferred_release_slow(d);
+    return;
+  }
+  d->unhandled_next = df__spares.deferreds;
+  df__spares.deferreds = d;
+  df__spares.n_deferreds++;
+}
+static inline df_stage_block *df__block_alloc(void) {
+  df_stage_block *b = df__spares.blocks;
+  if (DF_UNLIKELY(!b)) return df__block_alloc_slow();
+  df__spares.blocks = b->next;
+  df__spares.n_blocks--;
+  return b;
+}
+static inline void df__block_release(df_stage_block *b) {
+  if (DF_UNLIKELY(!df__spares.registered ||
+                  df__spares.n_blocks >= DF_MAX_SPARE_BLOCKS)) {
+    df__block_release_slow(b);
+    return;
+  }
+  b->next = df__spares.blocks;
+  df__spares.blocks = b;
+  df__spares.n_blocks++;
+}
 typedef struct df_loop_frame {
   df_deferred *d;
   uint32_t flags;
@@ -153,8 +195,13 @@ typedef struct df_loop_stack {
   df_loop_frame *frames;
   size_t len, cap;
 } df_loop_stack;
-df_loop_stack *df__loop_stack(void);
-int df__loop_stack_reserve(df_loop_stack *s, size_t extra);
+/* The firing loop's explicit stack, one per thread (cache.c). */
+extern DF_TLS df_loop_stack df__loop;
+int df__loop_stack_grow(df_loop_stack *s, size_t extra);
+static inline int df__loop_stack_reserve(df_loop_stack *s, size_t extra) {
+  if (DF_LIKELY(s->len + extra <= s->cap)) return 0;
+  return df__loop_stack_grow(s, extra);
+}
 typedef struct df_ptr_vec {
   df_deferred **items;
   size_t len, cap;
@@ -163,6 +210,49 @@ df_ptr_vec *df__scratch_vec(void);
 int df__ptr_vec_push(df_ptr_vec *v, df_deferred *d);
 void df__report_unhandled_at_exit(void);
 void df__destructors_free(void); /* result.c, at exit */
+
+/* stages.c: the queue. The fast paths are inline here because they are
+ * most of the cost of a stage; the slow paths cross a segment boundary. */
+df_stage *df__stage_append_slow(df_deferred *d); /* NULL: out of memory */
+void df__stage_advance(df_deferred *d);
+void df__stages_drop_all_slow(df_deferred *d);
+
+static inline void df__stages_init(df_deferred *d) {
+  d->head = d->tail = d->inline_stages;
+  d->head_end = d->tail_end = d->inline_stages + DF_INLINE_STAGES;
+  d->inline_next = NULL;
+  d->n_added = d->n_run = 0;
+}
+/* Drop every pending stage without running it (unrefs CONTINUE/CHAIN
+ * targets) and give back the blocks. */
+static inline void df__stages_drop_all(df_deferred *d) {
+  if (DF_LIKELY(d->head == d->tail &&
+                d->head_end == d->inline_stages + DF_INLINE_STAGES))
+    return; /* empty, and still on the inline segment */
+  df__stages_drop_all_slow(d);
+}
+typedef bool (*df__stage_visit_fn)(df_stage *s, void *ctx);
+void df__stages_each(df_deferred *d, df__stage_visit_fn fn, void *ctx);
+
+/* A slot for one more stage at the end of the queue, or NULL (ENOMEM). */
+static inline df_stage *df__stage_append(df_deferred *d) {
+  if (DF_UNLIKELY(d->tail == d->tail_end)) return df__stage_append_slow(d);
+  d->n_added++;
+  return d->tail++;
+}
+
+/* The next stage to run, removed from the queue (rule 6), or NULL. The
+ * pointer stays valid until the next call. */
+static inline df_stage *df__stage_next(df_deferred *d) {
+  if (d->head == d->tail) return NULL;
+  if (DF_UNLIKELY(d->head == d->head_end)) df__stage_advance(d);
+  d->n_run++;
+  return d->head++;
+}
+
+static inline uint32_t df__stages_pending(const df_deferred *d) {
+  return d->n_added - d->n_run;
+}
 
 /* deferred.c */
 void df__deferred_destroy(df_deferred *d);
@@ -203,10 +293,8 @@ typedef struct df_trace_entry {
   uint8_t kind;
   bool errback_side;
   uint32_t stage_index;
-  const char *where; /* stage "file\0cb\0eb", or a plain file name */
-  const char *func;
-  int32_t line;
-  const void *deferred; /* identity only: may be freed by now */
+  const df_stage_site *site; /* the stage's, or NULL */
+  const void *deferred;      /* identity only: may be freed by now */
   df_site deferred_created;
   df_site deferred_fired;
 } df_trace_entry;
@@ -251,10 +339,11 @@ void df__sb_printf(df_strbuf *sb, const char *fmt, ...)
 void df__sb_site(df_strbuf *sb, const char *file, int line, const char *func);
 char *df__sb_finish(df_strbuf *sb); /* caller frees; NULL if nothing */
 
-/* The parts of a stage's `where` text. */
-static inline const char *df__where_file(const char *where) {
-  return where ? where : "?";
-}
-const char *df__where_name(const char *where, bool errback_side);
+/* A stage site's file and function names, "?" when unknown, and the
+ * name of the function on one side ("" when none). */
+const char *df__site_file(const df_stage_site *site);
+const char *df__site_func(const df_stage_site *site);
+int df__site_line(const df_stage_site *site);
+const char *df__site_name(const df_stage_site *site, bool errback_side);
 
 #endif /* DF_CORE_INTERNAL_H */

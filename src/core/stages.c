@@ -2,87 +2,100 @@
  *
  * The queue is a list of segments. The first is the deferred's own
  * inline_stages array (DF_INLINE_STAGES long); the rest are pooled blocks
- * of DF_BLOCK_STAGES. A segment is named by its block pointer, NULL being
- * the inline one, which can only ever be the first: once the queue has
- * moved past it, it is reused only after the queue has emptied. Push
- * writes at (tail_block, tail_idx); pop reads at (head_block, head_idx).
- * Rule 6 (each pair runs at most once, in FIFO order, and is removed
- * before it runs) is this pop. */
-#include <string.h>
+ * of DF_BLOCK_STAGES. `head` walks forward through them as stages run
+ * (rule 6: each pair is removed before it runs), `tail` as stages are
+ * added; each carries the end of its segment, so the common case of both
+ * operations is a compare and an increment (the inline functions in
+ * internal.h). This file has the rest: crossing into the next segment,
+ * walking the queue, and dropping it.
+ *
+ * A block the head has left is returned to the pool at once, so a
+ * million-stage chain gives its memory back as it runs. */
+#include <stddef.h>
 
 #include "internal.h"
 
-static inline df_stage *segment(df_deferred *d, df_stage_block *b) {
-  return b ? b->stages : d->inline_stages;
-}
-static inline unsigned segment_cap(const df_stage_block *b) {
-  return b ? DF_BLOCK_STAGES : DF_INLINE_STAGES;
-}
-static inline df_stage_block **segment_next(df_deferred *d, df_stage_block *b) {
-  return b ? &b->next : &d->inline_next;
+static inline bool is_inline_end(const df_deferred *d, const df_stage *end) {
+  return end == d->inline_stages + DF_INLINE_STAGES;
 }
 
-int df__stage_push(df_deferred *d, df_stage **out) {
-  if (DF_UNLIKELY(d->tail_idx == segment_cap(d->tail_block))) {
-    df_stage_block *b = df__block_alloc();
-    if (!b) return DF_ENOMEM;
-    b->next = NULL;
-    *segment_next(d, d->tail_block) = b;
-    d->tail_block = b;
-    d->tail_idx = 0;
+static inline df_stage_block *block_of_end(df_stage *end) {
+  return (df_stage_block *)(void *)((char *)(end - DF_BLOCK_STAGES) -
+                                    offsetof(df_stage_block, stages));
+}
+
+/* The segment after the one that ends at `end`. */
+static df_stage_block *next_segment(df_deferred *d, df_stage *end) {
+  return is_inline_end(d, end) ? d->inline_next : block_of_end(end)->next;
+}
+
+/* Release every block from the head's segment on (the queue is empty). */
+static void release_blocks(df_deferred *d) {
+  df_stage *end = d->head_end;
+  df_stage_block *b = is_inline_end(d, end) ? d->inline_next : block_of_end(end);
+  while (b) {
+    df_stage_block *next = b->next;
+    df__block_release(b);
+    b = next;
   }
-  *out = &segment(d, d->tail_block)[d->tail_idx++];
-  d->n_pending++;
-  return 0;
 }
 
-/* Back to the empty state, on the inline segment. */
-static void reset_empty(df_deferred *d) {
-  if (d->head_block) df__block_release(d->head_block);
-  d->head_block = d->tail_block = d->inline_next = NULL;
-  d->head_idx = d->tail_idx = 0;
+/* The tail segment is full: continue in a new block. (Even when the queue
+ * is empty this takes a block rather than rewinding to the inline
+ * segment: the stage that just ran may live in the tail block and is still
+ * read by the loop after its callback returns. The old block goes back to
+ * the pool when the head moves past it.) */
+df_stage *df__stage_append_slow(df_deferred *d) {
+  df_stage_block *b = df__block_alloc();
+  if (!b) return NULL;
+  b->next = NULL;
+  if (is_inline_end(d, d->tail_end))
+    d->inline_next = b;
+  else
+    block_of_end(d->tail_end)->next = b;
+  d->tail = b->stages;
+  d->tail_end = b->stages + DF_BLOCK_STAGES;
+  d->n_added++;
+  return d->tail++;
 }
 
-void df__stage_pop(df_deferred *d, df_stage *out) {
-  if (DF_UNLIKELY(d->head_idx == segment_cap(d->head_block))) {
-    df_stage_block *next = *segment_next(d, d->head_block);
-    if (d->head_block) df__block_release(d->head_block);
-    d->head_block = next;
-    d->head_idx = 0;
-  }
-  *out = segment(d, d->head_block)[d->head_idx++];
-  if (--d->n_pending == 0) reset_empty(d);
+void df__stage_advance(df_deferred *d) {
+  df_stage *end = d->head_end;
+  df_stage_block *next = next_segment(d, end);
+  if (!is_inline_end(d, end)) df__block_release(block_of_end(end));
+  else d->inline_next = NULL;
+  d->head = next->stages;
+  d->head_end = next->stages + DF_BLOCK_STAGES;
 }
 
 void df__stages_each(df_deferred *d, df__stage_visit_fn fn, void *ctx) {
-  df_stage_block *b = d->head_block;
-  unsigned i = d->head_idx;
-  uint32_t left = d->n_pending;
-  while (left) {
-    if (i == segment_cap(b)) {
-      b = *segment_next(d, b);
-      i = 0;
+  df_stage *p = d->head, *end = d->head_end;
+  while (p != d->tail) {
+    if (p == end) {
+      df_stage_block *next = next_segment(d, end);
+      p = next->stages;
+      end = p + DF_BLOCK_STAGES;
     }
-    if (!fn(&segment(d, b)[i], ctx)) return;
-    i++;
-    left--;
+    if (!fn(p, ctx)) return;
+    p++;
   }
 }
 
 /* Drop every pending stage without running it. CONTINUE and CHAIN stages
  * hold a reference to their target, released here. */
-void df__stages_drop_all(df_deferred *d) {
-  while (d->n_pending) {
-    df_stage s;
-    df__stage_pop(d, &s);
-    if (s.kind == DF_STAGE_CONTINUE) {
-      df_deferred *waiter = s.callback_arg;
+void df__stages_drop_all_slow(df_deferred *d) {
+  df_stage *s;
+  while ((s = df__stage_next(d)) != NULL) {
+    if (s->kind == DF_STAGE_CONTINUE) {
+      df_deferred *waiter = s->callback_arg;
       d->n_waiters--;
       df_deferred_unref(waiter);
-    } else if (s.kind == DF_STAGE_CHAIN) {
-      df_deferred *target = s.callback_arg;
+    } else if (s->kind == DF_STAGE_CHAIN) {
+      df_deferred *target = s->callback_arg;
       if (target->chained_to == d) target->chained_to = NULL;
       df_deferred_unref(target);
     }
   }
+  release_blocks(d);
+  df__stages_init(d);
 }

@@ -66,13 +66,19 @@ char *df__sb_finish(df_strbuf *sb) {
   return out;
 }
 
-/* "file\0callback\0errback": the name on one side ("" if none). */
-const char *df__where_name(const char *where, bool errback_side) {
-  if (!where) return "";
-  const char *p = where + strlen(where) + 1; /* callback name */
-  if (errback_side) p += strlen(p) + 1;
-  if (strcmp(p, "NULL") == 0 || strcmp(p, "0") == 0) return "";
-  return p;
+const char *df__site_file(const df_stage_site *site) {
+  return site && site->file ? site->file : "?";
+}
+const char *df__site_func(const df_stage_site *site) {
+  return site && site->func ? site->func : "?";
+}
+int df__site_line(const df_stage_site *site) { return site ? site->line : 0; }
+
+const char *df__site_name(const df_stage_site *site, bool errback_side) {
+  if (!site) return "";
+  const char *name = errback_side ? site->errback_name : site->callback_name;
+  if (!name || strcmp(name, "NULL") == 0 || strcmp(name, "0") == 0) return "";
+  return name;
 }
 
 /* --- tracebacks ---------------------------------------------------------- */
@@ -83,7 +89,7 @@ static void frame(df_strbuf *sb, const char *file, int line, const char *func) {
 }
 
 static void stage_words(df_strbuf *sb, const df_trace_entry *e) {
-  const char *name = df__where_name(e->where, e->errback_side);
+  const char *name = df__site_name(e->site, e->errback_side);
   df__sb_printf(sb, "stage %u %s%s%s", e->stage_index,
                 e->errback_side ? "errback" : "callback", *name ? " " : "",
                 name);
@@ -100,7 +106,8 @@ static void traceback_one(df_strbuf *sb, const df_failure *f) {
   if (f->caught) df__sb_printf(sb, "%s\n", DF_EXCEPTION_CAUGHT_HERE);
   if (f->caught && f->origin.kind == DF_TRACE_RAISED_IN_STAGE) {
     const df_trace_entry *o = &f->origin;
-    frame(sb, df__where_file(o->where), o->line, o->func);
+    frame(sb, df__site_file(o->site), df__site_line(o->site),
+          df__site_func(o->site));
     df__sb_printf(sb, "    ");
     stage_words(sb, o);
     df__sb_printf(sb, "\n");
@@ -165,7 +172,8 @@ static void deferred_words(df_strbuf *sb, const void *d, df_site created) {
 
 static void added_at(df_strbuf *sb, const df_trace_entry *e) {
   df__sb_printf(sb, " (added at ");
-  df__sb_site(sb, df__where_file(e->where), e->line, e->func);
+  df__sb_site(sb, df__site_file(e->site), df__site_line(e->site),
+              df__site_func(e->site));
   df__sb_printf(sb, ")");
 }
 
