@@ -250,6 +250,20 @@ static inline df_stage *df__stage_next(df_deferred *d) {
   return d->head++;
 }
 
+/* The next stage without removing it (NULL if none). May move the head to
+ * the next segment, releasing the one it leaves: any stage pointer taken
+ * earlier is then invalid. */
+static inline df_stage *df__stage_peek(df_deferred *d) {
+  if (d->head == d->tail) return NULL;
+  if (DF_UNLIKELY(d->head == d->head_end)) df__stage_advance(d);
+  return d->head;
+}
+/* Remove the stage df__stage_peek returned. */
+static inline void df__stage_skip(df_deferred *d) {
+  d->head++;
+  d->n_run++;
+}
+
 static inline uint32_t df__stages_pending(const df_deferred *d) {
   return d->n_added - d->n_run;
 }
