@@ -462,6 +462,17 @@ static bool run_stages(df_loop_stack *s, df_deferred *cur) {
 
 static void run_callbacks(df_deferred *d) {
   if (d->flags & DF_F_RUNNING) return; /* re-entrancy guard (rules 19, 21) */
+  if (d->head == d->tail) {
+    /* Nothing queued (df_succeed, a deferred fired before anyone added
+     * to it): the loop below would only do its "finished" step. */
+    if (df__paused(d)) return;
+    d->chained_to = NULL;
+    if (DF_UNLIKELY(d->result.kind == DF_FAILURE))
+      df__mark_set(d);
+    else
+      df__mark_clear(d);
+    return;
+  }
   df_loop_stack *s = &df__loop;
   if (DF_UNLIKELY(df__loop_stack_reserve(s, 1) != 0)) return;
   size_t base = s->len;
