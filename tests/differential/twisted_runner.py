@@ -88,6 +88,22 @@ class TracingDebugInfo(defer.DebugInfo):
 
 defer.DebugInfo = TracingDebugInfo
 
+class CleanFailure(Failure):
+    """A Failure cleaned as soon as it is made. Twisted cleans every
+    failure it leaves at the end of a pass (rule U1); until then the
+    failure's traceback holds the frames it was raised through, and their
+    local variables hold deferreds: a deferred whose failure is still in
+    flight is kept alive (and its unhandled report delayed) by the frames
+    of d.callback. Our callbacks never look at tracebacks, so cleaning at
+    once only makes lifetimes those that libdeferred implements."""
+
+    def __init__(self, *args, **kwargs):
+        Failure.__init__(self, *args, **kwargs)
+        self.cleanFailure()
+
+
+defer.Failure = CleanFailure
+
 registry = weakref.WeakValueDictionary()  # serial -> live deferred
 
 
@@ -129,6 +145,43 @@ class TDeferred(Deferred):
         Deferred.__init__(self, canceller)
         self._serial = serial
         registry[serial] = self
+
+    def __del__(self):
+        """Free in libdeferred's order (df__deferred_destroy): report an
+        unhandled failure, then drop the pending stages first to last
+        (which may free, and report, chained or waiting deferreds they
+        held), then the result. CPython's own teardown would instead free
+        the instance dict in insertion order (callbacks before _debugInfo)
+        and a list from its last item to its first, or, in a reference
+        cycle, in the collector's order: the order of reports made while
+        one deferred is freed is an artefact of the interpreter, not a
+        rule of Twisted's (docs/twisted-programmers.md, difference 7)."""
+        info = self.__dict__.get("_dbg")
+        if info is not None and info.failResult is not None:
+            failure, info.failResult = info.failResult, None
+            emit("unhandled D%d %s" % (self._serial, fmt_failure(failure)))
+            del failure
+        del info
+        callbacks = self.__dict__.get("callbacks")
+        while callbacks:
+            del callbacks[0]
+
+    # Twisted's _chainedTo is "informational only" (repr and tests) but a
+    # strong reference, from a chain_deferred target or a waiter back to
+    # the deferred it is chained to; libdeferred's df_deferred_chained_to
+    # is borrowed. Held weakly here so that the harness frees deferreds
+    # when libdeferred does, instead of when the cycle collector gets to
+    # the reference cycle that this back reference makes (whose order of
+    # freeing, and so of unhandled reports, is the collector's).
+    @property
+    def _chainedTo(self):
+        ref = self.__dict__.get("_chained_ref")
+        return ref() if ref is not None else None
+
+    @_chainedTo.setter
+    def _chainedTo(self, other):
+        self.__dict__["_chained_ref"] = \
+            weakref.ref(other) if other is not None else None
 
     @property
     def _debugInfo(self):
@@ -345,8 +398,9 @@ def action_wait(k, label):
         # Documented difference 2: returning a deferred that is, or waits
         # on, the deferred whose callback is running (Twisted hangs;
         # libdeferred fails the chain with ChainCycleError).
-        r = d
-        while r is not None:
+        r, seen = d, set()
+        while r is not None and id(r) not in seen:  # a cycle made earlier
+            seen.add(id(r))
             if r is owner:
                 discard("cycle: a callback returned its own deferred or one "
                         "waiting on it")
@@ -415,9 +469,8 @@ def check_garbage():
     references it holds (refs_of), except that a cycle that includes a
     chain_deferred stage is never freed (reference counting; only cycles
     made of wait edges are collected, see src/core/collect.c). Python may
-    also keep a deferred alive longer: Twisted's _chainedTo is a strong
-    reference (libdeferred's is borrowed), and an uncleaned failure's
-    traceback holds the frames of the loop. Such programs are discarded."""
+    also keep a deferred alive longer: an uncleaned failure's traceback
+    holds the frames of the loop. Such programs are discarded."""
     alive = list(registry.values())
     reachable = reach([d for d in table if d is not None])
     unreachable = {id(d): d for d in alive if id(d) not in reachable}
@@ -430,7 +483,7 @@ def check_garbage():
     gc.collect()
     if any(w() is not None for w in expect_free):
         discard("python keeps alive: a deferred libdeferred frees is still "
-                "referenced (Twisted's _chainedTo or a failure's traceback)")
+                "referenced (by a failure's traceback)")
     if any(w() is None for w in expect_leak):
         discard("reference cycle through a chain_deferred stage: Python's gc "
                 "frees it, libdeferred's reference counting does not")
