@@ -70,8 +70,9 @@ void df_deferred_unref(df_deferred *d) {
     df__deferred_destroy(d);
     return;
   }
-  /* Only wait edges left? Then it may be part of an unreachable group. */
-  if (DF_UNLIKELY((uint32_t)d->refs == df__internal_refs(d) && d->refs > 0))
+  /* Only references other deferreds could hold? Then it may be part of an
+   * unreachable group. */
+  if (DF_UNLIKELY((uint32_t)d->refs <= df__internal_refs(d)))
     df__collect_if_garbage(d);
 }
 
@@ -114,6 +115,8 @@ int df_deferred_chain_at(df_deferred *d, df_deferred *other,
   memset(s, 0, sizeof *s);
   s->kind = DF_STAGE_CHAIN;
   s->callback_arg = df_deferred_ref(other);
+  other->n_chained_in++;
+  d->n_chain_out++;
   s->site = site;
   other->chained_to = d; /* rule 15: informational */
   if (d->flags & DF_F_CALLED) run_callbacks(d);
@@ -342,6 +345,8 @@ static void end_invocation(df_loop_stack *s, uint32_t boundary_flags) {
  * Returns true if a nested invocation was pushed (cur must break out). */
 static bool fire_chained(df_loop_stack *s, df_deferred *cur,
                          df_deferred *target, const df_stage *st) {
+  target->n_chained_in--; /* the stage's reference is ours now */
+  cur->n_chain_out--;
   if (df__called(target)) {
     /* d2.callback() raised AlreadyCalledError inside d1's stage, or was
      * swallowed after a cancel and returned None (rule 24). */

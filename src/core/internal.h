@@ -99,6 +99,9 @@ struct df_deferred {
   int32_t refs;
   int32_t paused;     /* user pauses only; waiting is result.kind      */
   uint32_t n_waiters; /* CONTINUE stages in my queue: deferreds waiting on me */
+  uint32_t n_chained_in; /* CHAIN stages anywhere that will fire me        */
+  uint32_t n_chain_out;  /* CHAIN stages in my queue                        */
+  uint32_t gc_count;     /* scratch for the garbage walk (collect.c)        */
   uint32_t n_added;   /* stages ever added (mod 2^32)                  */
   uint32_t n_run;     /* stages ever popped: the next stage's index    */
   /* The queue (stages.c): run from head, add at tail; each pointer has the
@@ -128,8 +131,14 @@ static inline bool df__paused(const df_deferred *d) {
 }
 /* References held by wait edges (collect.c): one per waiter, plus one if I
  * am waiting (the waiter's result holds me, the CONTINUE stage holds it). */
-static inline uint32_t df__internal_refs(const df_deferred *d) {
+static inline uint32_t df__wait_refs(const df_deferred *d) {
   return d->n_waiters + (df__waiting(d) ? 1u : 0u);
+}
+/* References that other deferreds may hold on me: wait edges and the CHAIN
+ * stages of chain_deferred. When all my references could be these, I may
+ * be part of an unreachable group (collect.c). */
+static inline uint32_t df__internal_refs(const df_deferred *d) {
+  return df__wait_refs(d) + d->n_chained_in;
 }
 
 /* cache.c: per-thread free lists. The fast paths are inline; the slow

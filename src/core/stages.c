@@ -93,6 +93,8 @@ void df__stages_drop_all_slow(df_deferred *d) {
     } else if (s->kind == DF_STAGE_CHAIN) {
       df_deferred *target = s->callback_arg;
       if (target->chained_to == d) target->chained_to = NULL;
+      target->n_chained_in--;
+      d->n_chain_out--;
       df_deferred_unref(target);
     }
   }
