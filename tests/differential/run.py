@@ -83,12 +83,12 @@ def gen_action(rng, nslots, own):
     return "add:%d:%s" % (k, gen_simple_action(rng, nslots, k))
 
 
-def generate(seed, index):
+def generate(seed, index, max_ops=28, max_slots=5):
     """Program `index` of run `seed`: each program has its own generator,
     so any one can be regenerated from (seed, index)."""
     rng = random.Random("%s:%d" % (seed, index))
-    nslots = rng.randint(2, 5)
-    length = rng.randint(3, 28)
+    nslots = rng.randint(2, max(2, max_slots))
+    length = rng.randint(3, max(3, max_ops))
     live = set()
     ops = []
 
@@ -407,6 +407,10 @@ def main():
     ap.add_argument("--max-diffs", type=int, default=1,
                     help="stop after this many differing programs (each shrunk)")
     ap.add_argument("--no-shrink", action="store_true")
+    ap.add_argument("--max-ops", type=int, default=28,
+                    help="longest generated program (default 28)")
+    ap.add_argument("--max-slots", type=int, default=5,
+                    help="most slots a generated program uses (2..16, default 5)")
     ap.add_argument("--program", help="run one program file and show both traces")
     ap.add_argument("--print", action="store_true", help="print the programs only")
     ap.add_argument("--valgrind", type=int, default=0, metavar="N",
@@ -416,7 +420,7 @@ def main():
 
     if args.print:
         for i in range(args.start, args.start + args.count):
-            print("# program %s:%d\n%s\n---" % (args.seed, i, "\n".join(generate(args.seed, i))))
+            print("# program %s:%d\n%s\n---" % (args.seed, i, "\n".join(generate(args.seed, i, args.max_ops, args.max_slots))))
         return 0
     version = check_setup(args)
     if args.program:
@@ -435,7 +439,8 @@ def main():
     end = args.start + args.count
     while index < end and len(diffs) < args.max_diffs:
         n = min(args.batch, end - index)
-        programs = [generate(args.seed, i) for i in range(index, index + n)]
+        programs = [generate(args.seed, i, args.max_ops, args.max_slots)
+                    for i in range(index, index + n)]
         v, c_traces, _, c_error = verdicts(args, programs)
         for i, x in enumerate(v):
             if x == "same":

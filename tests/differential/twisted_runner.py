@@ -108,24 +108,36 @@ registry = weakref.WeakValueDictionary()  # serial -> live deferred
 
 
 def _patch_run_callbacks():
-    """Twisted's own _runCallbacks, with one change: the local variable
-    `chainee` is deleted once the waiter is on the loop's stack. CPython
-    keeps a dead local alive until the function returns, so in Twisted a
-    waiter whose pass ends with a failure, and that nothing else holds, is
-    reported only when the whole loop returns, after later callbacks of the
-    deferred it waited on have run. libdeferred reports when the last real
-    reference goes (docs/twisted-programmers.md, difference 7). The
-    function is Twisted's installed source, compiled in defer's namespace;
-    if the expected line is not found, this fails instead of guessing."""
+    """Twisted's own _runCallbacks, with local variables dropped as soon as
+    they are dead. CPython keeps a local alive until it is rebound or the
+    function returns, so in Twisted the pair just run (`item`, `callback`,
+    `args`: a chain_deferred target is held by its bound method) and the
+    waiter just handed a result (`chainee`) stay alive until the loop pops
+    its next pair or returns; a deferred freed then is reported later than
+    libdeferred, which reports when the last real reference goes
+    (docs/twisted-programmers.md, difference 7). The function is Twisted's
+    installed source, compiled in defer's namespace, with two assignments
+    added; if the expected lines are not found, this fails instead of
+    guessing."""
     import inspect
     import textwrap
     src = textwrap.dedent(inspect.getsource(Deferred._runCallbacks))
-    old = "                chain.append(chainee)\n"
-    if src.count(old) != 1:
-        sys.stderr.write("twisted_runner.py: unexpected Twisted "
-                         "_runCallbacks source; update _patch_run_callbacks\n")
-        sys.exit(3)
-    src = src.replace(old, old + "                del chainee\n")
+    drop = "item = callback = args = kwargs = None"
+    edits = [
+        # the CONTINUE hand-off (rule 11)
+        ("                chain.append(chainee)\n",
+         "                del chainee\n                " + drop + "\n"),
+        # after a callback ran (the finally of the call)
+        ("                    current._runningCallbacks = False\n",
+         "                    " + drop + "\n"),
+    ]
+    for old, add in edits:
+        if src.count(old) != 1:
+            sys.stderr.write("twisted_runner.py: unexpected Twisted "
+                             "_runCallbacks source; update "
+                             "_patch_run_callbacks\n")
+            sys.exit(3)
+        src = src.replace(old, old + add)
     namespace = {}
     exec(compile(src, inspect.getsourcefile(Deferred), "exec"),
          defer.__dict__, namespace)
@@ -153,7 +165,7 @@ class TDeferred(Deferred):
         held), then the result. CPython's own teardown would instead free
         the instance dict in insertion order (callbacks before _debugInfo)
         and a list from its last item to its first, or, in a reference
-        cycle, in the collector's order: the order of reports made while
+        cycle, in the collector's order and at its time: the order of reports made while
         one deferred is freed is an artefact of the interpreter, not a
         rule of Twisted's (docs/twisted-programmers.md, difference 7)."""
         info = self.__dict__.get("_dbg")
@@ -163,8 +175,27 @@ class TDeferred(Deferred):
             del failure
         del info
         callbacks = self.__dict__.get("callbacks")
-        while callbacks:
-            del callbacks[0]
+        if not callbacks:
+            return
+        if not releasing or collecting:
+            while callbacks:
+                del callbacks[0]
+            return
+        # A group of deferreds waiting on each other that a stage held is
+        # garbage once the stage is dropped: libdeferred frees it then, at
+        # once (src/core/collect.c), not at the end of the operation. While
+        # a release cascades, collect after each stage; the deferreds
+        # being torn down still hold their remaining stages.
+        dying.append(self)
+        try:
+            while callbacks:
+                target = stage_target(callbacks[0])
+                del callbacks[0]
+                teardown_if_garbage(target)
+                del target
+                check_garbage()
+        finally:
+            dying.pop()
 
     # Twisted's _chainedTo is "informational only" (repr and tests) but a
     # strong reference, from a chain_deferred target or a waiter back to
@@ -383,6 +414,11 @@ def run_action(act, r, label):
     return r
 
 
+releasing = False  # a release operation is dropping a slot's reference
+collecting = False  # inside gc.collect(), called by collect()
+dying = []         # deferreds whose __del__ is dropping their stages
+collector = []     # groups being freed by teardown_if_garbage
+
 # Stage label -> serial of the deferred it was added to (its "owner"), for
 # the checks in action_wait.
 stage_owner = {}
@@ -461,6 +497,89 @@ def predict(unreachable):
             [weakref.ref(d) for d in leaked.values()])
 
 
+def collect():
+    global collecting
+    collecting = True
+    try:
+        gc.collect()
+    finally:
+        collecting = False
+
+
+def release_slot(k):
+    """Drop the program's reference in slot k (df_deferred_unref)."""
+    global releasing
+    target = weakref.ref(table[k])
+    releasing = True
+    try:
+        table[k] = None
+        teardown_if_garbage(target)
+    finally:
+        releasing = False
+
+
+def stage_target(item):
+    """A weak reference to the deferred a pending stage holds, or None."""
+    f, args, _ = item[0]
+    if f is _CONTINUE:
+        return weakref.ref(args[0])
+    target = getattr(f, "__self__", None)
+    return weakref.ref(target) if isinstance(target, Deferred) else None
+
+
+def wait_group(start):
+    """start and every deferred joined to it by wait edges, in the order
+    src/core/collect.c visits them: what a deferred waits on, then its
+    waiters in queue order."""
+    group, seen, i = [start], {id(start)}, 0
+    while i < len(group):
+        d = group[i]
+        i += 1
+        nxt = [d.result] if d.called and isinstance(d.result, Deferred) else []
+        nxt += [item[0][1][0] for item in d.callbacks if item[0][0] is _CONTINUE]
+        for t in nxt:
+            if id(t) not in seen:
+                seen.add(id(t))
+                group.append(t)
+    return group
+
+
+def teardown_if_garbage(ref):
+    """libdeferred's df__collect_if_garbage, when the deferred `ref` refers
+    to has just lost a reference: if it and the deferreds joined to it by
+    wait edges have no other reference (no slot, no chain stage), cut the
+    wait edges and free them one by one in collect.c's order, so that
+    their unhandled failures are reported in libdeferred's order rather
+    than in the cycle collector's."""
+    start = ref() if ref is not None else None
+    if start is None or not releasing or collecting:
+        return
+    group = wait_group(start)
+    del start
+    members = {id(m) for m in group}
+    held = any(d is not None and id(d) in members for d in table)
+    if not held:
+        for d in list(registry.values()) + dying:
+            if any(kind == "c" and id(t) in members for t, kind in refs_of(d)):
+                held = True
+                break
+        d = t = None
+    if held or len(group) < 2:
+        return
+    for m in group:
+        m.callbacks[:] = [item for item in m.callbacks
+                          if item[0][0] is not _CONTINUE]
+        if m.called and isinstance(m.result, Deferred):
+            m.result = None
+    m = None
+    collector.append(group)  # collect.c holds every member until freed
+    try:
+        while group:
+            del group[0]
+    finally:
+        collector.pop()
+
+
 def check_garbage():
     """Collect garbage, and discard the program if Python's collection and
     libdeferred's reference counting free different deferreds.
@@ -472,15 +591,16 @@ def check_garbage():
     also keep a deferred alive longer: an uncleaned failure's traceback
     holds the frames of the loop. Such programs are discarded."""
     alive = list(registry.values())
-    reachable = reach([d for d in table if d is not None])
+    reachable = reach([d for d in table if d is not None] + dying +
+                      [d for group in collector for d in group])
     unreachable = {id(d): d for d in alive if id(d) not in reachable}
     del alive, reachable
     if not unreachable:
-        gc.collect()
+        collect()
         return
     expect_free, expect_leak = predict(unreachable)
     del unreachable
-    gc.collect()
+    collect()
     if any(w() is not None for w in expect_free):
         discard("python keeps alive: a deferred libdeferred frees is still "
                 "referenced (by a failure's traceback)")
@@ -494,7 +614,7 @@ def run_op(op):
     emit("#" + line)
     if kind == "new":
         if table[k] is not None:
-            table[k] = None
+            release_slot(k)
             check_garbage()
         global next_serial
         table[k] = TDeferred(next_serial, make_canceller(arg) if arg else None)
@@ -536,7 +656,7 @@ def run_op(op):
             other = None
         elif kind == "release":
             d = None
-            table[k] = None
+            release_slot(k)
     except AlreadyCalledError:
         rc = "AlreadyCalled"
     d = None
@@ -574,7 +694,7 @@ def run_program(lines):
             if table[k] is None:
                 continue
             emit("release d%d" % k)
-            table[k] = None
+            release_slot(k)
             check_garbage()
     if discard_reason is not None:
         quiet = True
