@@ -141,7 +141,7 @@ int df__fire(df_deferred *d, df_result r, const char *file, int line,
   d->fired.line = line;
   d->fired.func = func;
   if (DF_UNLIKELY(d->debug != NULL))
-    df__backtrace_capture(&d->debug->fired, 2);
+    df__backtrace_capture(&d->debug->fired, 1); /* keep the caller: callback_at may be a tail call */
   if (DF_UNLIKELY(r.kind == DF_FAILURE)) {
     d->flags |= DF_F_FIRED_FAILURE;
     df__failure_note(r.u.failure, DF_TRACE_FIRED, d, NULL, 0, false);
