@@ -355,6 +355,24 @@ static void test_chain_link_released_unfired_holds_nothing(void **state) {
   assert_int_equal(destroyed, 1);
 }
 
+/* Two deferreds chained to each other hold each other through their
+ * CHAIN stages; with no outside reference left they are freed, dropping
+ * the value one of them held. */
+static void test_chain_deferred_cycle_without_outside_refs_is_freed(
+    void **state) {
+  (void)state;
+  df_deferred *a = df_deferred_new(), *b = df_deferred_new();
+  df_deferred_pause(a);
+  df_deferred_callback(a, df_pointer(&value_a, count_destroy));
+  df_deferred_chain(a, b);
+  df_deferred_chain(b, a);
+  df_deferred_unref(a);
+  assert_int_equal(destroyed, 0);
+  df_deferred_unref(b);
+  assert_int_equal(destroyed, 1);
+  assert_int_equal(reports, 0);
+}
+
 static void test_value_moved_by_implicit_chaining_destroyed_once(
     void **state) {
   (void)state;
@@ -476,6 +494,7 @@ int main(void) {
       T(test_value_moved_by_chain_deferred_destroyed_once),
       T(test_chain_to_fired_target_drops_value_once),
       T(test_chain_link_released_unfired_holds_nothing),
+      T(test_chain_deferred_cycle_without_outside_refs_is_freed),
       T(test_value_moved_by_implicit_chaining_destroyed_once),
       T(test_value_taken_synchronously_destroyed_once),
       T(test_take_result_transfers_ownership),

@@ -400,6 +400,36 @@ static void test_causal_trace_lists_errbacks_that_passed_it_on(void **state) {
   assert_true(contains(last_text, line));
 }
 
+static df_result add_one(df_result r, void *arg) {
+  (void)arg;
+  return df_int(r.u.i + 1);
+}
+
+/* The stage number counts every stage popped, including successes run
+ * back to back before the failing one. */
+static void test_trace_numbers_the_failing_stage_after_successes(
+    void **state) {
+  (void)state;
+  df_deferred *d = df_deferred_new();
+  df_deferred_add_callback(d, add_one, NULL);
+  df_deferred_add_callback(d, add_one, NULL);
+  df_deferred_add_callback(d, divide, NULL); int add_line = __LINE__;
+  df_deferred_callback(d, df_int(1));
+  df_deferred_unref(d);
+  assert_int_equal(reports, 1);
+  char line[512];
+  snprintf(line, sizeof line,
+           "    stage 2 callback divide\n"
+           "  File \"%s\", line %d, in divide\n",
+           __FILE__, raise_line);
+  assert_true(contains(last_text, line));
+  snprintf(line, sizeof line,
+           "  stage 2 callback divide (added at %s:%d in %s) failed: "
+           "ZeroDivisionError raised at %s:%d in divide\n",
+           __FILE__, add_line, __func__, __FILE__, raise_line);
+  assert_true(contains(last_text, line));
+}
+
 static void test_causal_trace_of_a_long_path_is_abridged(void **state) {
   (void)state;
   df_deferred *d = df_deferred_new();
@@ -546,6 +576,7 @@ int main(void) {
       T(test_failure_handed_to_waiter_is_reported_by_the_waiter),
       T(test_failure_taken_over_is_reported_by_the_taker),
       T(test_causal_trace_lists_errbacks_that_passed_it_on),
+      T(test_trace_numbers_the_failing_stage_after_successes),
       T(test_causal_trace_of_a_long_path_is_abridged),
       T(test_fired_with_failure_trace_line),
       T(test_report_unhandled_now_reports_each_live_failure_once),
