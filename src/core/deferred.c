@@ -76,8 +76,17 @@ void df_deferred_unref(df_deferred *d) {
     df__collect_if_garbage(d);
 }
 
-/* Called when the last reference is gone: report (rule U3), then free. */
-void df__deferred_destroy(df_deferred *d) {
+/* Freeing one deferred can free the next (its stages and result hold
+ * references), so destruction recurses. Like CPython's "trashcan", the
+ * first DESTROY_DEPTH levels recurse, keeping the order in which a
+ * garbage collector would free them, and deeper ones wait in a list that
+ * the outermost level drains: an unfired chain_deferred list of a million
+ * links is freed in constant C stack. */
+#define DESTROY_DEPTH 50
+static DF_TLS unsigned destroy_depth;
+static DF_TLS df_deferred *destroy_later; /* linked through chained_to */
+
+static void destroy_one(df_deferred *d) {
   d->refs = 1; /* a handler or destructor must not free it again */
   if (DF_UNLIKELY(d->flags & DF_F_MARKED)) df__report_on_destroy(d);
   df__stages_drop_all(d);
@@ -85,6 +94,25 @@ void df__deferred_destroy(df_deferred *d) {
   d->result = df_none();
   if (DF_UNLIKELY(d->debug != NULL)) df__free(d->debug);
   df__deferred_release(d);
+}
+
+/* Called when the last reference is gone: report (rule U3), then free. */
+void df__deferred_destroy(df_deferred *d) {
+  if (DF_UNLIKELY(destroy_depth >= DESTROY_DEPTH)) {
+    d->chained_to = destroy_later; /* nobody reads it any more */
+    destroy_later = d;
+    return;
+  }
+  destroy_depth++;
+  destroy_one(d);
+  if (destroy_depth == 1) {
+    while (destroy_later) {
+      df_deferred *next = destroy_later;
+      destroy_later = next->chained_to;
+      destroy_one(next);
+    }
+  }
+  destroy_depth--;
 }
 
 /* --- adding stages ------------------------------------------------------------ */
