@@ -91,11 +91,32 @@ static void test_abandoned_waiting_chain_with_paused_failure_not_reported(
   df_set_unhandled_handler(NULL, NULL);
 }
 
+/* A million failures each caused by the previous: built in linear time
+ * (the cycle check does not walk a chain the new failure cannot be in),
+ * refused when it would close a loop, and freed without recursion. */
+static void test_million_failure_cause_chain(void **state) {
+  (void)state;
+  df_failure *bottom = df_failure_new(NULL, "root cause");
+  df_failure *top = df_failure_ref(bottom);
+  for (int i = 1; i < MILLION; i++) {
+    df_failure *f = df_failure_new(NULL, "level %d", i);
+    assert_int_equal(df_failure_set_cause(f, top), 0); /* takes top */
+    top = f;
+  }
+  /* bottom -> top would make a loop: refused, nothing changes */
+  assert_int_equal(df_failure_set_cause(bottom, df_failure_ref(top)),
+                   DF_EINVAL);
+  assert_null(df_failure_cause(bottom));
+  df_failure_unref(bottom);
+  df_failure_unref(top);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_unfired_chain_deferred_list_freed_without_recursion),
       cmocka_unit_test(test_abandoned_million_deferred_waiting_chain_is_freed),
       cmocka_unit_test(test_abandoned_waiting_chain_with_paused_failure_not_reported),
+      cmocka_unit_test(test_million_failure_cause_chain),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

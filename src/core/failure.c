@@ -94,6 +94,7 @@ void df_failure_unref(df_failure *f) {
    * cycles), so freeing walks down it iteratively. */
   while (f && !f->is_static && --f->refs == 0) {
     df_failure *cause = f->cause;
+    if (cause && !cause->is_static) cause->n_as_cause--;
     if (f->payload_destroy) f->payload_destroy(f->payload);
     df__free(f->message);
     df__free(f->backtrace);
@@ -120,13 +121,19 @@ int df_failure_set_cause(df_failure *f, df_failure *cause) {
     df_failure_unref(cause);
     return DF_EINVAL;
   }
-  for (const df_failure *c = cause; c; c = c->cause)
-    if (c == f) {
-      df_failure_unref(cause);
-      return DF_EINVAL;
-    }
+  /* A cycle needs `f` somewhere in cause's chain, that is, `f` must
+   * already be some failure's cause: building a chain from the bottom up
+   * never walks it. */
+  if (f->n_as_cause > 0 || cause == f)
+    for (const df_failure *c = cause; c; c = c->cause)
+      if (c == f) {
+        df_failure_unref(cause);
+        return DF_EINVAL;
+      }
   df_failure *old = f->cause;
   f->cause = cause;
+  if (cause && !cause->is_static) cause->n_as_cause++;
+  if (old && !old->is_static) old->n_as_cause--;
   df_failure_unref(old);
   return 0;
 }

@@ -326,6 +326,7 @@ typedef struct df_trace_entry {
 
 struct df_failure {
   uint32_t refs;
+  uint32_t n_as_cause; /* failures whose cause this is (cycle check)      */
   bool is_static;  /* the preallocated MemoryError: never freed or traced */
   bool caught;     /* origin recorded                                      */
   const df_error_type *type;
