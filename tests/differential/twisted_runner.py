@@ -483,18 +483,64 @@ def reach(starts, within=None):
     return seen
 
 
+MAX_CHAIN_EDGES_WALKED = 32  # src/core/collect.c
+
+
+def outside_held():
+    """ids of the deferreds something other than a deferred holds: the
+    slots, the deferreds being torn down, the groups being freed."""
+    held = [d for d in table if d is not None] + dying + \
+        [d for group in collector for d in group]
+    return held
+
+
+def c_group(start, roots):
+    """The walk of src/core/collect.c from `start`: wait edges both ways,
+    chain_deferred stages forwards, what a deferred waits on first, then its
+    stages' targets in queue order. Returns the group if libdeferred frees
+    it (the walk completes, at most MAX_CHAIN_EDGES_WALKED chain links, and
+    every reference to a member comes from a member), else None."""
+    group, seen, i, chain_edges = [start], {id(start)}, 0, 0
+    while i < len(group):
+        d = group[i]
+        i += 1
+        if id(d) in roots:
+            return None
+        nxt = [d.result] if d.called and isinstance(d.result, Deferred) else []
+        for item in d.callbacks:
+            f = item[0][0]
+            if f is _CONTINUE:
+                nxt.append(item[0][1][0])
+            elif isinstance(getattr(f, "__self__", None), Deferred):
+                chain_edges += 1
+                if chain_edges > MAX_CHAIN_EDGES_WALKED:
+                    return None
+                nxt.append(f.__self__)
+        for t in nxt:
+            if id(t) not in seen:
+                seen.add(id(t))
+                group.append(t)
+    members = {id(m) for m in group}
+    for d in list(registry.values()) + dying:
+        if id(d) not in members and \
+                any(id(t) in members for t, _ in refs_of(d)):
+            return None
+    return group
+
+
 def predict(unreachable):
     """Weak references to the unreachable deferreds libdeferred frees, and
-    to those it leaks (on, or reachable from, a cycle with a chain edge)."""
-    leaky = []
+    to those it keeps (see c_group)."""
+    roots = {id(d) for d in outside_held()}
+    freed = set()
     for d in unreachable.values():
-        for t, kind in refs_of(d):
-            if kind == "c" and id(t) in unreachable and \
-                    id(d) in reach([t], unreachable):
-                leaky.append(d)
-    leaked = reach(leaky, unreachable) if leaky else {}
-    return ([weakref.ref(d) for i, d in unreachable.items() if i not in leaked],
-            [weakref.ref(d) for d in leaked.values()])
+        if id(d) not in freed:
+            group = c_group(d, roots)
+            if group is not None:
+                freed.update(id(m) for m in group)
+    group = None
+    return ([weakref.ref(d) for i, d in unreachable.items() if i in freed],
+            [weakref.ref(d) for i, d in unreachable.items() if i not in freed])
 
 
 def collect():
@@ -527,48 +573,24 @@ def stage_target(item):
     return weakref.ref(target) if isinstance(target, Deferred) else None
 
 
-def wait_group(start):
-    """start and every deferred joined to it by wait edges, in the order
-    src/core/collect.c visits them: what a deferred waits on, then its
-    waiters in queue order."""
-    group, seen, i = [start], {id(start)}, 0
-    while i < len(group):
-        d = group[i]
-        i += 1
-        nxt = [d.result] if d.called and isinstance(d.result, Deferred) else []
-        nxt += [item[0][1][0] for item in d.callbacks if item[0][0] is _CONTINUE]
-        for t in nxt:
-            if id(t) not in seen:
-                seen.add(id(t))
-                group.append(t)
-    return group
-
-
 def teardown_if_garbage(ref):
     """libdeferred's df__collect_if_garbage, when the deferred `ref` refers
-    to has just lost a reference: if it and the deferreds joined to it by
-    wait edges have no other reference (no slot, no chain stage), cut the
-    wait edges and free them one by one in collect.c's order, so that
-    their unhandled failures are reported in libdeferred's order rather
-    than in the cycle collector's."""
+    to has just lost a reference: if the group collect.c walks from it is
+    garbage, cut its edges and free its members one by one in collect.c's
+    order, so that their unhandled failures are reported in libdeferred's
+    order rather than in the cycle collector's."""
     start = ref() if ref is not None else None
     if start is None or not releasing or collecting:
         return
-    group = wait_group(start)
+    group = c_group(start, {id(d) for d in outside_held()})
     del start
-    members = {id(m) for m in group}
-    held = any(d is not None and id(d) in members for d in table)
-    if not held:
-        for d in list(registry.values()) + dying:
-            if any(kind == "c" and id(t) in members for t, kind in refs_of(d)):
-                held = True
-                break
-        d = t = None
-    if held or len(group) < 2:
+    if group is None or len(group) < 2:
         return
+    members = {id(m) for m in group}
     for m in group:
         m.callbacks[:] = [item for item in m.callbacks
-                          if item[0][0] is not _CONTINUE]
+                          if stage_target(item) is None or
+                          id(stage_target(item)()) not in members]
         if m.called and isinstance(m.result, Deferred):
             m.result = None
     m = None
@@ -585,14 +607,12 @@ def check_garbage():
     libdeferred's reference counting free different deferreds.
 
     libdeferred frees a deferred when no slot reaches it through the
-    references it holds (refs_of), except that a cycle that includes a
-    chain_deferred stage is never freed (reference counting; only cycles
-    made of wait edges are collected, see src/core/collect.c). Python may
-    also keep a deferred alive longer: an uncleaned failure's traceback
-    holds the frames of the loop. Such programs are discarded."""
+    references it holds (refs_of), except that its cycle collection
+    (src/core/collect.c) keeps a garbage group that holds on to a live
+    deferred or has more than MAX_CHAIN_EDGES_WALKED chain links (see
+    c_group). Such programs are discarded."""
     alive = list(registry.values())
-    reachable = reach([d for d in table if d is not None] + dying +
-                      [d for group in collector for d in group])
+    reachable = reach(outside_held())
     unreachable = {id(d): d for d in alive if id(d) not in reachable}
     del alive, reachable
     if not unreachable:
@@ -605,8 +625,8 @@ def check_garbage():
         discard("python keeps alive: a deferred libdeferred frees is still "
                 "referenced (by a failure's traceback)")
     if any(w() is None for w in expect_leak):
-        discard("reference cycle through a chain_deferred stage: Python's gc "
-                "frees it, libdeferred's reference counting does not")
+        discard("libdeferred keeps a garbage group of deferreds (collect.c: "
+                "it holds a live deferred, or too many chain links)")
 
 
 def run_op(op):
