@@ -15,8 +15,7 @@
 #include <cmocka.h>
 
 #include "deferred.h"
-
-DF_ERROR_TYPE(generic_error, "GenericError", &df_error_exception);
+#include "support.h"
 
 /* Twisted's callbackResults / errbackResults / cancellerCallCount. */
 static int callback_calls;
@@ -24,28 +23,20 @@ static df_result callback_result;
 static int errback_calls;
 static df_failure *errback_result; /* a reference we hold */
 static int canceller_calls;
-static int reports;
-
-static void count_reports(const df_unhandled *report, void *arg) {
-  (void)report;
-  (void)arg;
-  reports++;
-}
 
 static int setup(void **state) {
   (void)state;
-  callback_calls = errback_calls = canceller_calls = reports = 0;
+  callback_calls = errback_calls = canceller_calls = 0;
   callback_result = df_none();
   errback_result = NULL;
-  df_set_unhandled_handler(count_reports, NULL);
-  return 0;
+  return support_setup(state);
 }
 
 static int teardown(void **state) {
   (void)state;
   df_failure_unref(errback_result);
   errback_result = NULL;
-  df_set_unhandled_handler(NULL, NULL);
+  support_teardown(state);
   /* Sanity check that the canceller was called at most once. */
   return canceller_calls > 1 ? -1 : 0;
 }
@@ -288,11 +279,6 @@ static void test_canceller_that_callbacks_decides_the_value(void **state) {
   df_deferred_unref(d);
 }
 
-static df_result return_arg_deferred(df_result r, void *arg) {
-  df_result_drop(r);
-  return df_wait_on(df_deferred_ref(arg));
-}
-
 static void must_not_be_called(df_deferred *d, void *arg) {
   (void)d;
   (void)arg;
@@ -306,7 +292,7 @@ static void test_cancel_waiting_deferred_cancels_what_it_waits_on(
   df_deferred *b = df_deferred_new_with_canceller(count_canceller, NULL);
   df_deferred *a = df_deferred_new_with_canceller(must_not_be_called, NULL);
   df_deferred_callback(a, df_none());
-  df_deferred_add_callback(a, return_arg_deferred, b);
+  df_deferred_add_callback(a, return_deferred, b);
   assert_ptr_equal(df_deferred_waiting_on(a), b);
   df_deferred_cancel(a);
   df_deferred_add_callbacks(a, on_callback, NULL, on_errback, NULL);
@@ -329,7 +315,7 @@ static void test_cancelled_inner_without_canceller_swallows_one_fire(
   (void)state;
   df_deferred *b = df_deferred_new();
   df_deferred *a = df_deferred_new();
-  df_deferred_add_callback(a, return_arg_deferred, b);
+  df_deferred_add_callback(a, return_deferred, b);
   df_deferred_add_callbacks(a, on_callback, NULL, on_errback, NULL);
   df_deferred_callback(a, df_none());
   df_deferred_cancel(a);
@@ -350,7 +336,7 @@ static void test_cancel_walks_long_waiting_chain_to_its_end(void **state) {
   for (int i = 0; i < N; i++) {
     df_deferred *waiter = df_deferred_new_with_canceller(must_not_be_called,
                                                          NULL);
-    df_deferred_add_callback(waiter, return_arg_deferred, cur);
+    df_deferred_add_callback(waiter, return_deferred, cur);
     df_deferred_callback(waiter, df_none()); /* waiter waits on cur */
     df_deferred_unref(cur);
     cur = waiter;

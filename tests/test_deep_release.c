@@ -9,20 +9,9 @@
 
 #include <deferred.h>
 
+#include "support.h"
+
 #define MILLION 1000000
-
-static int reports;
-static void count_report(const df_unhandled *r, void *arg) {
-  (void)r;
-  (void)arg;
-  reports++;
-}
-
-static int destroyed;
-static void count_destroy(void *p) {
-  (void)p;
-  destroyed++;
-}
 
 /* A million chain_deferred links, never fired: dropping the head frees the
  * whole list (each CHAIN stage held the next link). */
@@ -45,11 +34,6 @@ static void test_unfired_chain_deferred_list_freed_without_recursion(
 /* A million deferreds each waiting on the next, the root never fired and
  * holding a value through a paused result: when the last outside
  * reference goes, the whole group is freed and the value destroyed. */
-static df_result return_arg(df_result r, void *arg) {
-  df_result_drop(r);
-  return df_wait_on(arg);
-}
-
 static void test_abandoned_million_deferred_waiting_chain_is_freed(
     void **state) {
   (void)state;
@@ -61,7 +45,7 @@ static void test_abandoned_million_deferred_waiting_chain_is_freed(
   df_deferred_ref(root);
   for (int i = 0; i < MILLION; i++) {
     df_deferred *d = df_deferred_new();
-    df_deferred_add_callback(d, return_arg, df_deferred_ref(prev));
+    df_deferred_add_callback(d, return_deferred_owned, df_deferred_ref(prev));
     df_deferred_callback(d, df_none()); /* now waits on prev */
     assert_ptr_equal(df_deferred_waiting_on(d), prev);
     df_deferred_unref(prev);
@@ -79,12 +63,13 @@ static void test_abandoned_waiting_chain_with_paused_failure_not_reported(
     void **state) {
   (void)state;
   reports = 0;
-  df_set_unhandled_handler(count_report, NULL);
+  df_set_unhandled_handler(count_reports, NULL);
   df_deferred *root = df_deferred_new();
   df_deferred_pause(root);
   df_deferred_errback(root, df_failure_new(NULL, "never seen"));
   df_deferred *d = df_deferred_new();
-  df_deferred_add_callback(d, return_arg, root); /* takes our reference */
+  /* takes our reference */
+  df_deferred_add_callback(d, return_deferred_owned, root);
   df_deferred_callback(d, df_none());
   df_deferred_unref(d);
   assert_int_equal(reports, 0);

@@ -17,57 +17,9 @@
 #include <cmocka.h>
 
 #include "deferred.h"
+#include "support.h"
 
-DF_ERROR_TYPE(generic_error, "GenericError", &df_error_exception);
-DF_ERROR_TYPE(runtime_error, "RuntimeError", &df_error_exception);
-DF_ERROR_TYPE(zero_division_error, "ZeroDivisionError", &df_error_exception);
-
-/* --- the event log: every recording callback appends "label:value " ---- */
-
-static char events[4096];
-
-static void ev(const char *fmt, ...) {
-  size_t len = strlen(events);
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(events + len, sizeof events - len, fmt, ap);
-  va_end(ap);
-  len = strlen(events);
-  if (len + 1 < sizeof events) {
-    events[len] = ' ';
-    events[len + 1] = '\0';
-  }
-}
-
-static void ev_result(const char *label, df_result r) {
-  char buf[256];
-  if (df_result_is_failure(r))
-    df_failure_brief(r.u.failure, buf, sizeof buf);
-  else
-    df_result_describe(r, buf, sizeof buf);
-  ev("%s:%s", label, buf);
-}
-
-static int reports;
-static void count_reports(const df_unhandled *report, void *arg) {
-  (void)report;
-  (void)arg;
-  reports++;
-}
-
-static int setup(void **state) {
-  (void)state;
-  events[0] = '\0';
-  reports = 0;
-  df_set_unhandled_handler(count_reports, NULL);
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  df_set_unhandled_handler(NULL, NULL);
-  return 0;
-}
+/* --- recording callbacks (the event log is in support.h) --------------- */
 
 /* Records the value and passes it on (Twisted's self._callback). */
 static df_result record(df_result r, void *arg) {
@@ -80,12 +32,6 @@ static df_result append(df_result r, void *arg) {
   ev_result(arg ? (const char *)arg : "append", r);
   df_result_drop(r);
   return df_none();
-}
-
-/* Returns the deferred given as `arg` (Twisted's `lambda _: other`). */
-static df_result return_deferred(df_result r, void *arg) {
-  df_result_drop(r);
-  return df_wait_on(df_deferred_ref(arg));
 }
 
 static df_result raise_generic(df_result r, void *arg) {
@@ -1125,11 +1071,6 @@ static df_result record_stack_depth(df_result r, void *arg) {
   return r;
 }
 
-static df_result return_arg_deferred(df_result r, void *arg) {
-  df_result_drop(r);
-  return df_wait_on(arg); /* arg carries a reference of its own */
-}
-
 /* Twisted's chainDeferreds(howMany) from test_boundedStackDepth: top's
  * callback returns inner[n-1], whose callback returns inner[n-2], ...,
  * inner[0]'s returns `last`. All callbacks are added first; then top and
@@ -1141,13 +1082,13 @@ static uintptr_t chain_deferreds(long how_many) {
   df_deferred **inners = test_malloc((size_t)how_many * sizeof *inners);
   for (long i = 0; i < how_many; i++) inners[i] = df_deferred_new();
   df_deferred *top = df_deferred_new(), *last = df_deferred_new();
-  df_deferred_add_callback(top, return_arg_deferred,
+  df_deferred_add_callback(top, return_deferred_owned,
                            df_deferred_ref(inners[how_many - 1]));
   df_deferred_add_callback(top, record_stack_depth, NULL);
   for (long i = how_many - 1; i > 0; i--)
-    df_deferred_add_callback(inners[i], return_arg_deferred,
+    df_deferred_add_callback(inners[i], return_deferred_owned,
                              df_deferred_ref(inners[i - 1]));
-  df_deferred_add_callback(inners[0], return_arg_deferred,
+  df_deferred_add_callback(inners[0], return_deferred_owned,
                            df_deferred_ref(last));
   df_deferred_callback(top, df_none());
   for (long i = 0; i < how_many; i++) {
@@ -1257,7 +1198,7 @@ static void test_million_chain_deferred_links_added_after_firing(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, support_setup, support_teardown)
       T(test_callback_without_arg_receives_result_and_null),
       T(test_callback_arg_is_passed_after_the_result),
       T(test_callback_struct_arg_carries_named_arguments),

@@ -17,60 +17,7 @@
 #include <cmocka.h>
 
 #include "deferred.h"
-
-DF_ERROR_TYPE(runtime_error, "RuntimeError", &df_error_exception);
-
-static char events[1024];
-
-static void ev(const char *fmt, ...) {
-  size_t len = strlen(events);
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(events + len, sizeof events - len, fmt, ap);
-  va_end(ap);
-  len = strlen(events);
-  if (len + 1 < sizeof events) {
-    events[len] = ' ';
-    events[len + 1] = '\0';
-  }
-}
-
-static void ev_result(const char *label, df_result r) {
-  char buf[256];
-  if (df_result_is_failure(r))
-    df_failure_brief(r.u.failure, buf, sizeof buf);
-  else
-    df_result_describe(r, buf, sizeof buf);
-  ev("%s:%s", label, buf);
-}
-
-static int reports;
-static void count_reports(const df_unhandled *report, void *arg) {
-  (void)report;
-  (void)arg;
-  reports++;
-}
-
-static int destroyed;
-static void count_destroy(void *p) {
-  (void)p;
-  destroyed++;
-}
-
-static int setup(void **state) {
-  (void)state;
-  events[0] = '\0';
-  reports = 0;
-  destroyed = 0;
-  df_set_unhandled_handler(count_reports, NULL);
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  df_set_unhandled_handler(NULL, NULL);
-  return 0;
-}
+#include "support.h"
 
 /* Twisted's _callback / _errback: record, return None. */
 static df_result on_success(df_result r, void *arg) {
@@ -379,7 +326,7 @@ static void test_fired_site_is_recorded_for_reports(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, support_setup, support_teardown)
       T(test_second_callback_after_callback_is_already_called),
       T(test_errback_after_callback_is_already_called),
       T(test_second_errback_after_errback_is_already_called),

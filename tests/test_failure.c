@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "deferred.h"
+#include "support.h"
 
 /* A user hierarchy, declared as the header says:
  *   Exception <- LookupError <- KeyError
@@ -27,32 +28,6 @@
 DF_ERROR_TYPE(lookup_error, "LookupError", &df_error_exception);
 DF_ERROR_TYPE(key_error, "KeyError", &lookup_error);
 DF_ERROR_TYPE(gibberish_error, "GibberishError", &df_error_exception);
-
-static int destroyed;
-static void count_destroy(void *p) {
-  (void)p;
-  destroyed++;
-}
-
-static int reports;
-static void count_reports(const df_unhandled *report, void *arg) {
-  (void)report;
-  (void)arg;
-  reports++;
-}
-
-static int setup(void **state) {
-  (void)state;
-  destroyed = reports = 0;
-  df_set_unhandled_handler(count_reports, NULL);
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  df_set_unhandled_handler(NULL, NULL);
-  return 0;
-}
 
 /* --- types, check and trap ----------------------------------------------- */
 
@@ -542,7 +517,7 @@ static void test_describe_of_a_failure_result(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, support_setup, support_teardown)
       T(test_type_is_a_follows_single_inheritance),
       T(test_check_matches_type_and_its_ancestors),
       T(test_check_returns_first_matching_argument),

@@ -15,51 +15,9 @@
 #include <cmocka.h>
 
 #include "deferred.h"
+#include "support.h"
 
 DF_ERROR_TYPE(type_error, "TypeError", &df_error_exception);
-DF_ERROR_TYPE(runtime_error, "RuntimeError", &df_error_exception);
-
-static char events[1024];
-
-static void ev(const char *fmt, ...) {
-  size_t len = strlen(events);
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(events + len, sizeof events - len, fmt, ap);
-  va_end(ap);
-  len = strlen(events);
-  if (len + 1 < sizeof events) {
-    events[len] = ' ';
-    events[len + 1] = '\0';
-  }
-}
-
-static int reports;
-static void count_reports(const df_unhandled *report, void *arg) {
-  (void)report;
-  (void)arg;
-  reports++;
-}
-
-static int destroyed;
-static void count_destroy(void *p) {
-  (void)p;
-  destroyed++;
-}
-
-static int setup(void **state) {
-  (void)state;
-  events[0] = '\0';
-  reports = destroyed = 0;
-  df_set_unhandled_handler(count_reports, NULL);
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  df_set_unhandled_handler(NULL, NULL);
-  return 0;
-}
 
 /* Twisted's results.append / errors.append */
 static df_result results_append(df_result r, void *arg) {
@@ -338,7 +296,7 @@ static void test_helpers_record_the_callers_site(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, support_setup, support_teardown)
       T(test_succeed_gives_fired_deferred),
       T(test_succeed_with_failure_gives_failed_deferred),
       T(test_succeed_with_deferred_gives_value_error),

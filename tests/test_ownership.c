@@ -17,15 +17,7 @@
 #include <cmocka.h>
 
 #include "deferred.h"
-
-DF_ERROR_TYPE(generic_error, "GenericError", &df_error_exception);
-
-static int destroyed;
-static void *last_destroyed;
-static void count_destroy(void *p) {
-  destroyed++;
-  last_destroyed = p;
-}
+#include "support.h"
 
 static int strings_freed;
 static void count_free(void *p) {
@@ -33,30 +25,15 @@ static void count_free(void *p) {
   free(p);
 }
 
-static int reports;
-static void count_reports(const df_unhandled *report, void *arg) {
-  (void)report;
-  (void)arg;
-  reports++;
-}
-
 static const void *seen_pointer;
 static const char *seen_string;
 
 static int setup(void **state) {
   (void)state;
-  destroyed = strings_freed = reports = 0;
-  last_destroyed = NULL;
+  strings_freed = 0;
   seen_pointer = NULL;
   seen_string = NULL;
-  df_set_unhandled_handler(count_reports, NULL);
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  df_set_unhandled_handler(NULL, NULL);
-  return 0;
+  return support_setup(state);
 }
 
 /* A df_string_dup whose free is counted. */
@@ -69,11 +46,6 @@ static df_result counted_string(const char *s) {
 
 static int value_a, value_b;
 
-static df_result pass(df_result r, void *arg) {
-  (void)arg;
-  return r;
-}
-
 static df_result consume(df_result r, void *arg) {
   (void)arg;
   df_result_drop(r);
@@ -84,17 +56,6 @@ static df_result consume_and_raise(df_result r, void *arg) {
   (void)arg;
   df_result_drop(r);
   return df_raise(&generic_error, "consumed");
-}
-
-static df_result handle(df_result r, void *arg) {
-  (void)arg;
-  df_result_drop(r);
-  return df_none();
-}
-
-static df_result return_arg_deferred(df_result r, void *arg) {
-  df_result_drop(r);
-  return df_wait_on(df_deferred_ref(arg));
 }
 
 static df_result see(df_result r, void *arg) {
@@ -260,10 +221,10 @@ static void test_abandoned_wait_chain_drops_held_value_once(void **state) {
   df_deferred_pause(inner);
   df_deferred_callback(inner, counted_string("held"));
   df_deferred *outer = df_deferred_new();
-  df_deferred_add_callback(outer, return_arg_deferred, inner);
+  df_deferred_add_callback(outer, return_deferred, inner);
   df_deferred_add_callback(outer, see, NULL);
   df_deferred_callback(outer, df_pointer(&value_a, count_destroy));
-  assert_int_equal(destroyed, 1); /* return_arg_deferred dropped it */
+  assert_int_equal(destroyed, 1); /* return_deferred dropped it */
   assert_ptr_equal(df_deferred_waiting_on(outer), inner);
   df_deferred_unref(outer);
   assert_int_equal(strings_freed, 0); /* we still hold inner */
@@ -280,8 +241,8 @@ static void test_abandoned_unfired_wait_chain_is_freed(void **state) {
   df_deferred *c = df_deferred_new();
   df_deferred *b = df_deferred_new();
   df_deferred *a = df_deferred_new();
-  df_deferred_add_callback(b, return_arg_deferred, c);
-  df_deferred_add_callback(a, return_arg_deferred, b);
+  df_deferred_add_callback(b, return_deferred, c);
+  df_deferred_add_callback(a, return_deferred, b);
   df_deferred_add_callback(a, see, NULL);
   df_deferred_callback(b, df_pointer(&value_b, count_destroy));
   df_deferred_callback(a, df_pointer(&value_a, count_destroy));
@@ -302,7 +263,7 @@ static void test_value_reaches_unowned_outer_after_half_way_release(
   seen_pointer = NULL;
   df_deferred *inner = df_deferred_new();
   df_deferred *outer = df_deferred_new();
-  df_deferred_add_callback(outer, return_arg_deferred, inner);
+  df_deferred_add_callback(outer, return_deferred, inner);
   df_deferred_add_callback(outer, see, NULL);
   df_deferred_callback(outer, df_none());
   df_deferred_unref(outer); /* kept alive by the wait edge */
@@ -378,7 +339,7 @@ static void test_value_moved_by_implicit_chaining_destroyed_once(
   (void)state;
   seen_pointer = NULL;
   df_deferred *inner = df_deferred_new(), *outer = df_deferred_new();
-  df_deferred_add_callback(outer, return_arg_deferred, inner);
+  df_deferred_add_callback(outer, return_deferred, inner);
   df_deferred_add_callback(outer, see, NULL);
   df_deferred_callback(outer, df_none());
   df_deferred_callback(inner, counted_string("moved"));
@@ -395,7 +356,7 @@ static void test_value_taken_synchronously_destroyed_once(void **state) {
   seen_pointer = NULL;
   df_deferred *inner = df_succeed(df_pointer(&value_a, count_destroy));
   df_deferred *outer = df_deferred_new();
-  df_deferred_add_callback(outer, return_arg_deferred, inner);
+  df_deferred_add_callback(outer, return_deferred, inner);
   df_deferred_add_callback(outer, see, NULL);
   df_deferred_callback(outer, df_none());
   assert_ptr_equal(seen_pointer, &value_a);
@@ -476,7 +437,7 @@ static void test_many_values_each_destroyed_once(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, support_teardown)
       T(test_value_left_in_chain_destroyed_when_deferred_freed),
       T(test_value_dropped_by_callback_destroyed_once),
       T(test_string_dup_freed_once_on_success),

@@ -20,13 +20,11 @@
 #include <cmocka.h>
 
 #include "deferred.h"
-
-DF_ERROR_TYPE(zero_division_error, "ZeroDivisionError", &df_error_exception);
-DF_ERROR_TYPE(runtime_error, "RuntimeError", &df_error_exception);
+#include "support.h"
 
 /* --- the capturing handler -------------------------------------------- */
 
-static int reports;
+/* `reports` (support.h) counts the reports capture sees. */
 static char *last_text;          /* df_unhandled_format of the last one */
 static const df_error_type *last_type; /* the failure itself is gone */
 static const df_deferred *last_deferred;
@@ -42,15 +40,9 @@ static void capture(const df_unhandled *report, void *arg) {
   last_report = *report;
 }
 
-static int destroyed;
-static void count_destroy(void *p) {
-  (void)p;
-  destroyed++;
-}
-
 static int setup(void **state) {
   (void)state;
-  reports = destroyed = 0;
+  support_reset();
   last_text = NULL;
   last_type = NULL;
   last_deferred = NULL;
@@ -62,7 +54,7 @@ static int teardown(void **state) {
   (void)state;
   free(last_text);
   last_text = NULL;
-  df_set_unhandled_handler(NULL, NULL);
+  support_teardown(state);
   df_set_debugging(false);
   return 0;
 }
@@ -72,22 +64,6 @@ static df_result divide(df_result r, void *arg) {
   (void)arg;
   df_result_drop(r);
   raise_line = __LINE__; return df_raise(&zero_division_error, "division by zero");
-}
-
-static df_result pass(df_result r, void *arg) {
-  (void)arg;
-  return r;
-}
-
-static df_result handle(df_result r, void *arg) {
-  (void)arg;
-  df_result_drop(r);
-  return df_none();
-}
-
-static df_result return_arg_deferred(df_result r, void *arg) {
-  df_result_drop(r);
-  return df_wait_on(df_deferred_ref(arg));
 }
 
 static bool contains(const char *text, const char *part) {
@@ -169,7 +145,7 @@ static void test_unhandled_failure_in_freed_wait_cycle_reported_once(
   df_deferred_callback(r, df_int(1)); /* r is marked */
   df_deferred_pause(r);
   df_deferred *w = df_deferred_new();
-  df_deferred_add_callback(w, return_arg_deferred, r);
+  df_deferred_add_callback(w, return_deferred, r);
   df_deferred_callback(w, df_none());
   assert_ptr_equal(df_deferred_waiting_on(w), r);
   void *r_addr = r;
@@ -235,7 +211,7 @@ static void test_failure_taken_by_returning_deferred_is_not_reported(
   (void)state;
   df_deferred *inner = df_fail(df_failure_new(&runtime_error, "zoop"));
   df_deferred *d = df_deferred_new();
-  df_deferred_add_callback(d, return_arg_deferred, inner);
+  df_deferred_add_callback(d, return_deferred, inner);
   df_deferred_callback(d, df_none());
   df_deferred_unref(inner);
   assert_int_equal(reports, 0); /* inner's result is None now */
@@ -252,7 +228,7 @@ static void test_failure_cleared_by_chaining_is_not_reported(void **state) {
   (void)state;
   df_deferred *bad = df_fail(df_failure_new(&df_error_exception, "oh no"));
   df_deferred *good = df_deferred_new();
-  df_deferred_add_errback(bad, return_arg_deferred, good);
+  df_deferred_add_errback(bad, return_deferred, good);
   assert_ptr_equal(df_deferred_waiting_on(bad), good);
   df_deferred_unref(good);
   df_deferred_unref(bad);
@@ -268,7 +244,7 @@ static void test_wait_group_without_outside_refs_is_freed(void **state) {
   df_deferred_pause(r);
   df_deferred_callback(r, df_pointer(&value, count_destroy));
   df_deferred *w = df_deferred_new();
-  df_deferred_add_callback(w, return_arg_deferred, r);
+  df_deferred_add_callback(w, return_deferred, r);
   df_deferred_add_callback(w, handle, NULL);
   df_deferred_callback(w, df_none());
   df_deferred_unref(r);
@@ -344,7 +320,7 @@ static void test_failure_handed_to_waiter_is_reported_by_the_waiter(
   (void)state;
   df_deferred *inner = df_deferred_new();
   df_deferred *outer = df_deferred_new(); int outer_line = __LINE__;
-  df_deferred_add_callback(outer, return_arg_deferred, inner);
+  df_deferred_add_callback(outer, return_deferred, inner);
   df_deferred_callback(outer, df_none());
   df_deferred_errback(inner, df_failure_new(&runtime_error, "inner"));
   df_deferred_unref(inner);
@@ -367,7 +343,7 @@ static void test_failure_taken_over_is_reported_by_the_taker(void **state) {
   (void)state;
   df_deferred *inner = df_fail(df_failure_new(&runtime_error, "taken"));
   df_deferred *outer = df_deferred_new(); int outer_line = __LINE__;
-  df_deferred_add_callback(outer, return_arg_deferred, inner);
+  df_deferred_add_callback(outer, return_deferred, inner);
   df_deferred_callback(outer, df_none());
   df_deferred_unref(inner);
   void *addr = outer;

@@ -1,0 +1,143 @@
+/* Helpers shared by the cmocka suites tests/test_*.c.
+ *
+ * Each suite is its own executable and includes this header once: the
+ * data are `static` and the functions `static inline`, so every executable
+ * gets its own copy and a suite that does not use a helper pays nothing
+ * (and gets no unused-function warning). What is here:
+ *
+ *   - error types several suites raise (GenericError, RuntimeError, ...);
+ *   - the event log: recording callbacks append "label:value " to `events`
+ *     and the tests compare the whole string;
+ *   - counters: `reports` (unhandled-failure reports) and `destroyed`
+ *     (values whose counting destructor ran);
+ *   - the usual cmocka setup/teardown built on them;
+ *   - small callbacks that several suites use under the same name.
+ *
+ * Suite-specific helpers stay in their suite. The callbacks below keep the
+ * names the suites gave them, since a stage's callback name shows in
+ * reports (test_unhandled.c compares it).
+ */
+#ifndef DF_TESTS_SUPPORT_H
+#define DF_TESTS_SUPPORT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "deferred.h"
+
+/* --- error types ---------------------------------------------------------- */
+
+/* Python's exception types, as the Twisted tests the suites port use them. */
+static DF_ERROR_TYPE(generic_error, "GenericError", &df_error_exception);
+static DF_ERROR_TYPE(runtime_error, "RuntimeError", &df_error_exception);
+static DF_ERROR_TYPE(zero_division_error, "ZeroDivisionError",
+                     &df_error_exception);
+
+/* --- the event log: every recording callback appends "label:value " ------- */
+
+/* The log itself; support_reset() empties it. Longer text is cut off. */
+static char events[4096];
+
+/* Appends printf-style text and one space to `events`. */
+static inline void ev(const char *fmt, ...) {
+  size_t len = strlen(events);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(events + len, sizeof events - len, fmt, ap);
+  va_end(ap);
+  len = strlen(events);
+  if (len + 1 < sizeof events) {
+    events[len] = ' ';
+    events[len + 1] = '\0';
+  }
+}
+
+/* Logs "label:<r>": a failure's brief text, or a value's description. */
+static inline void ev_result(const char *label, df_result r) {
+  char buf[256];
+  if (df_result_is_failure(r))
+    df_failure_brief(r.u.failure, buf, sizeof buf);
+  else
+    df_result_describe(r, buf, sizeof buf);
+  ev("%s:%s", label, buf);
+}
+
+/* --- counters ------------------------------------------------------------- */
+
+/* Unhandled-failure reports seen by count_reports (or a suite's handler). */
+static int reports;
+
+/* Unhandled handler that only counts reports. */
+static inline void count_reports(const df_unhandled *report, void *arg) {
+  (void)report;
+  (void)arg;
+  reports++;
+}
+
+/* Times count_destroy ran, and the pointer it was last given. */
+static int destroyed;
+static void *last_destroyed;
+
+/* Destructor for df_pointer values and payloads: counts, frees nothing. */
+static inline void count_destroy(void *p) {
+  destroyed++;
+  last_destroyed = p;
+}
+
+/* --- setup and teardown --------------------------------------------------- */
+
+/* Empties the event log and zeroes the shared counters. */
+static inline void support_reset(void) {
+  events[0] = '\0';
+  reports = 0;
+  destroyed = 0;
+  last_destroyed = NULL;
+}
+
+/* cmocka setup: support_reset(), and count_reports as unhandled handler. */
+static inline int support_setup(void **state) {
+  (void)state;
+  support_reset();
+  df_set_unhandled_handler(count_reports, NULL);
+  return 0;
+}
+
+/* cmocka teardown: puts the default unhandled handler back. */
+static inline int support_teardown(void **state) {
+  (void)state;
+  df_set_unhandled_handler(NULL, NULL);
+  return 0;
+}
+
+/* --- callbacks ------------------------------------------------------------ */
+
+/* Passes the result on unchanged. */
+static inline df_result pass(df_result r, void *arg) {
+  (void)arg;
+  return r;
+}
+
+/* Handles the result: drops it and returns None. */
+static inline df_result handle(df_result r, void *arg) {
+  (void)arg;
+  df_result_drop(r);
+  return df_none();
+}
+
+/* Returns the deferred given as `arg`, which stays the caller's (Twisted's
+ * `lambda _: other`): takes a reference of its own. */
+static inline df_result return_deferred(df_result r, void *arg) {
+  df_result_drop(r);
+  return df_wait_on(df_deferred_ref(arg));
+}
+
+/* Returns the deferred given as `arg`, handing over the reference `arg`
+ * carries (for chains whose links nothing else holds). */
+static inline df_result return_deferred_owned(df_result r, void *arg) {
+  df_result_drop(r);
+  return df_wait_on(arg);
+}
+
+#endif /* DF_TESTS_SUPPORT_H */
