@@ -494,38 +494,87 @@ def outside_held():
     return held
 
 
+def _waiting_on(d):
+    return [d.result] if d.called and isinstance(d.result, Deferred) else []
+
+
+def _stage_targets(d, chain=True):
+    """Targets of d's CONTINUE stages (and CHAIN stages if `chain`), in
+    queue order, each with its kind ('w' or 'c')."""
+    out = []
+    for item in d.callbacks:
+        f = item[0][0]
+        if f is _CONTINUE:
+            out.append((item[0][1][0], "w"))
+        elif chain and isinstance(getattr(f, "__self__", None), Deferred):
+            out.append((f.__self__, "c"))
+    return out
+
+
 def c_group(start, roots):
-    """The walk of src/core/collect.c from `start`: wait edges both ways,
-    chain_deferred stages forwards, what a deferred waits on first, then its
-    stages' targets in queue order. Returns the group if libdeferred frees
-    it (the walk completes, at most MAX_CHAIN_EDGES_WALKED chain links, and
-    every reference to a member comes from a member), else None."""
-    group, seen, i, chain_edges = [start], {id(start)}, 0, 0
-    while i < len(group):
+    """df__collect_if_garbage of src/core/collect.c from `start`: the
+    deferreds libdeferred frees, in the order it frees them (maybe none).
+
+    Phase 1 walks the wait component (what a deferred waits on, then its
+    CONTINUE stages in queue order) and gives up if a member is held from
+    outside. Phase 2 follows chain stages out of it (at most
+    MAX_CHAIN_EDGES_WALKED, counted as met), marking members held from
+    outside as live and walking the others fully. Phase 3 marks live the
+    members that a deferred outside the walked ones refers to, and what live
+    members reach; the rest is garbage."""
+    group, seen = [start], {id(start)}
+    expanded, live = set(), set()
+
+    def visit(t):
+        if id(t) not in seen:
+            seen.add(id(t))
+            group.append(t)
+
+    i = 0
+    while i < len(group):                      # phase 1
         d = group[i]
         i += 1
         if id(d) in roots:
-            return None
-        nxt = [d.result] if d.called and isinstance(d.result, Deferred) else []
-        for item in d.callbacks:
-            f = item[0][0]
-            if f is _CONTINUE:
-                nxt.append(item[0][1][0])
-            elif isinstance(getattr(f, "__self__", None), Deferred):
+            return []
+        expanded.add(id(d))
+        for t in _waiting_on(d) + [t for t, _ in _stage_targets(d, False)]:
+            visit(t)
+    phase1_end, chain_edges, i = len(group), 0, 0
+    while i < len(group):                      # phase 2
+        d = group[i]
+        if i < phase1_end:                     # its chain stages only
+            stages = [(t, k) for t, k in _stage_targets(d) if k == "c"]
+        elif id(d) in roots:                   # reached by a chain edge
+            live.add(id(d))
+            stages = []
+        else:                                  # walked fully
+            expanded.add(id(d))
+            for t in _waiting_on(d):
+                visit(t)
+            stages = _stage_targets(d)
+        for t, k in stages:
+            if k == "c":
                 chain_edges += 1
                 if chain_edges > MAX_CHAIN_EDGES_WALKED:
-                    return None
-                nxt.append(f.__self__)
-        for t in nxt:
-            if id(t) not in seen:
-                seen.add(id(t))
-                group.append(t)
-    members = {id(m) for m in group}
+                    return []
+            visit(t)
+        i += 1
+    members = {id(m) for m in group}           # phase 3
     for d in list(registry.values()) + dying:
-        if id(d) not in members and \
-                any(id(t) in members for t, _ in refs_of(d)):
-            return None
-    return group
+        if id(d) in expanded:
+            continue
+        for t, _ in refs_of(d):
+            if id(t) in members:
+                live.add(id(t))
+    live.update(id(m) for m in group if id(m) in roots)
+    work = [m for m in group if id(m) in live]
+    while work:
+        d = work.pop()
+        for t, _ in refs_of(d):
+            if id(t) in members and id(t) not in live:
+                live.add(id(t))
+                work.append(t)
+    return [m for m in group if id(m) not in live]
 
 
 def predict(unreachable):
@@ -535,9 +584,7 @@ def predict(unreachable):
     freed = set()
     for d in unreachable.values():
         if id(d) not in freed:
-            group = c_group(d, roots)
-            if group is not None:
-                freed.update(id(m) for m in group)
+            freed.update(id(m) for m in c_group(d, roots))
     group = None
     return ([weakref.ref(d) for i, d in unreachable.items() if i in freed],
             [weakref.ref(d) for i, d in unreachable.items() if i not in freed])
@@ -584,13 +631,11 @@ def teardown_if_garbage(ref):
         return
     group = c_group(start, {id(d) for d in outside_held()})
     del start
-    if group is None or len(group) < 2:
+    if not group:
         return
-    members = {id(m) for m in group}
-    for m in group:
+    for m in group:  # cut_stage_edge: every edge out of a garbage member
         m.callbacks[:] = [item for item in m.callbacks
-                          if stage_target(item) is None or
-                          id(stage_target(item)()) not in members]
+                          if stage_target(item) is None]
         if m.called and isinstance(m.result, Deferred):
             m.result = None
     m = None
@@ -608,9 +653,9 @@ def check_garbage():
 
     libdeferred frees a deferred when no slot reaches it through the
     references it holds (refs_of), except that its cycle collection
-    (src/core/collect.c) keeps a garbage group that holds on to a live
-    deferred or has more than MAX_CHAIN_EDGES_WALKED chain links (see
-    c_group). Such programs are discarded."""
+    (src/core/collect.c) keeps a garbage group with more than
+    MAX_CHAIN_EDGES_WALKED chain links (see c_group). Such programs are
+    discarded."""
     alive = list(registry.values())
     reachable = reach(outside_held())
     unreachable = {id(d): d for d in alive if id(d) not in reachable}
@@ -626,7 +671,7 @@ def check_garbage():
                 "referenced (by a failure's traceback)")
     if any(w() is None for w in expect_leak):
         discard("libdeferred keeps a garbage group of deferreds (collect.c: "
-                "it holds a live deferred, or too many chain links)")
+                "more than 32 chain links)")
 
 
 def run_op(op):
