@@ -7,6 +7,7 @@
  *   deferred/result.h    the values that flow down a chain
  *   deferred/core.h      the Deferred itself, and succeed/fail/maybe
  *   deferred/report.h    unhandled failures and the causal trace
+ *   deferred/observe.h   watching chains fire (the firing log)
  *
  * Link with `pkg-config --libs libdeferred` or, in CMake,
  * find_package(libdeferred) and target_link_libraries(x libdeferred::deferred).
@@ -19,5 +20,6 @@
 #include "deferred/result.h"
 #include "deferred/core.h"
 #include "deferred/report.h"
+#include "deferred/observe.h"
 
 #endif /* DEFERRED_H */

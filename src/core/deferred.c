@@ -34,6 +34,8 @@ enum {
 
 static void run_callbacks(df_deferred *d);
 
+static DF_TLS uint32_t serial_counter; /* df_deferred_serial */
+
 /* --- creation and references ------------------------------------------------- */
 
 df_deferred *df_deferred_new_at(df_canceller_fn canceller, void *canceller_arg,
@@ -44,6 +46,7 @@ df_deferred *df_deferred_new_at(df_canceller_fn canceller, void *canceller_arg,
   memset(d, 0, offsetof(df_deferred, inline_stages));
   df__stages_init(d);
   d->refs = 1;
+  d->serial = ++serial_counter;
   d->canceller = canceller;
   d->canceller_arg = canceller_arg;
   d->created.file = file;
@@ -175,6 +178,8 @@ int df__fire(df_deferred *d, df_result r, const char *file, int line,
     df__failure_note(r.u.failure, DF_TRACE_FIRED, d, NULL, 0, false);
   }
   d->result = r;
+  if (DF_UNLIKELY(df__observer != NULL))
+    df__observe_fired(d, NULL, file, line, func);
   run_callbacks(d);
   return 0;
 }
@@ -336,6 +341,8 @@ static bool take_or_wait(df_deferred *cur, df_result *out) {
     df__mark_clear(r);
     if (v.kind == DF_FAILURE)
       df__failure_note(v.u.failure, DF_TRACE_TAKEN, cur, NULL, 0, false);
+    if (DF_UNLIKELY(df__observer != NULL))
+      df__observe(DF_EVENT_TOOK, cur, r, &v);
     df_deferred_unref(r);
     *out = v;
     return true;
@@ -354,6 +361,8 @@ static bool take_or_wait(df_deferred *cur, df_result *out) {
   r->n_waiters++;
   cur->result = *out; /* holds r: cur is now "paused" by the chain */
   cur->chained_to = r;
+  if (DF_UNLIKELY(df__observer != NULL))
+    df__observe(DF_EVENT_WAITING, cur, r, NULL);
   return false;
 }
 
@@ -408,6 +417,11 @@ static bool fire_chained(df_loop_stack *s, df_deferred *cur,
   target->fired.line = df__site_line(st->site);
   target->fired.func = df__site_func(st->site);
   target->result = v;
+  if (DF_UNLIKELY(df__observer != NULL)) {
+    df__observe(DF_EVENT_CHAINED, cur, target, &target->result);
+    df__observe_fired(target, cur, target->fired.file, target->fired.line,
+                      target->fired.func);
+  }
   /* Twisted runs d2.callback inside d1's try block: d1 is "running". */
   cur->flags |= DF_F_RUNNING;
   frame_push(s, target, DF_FRAME_BOUNDARY | DF_FRAME_CHAINED);
@@ -417,6 +431,38 @@ static bool fire_chained(df_loop_stack *s, df_deferred *cur,
 
 /* Run the stages of one deferred until it finishes, pauses or hands off.
  * Returns true when `cur` finished (the frame is to be popped). */
+/* What a callback returned becomes cur's result: a deferred is taken from
+ * or waited on (rules 9, 10), a failure noted for the causal trace.
+ * Returns false if cur now waits. */
+static bool after_call(df_deferred *cur, const df_stage *st, df_result *out,
+                       bool failed, const df_failure *in_failure) {
+  if (DF_UNLIKELY(out->kind == DF_DEFERRED)) {
+    if (!take_or_wait(cur, out)) return false;
+  } else if (DF_UNLIKELY(out->kind == DF_FAILURE)) {
+    df__failure_note(out->u.failure,
+                     out->u.failure == in_failure ? DF_TRACE_RETURNED
+                                                  : DF_TRACE_RAISED_IN_STAGE,
+                     cur, st, cur->n_run - 1, failed);
+  }
+  cur->result = *out;
+  return true;
+}
+
+/* One stage, with the observer told what it got and what it returned (the
+ * input is described before the call, which consumes it). */
+static bool run_observed(df_deferred *cur, const df_stage *st,
+                         df_callback_fn fn, bool failed,
+                         const df_failure *in_failure) {
+  char input[200];
+  df_result_describe(cur->result, input, sizeof input);
+  cur->flags |= DF_F_RUNNING;
+  df_result out = fn(cur->result, failed ? st->errback_arg : st->callback_arg);
+  cur->flags &= ~DF_F_RUNNING;
+  df__observe_stage(DF_EVENT_STAGE, cur, cur->n_run - 1, failed, st->site,
+                    input, &out);
+  return after_call(cur, st, &out, failed, in_failure);
+}
+
 static bool run_stages(df_loop_stack *s, df_deferred *cur) {
   df_stage *st;
   while ((st = df__stage_next(cur)) != NULL) {
@@ -441,6 +487,8 @@ static bool run_stages(df_loop_stack *s, df_deferred *cur) {
                            false);
         df_deferred *inner = waiter->result.u.deferred; /* == cur */
         waiter->result = r; /* the "paused -= 1" of rule 11 */
+        if (DF_UNLIKELY(df__observer != NULL))
+          df__observe(DF_EVENT_HANDED_OFF, cur, waiter, &waiter->result);
         df_deferred_unref(inner); /* cur is held by its own frame */
         s->frames[s->len].d = waiter;
         s->frames[s->len].flags = 0;
@@ -457,9 +505,17 @@ static bool run_stages(df_loop_stack *s, df_deferred *cur) {
       if (DF_UNLIKELY(failed))
         df__failure_note(cur->result.u.failure, DF_TRACE_PASSED, cur, st,
                          cur->n_run - 1, true);
+      if (DF_UNLIKELY(df__observer != NULL))
+        df__observe_stage(DF_EVENT_PASSED, cur, cur->n_run - 1, failed,
+                          st->site, NULL, &cur->result);
       continue;
     }
     df_failure *in_failure = failed ? cur->result.u.failure : NULL;
+    if (DF_UNLIKELY(df__observer != NULL)) {
+      if (!run_observed(cur, st, fn, failed, in_failure))
+        return true; /* waiting: finished for now (Twisted's break) */
+      continue;
+    }
     cur->flags |= DF_F_RUNNING;
     df_result out = fn(cur->result, failed ? st->errback_arg : st->callback_arg);
     /* The hot path: a success going into an ordinary stage with a
@@ -479,16 +535,8 @@ static bool run_stages(df_loop_stack *s, df_deferred *cur) {
     cur->flags &= ~DF_F_RUNNING;
 
     /* `st` is still valid: the queue's head has not moved since. */
-    if (DF_UNLIKELY(out.kind == DF_DEFERRED)) {
-      if (!take_or_wait(cur, &out))
-        return true; /* waiting: finished for now (Twisted's break) */
-    } else if (DF_UNLIKELY(out.kind == DF_FAILURE)) {
-      df__failure_note(out.u.failure,
-                       out.u.failure == in_failure ? DF_TRACE_RETURNED
-                                                   : DF_TRACE_RAISED_IN_STAGE,
-                       cur, st, cur->n_run - 1, failed);
-    }
-    cur->result = out;
+    if (!after_call(cur, st, &out, failed, in_failure))
+      return true; /* waiting: finished for now (Twisted's break) */
   }
   return true;
 }
@@ -498,12 +546,18 @@ static void run_callbacks(df_deferred *d) {
   if (d->head == d->tail) {
     /* Nothing queued (df_succeed, a deferred fired before anyone added
      * to it): the loop below would only do its "finished" step. */
-    if (df__paused(d)) return;
+    if (df__paused(d)) {
+      if (DF_UNLIKELY(df__observer != NULL))
+        df__observe(DF_EVENT_PAUSED, d, NULL, NULL);
+      return;
+    }
     d->chained_to = NULL;
     if (DF_UNLIKELY(d->result.kind == DF_FAILURE))
       df__mark_set(d);
     else
       df__mark_clear(d);
+    if (DF_UNLIKELY(df__observer != NULL))
+      df__observe(DF_EVENT_FINISHED, d, NULL, &d->result);
     return;
   }
   df_loop_stack *s = &df__loop;
@@ -519,6 +573,8 @@ static void run_callbacks(df_deferred *d) {
     } else if (df__paused(cur)) {
       /* "return": this deferred will not produce a result now, so the
        * whole walk of this invocation is abandoned (rules 13, 16). */
+      if (DF_UNLIKELY(df__observer != NULL) && !df__waiting(cur))
+        df__observe(DF_EVENT_PAUSED, cur, NULL, NULL);
       uint32_t flags;
       do {
         df_loop_frame f = s->frames[--s->len];
@@ -538,6 +594,8 @@ static void run_callbacks(df_deferred *d) {
       df__mark_set(cur);
     else
       df__mark_clear(cur);
+    if (DF_UNLIKELY(df__observer != NULL) && !df__waiting(cur))
+      df__observe(DF_EVENT_FINISHED, cur, NULL, &cur->result);
     df_loop_frame f = s->frames[--s->len];
     if (f.flags & DF_FRAME_BOUNDARY) end_invocation(s, f.flags);
     df_deferred_unref(f.d);

@@ -104,6 +104,7 @@ struct df_deferred {
   uint32_t n_chained_in; /* CHAIN stages anywhere that will fire me        */
   uint32_t n_chain_out;  /* CHAIN stages in my queue                        */
   uint32_t gc_count;     /* scratch for the garbage walk (collect.c)        */
+  uint32_t serial;       /* df_deferred_serial: per-thread creation count   */
   uint32_t n_added;   /* stages ever added (mod 2^32)                  */
   uint32_t n_run;     /* stages ever popped: the next stage's index    */
   /* The queue (stages.c): run from head, add at tail; each pointer has the
@@ -278,6 +279,16 @@ static inline void df__stage_skip(df_deferred *d) {
 static inline uint32_t df__stages_pending(const df_deferred *d) {
   return d->n_added - d->n_run;
 }
+
+/* observe.c: the firing observer (deferred.c reports only if set). */
+extern DF_TLS df_observer_fn df__observer;
+void df__observe_fired(const df_deferred *d, const df_deferred *by,
+                       const char *file, int line, const char *func);
+void df__observe_stage(df_event_kind kind, const df_deferred *d,
+                       uint32_t index, bool errback, const df_stage_site *site,
+                       const char *input_text, const df_result *result);
+void df__observe(df_event_kind kind, const df_deferred *d,
+                 const df_deferred *other, const df_result *result);
 
 /* deferred.c */
 void df__deferred_destroy(df_deferred *d);
