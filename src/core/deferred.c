@@ -1,8 +1,9 @@
 /* The Deferred: state, adding stages, firing, and the firing loop.
  *
- * This file implements section 2 of the semantics page
- * (../shared/specs/twisted-deferred-semantics.md, mirrored in docs/); the
- * comments cite its rule numbers. The loop, run_callbacks(), is Twisted's
+ * This file implements section 2 of the semantics page the project is built
+ * against (shared/specs/twisted-deferred-semantics.md, read from Twisted
+ * 22.4's defer.py; docs/twisted-programmers.md sums it up); the comments
+ * cite its rule numbers. The loop, run_callbacks(), is Twisted's
  * _runCallbacks made fully iterative:
  *
  *   - Implicit chaining (a callback returns a deferred, rules 9-14) works as
