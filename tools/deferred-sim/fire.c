@@ -12,6 +12,13 @@
  * The final result is taken out of the deferred with take_result, which
  * marks a failure as handled: an errback firing that ends in a failure is
  * a normal drawing, not an unhandled error to report at exit.
+ *
+ * The firing log (sim_fire_traced) is not taken from the recorders: an
+ * observer is installed around df_deferred_callback/errback and every
+ * event it gets becomes a sim_trace_event, so the log is the library's
+ * own account of the run. A stage's input is the value the previous event
+ * left in hand (the fired value, or the last stage's output): the event's
+ * input_text is df_result_describe's wording, not the drawing's.
  */
 #include "fire.h"
 
@@ -92,8 +99,77 @@ static df_result run_member(df_result in, void *arg) {
   return out;
 }
 
-int sim_fire(const sim_pair *pairs, size_t n, bool with_failure,
-             sim_firing *out) {
+/* The observer's state during one traced firing. */
+typedef struct tracer {
+  sim_firing *firing;
+  const df_deferred *d;
+  size_t n_pairs;
+  size_t cap;
+  sim_value in_hand; /* the result the last event left */
+  bool nomem;
+} tracer;
+
+static void trace_event(const df_event *e, void *arg) {
+  tracer *t = arg;
+  sim_firing *f = t->firing;
+  if (t->nomem) return;
+  if (f->n_trace == t->cap) {
+    size_t cap = t->cap ? 2 * t->cap : 16;
+    sim_trace_event *grown = realloc(f->trace, cap * sizeof *grown);
+    if (!grown) {
+      t->nomem = true;
+      return;
+    }
+    f->trace = grown;
+    t->cap = cap;
+  }
+  sim_trace_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.stage = e->stage;
+  ev.errback = e->errback;
+  bool ours = e->deferred == t->d && e->result;
+  switch (e->kind) {
+  case DF_EVENT_FIRED:
+    ev.kind = ours && !e->other ? SIM_TRACE_FIRED : SIM_TRACE_OTHER;
+    break;
+  case DF_EVENT_STAGE:
+    ev.kind = ours && e->stage < t->n_pairs ? SIM_TRACE_STAGE : SIM_TRACE_OTHER;
+    break;
+  case DF_EVENT_PASSED:
+    ev.kind = ours && e->stage < t->n_pairs ? SIM_TRACE_PASSED : SIM_TRACE_OTHER;
+    break;
+  case DF_EVENT_FINISHED:
+    ev.kind = ours ? SIM_TRACE_FINISHED : SIM_TRACE_OTHER;
+    break;
+  default:
+    ev.kind = SIM_TRACE_OTHER;
+    break;
+  }
+  if (ev.kind == SIM_TRACE_OTHER) {
+    size_t len = df_event_describe(e, NULL, 0);
+    ev.text = malloc(len + 1);
+    if (!ev.text) {
+      t->nomem = true;
+      return;
+    }
+    df_event_describe(e, ev.text, len + 1);
+  } else {
+    ev.in = t->in_hand;
+    ev.out = value_of(*e->result);
+    t->in_hand = ev.out;
+  }
+  f->trace[f->n_trace++] = ev;
+}
+
+static void trace_free(sim_firing *f) {
+  for (size_t i = 0; i < f->n_trace; i++) free(f->trace[i].text);
+  free(f->trace);
+  f->trace = NULL;
+  f->n_trace = 0;
+}
+
+static int fire(const sim_pair *pairs, size_t n, bool with_failure,
+                bool traced, sim_firing *out) {
   memset(out, 0, sizeof *out);
   recorder *recs = calloc(2 * n, sizeof *recs);
   out->steps = calloc(n ? n : 1, sizeof *out->steps);
@@ -107,7 +183,11 @@ int sim_fire(const sim_pair *pairs, size_t n, bool with_failure,
       goto fail;
   }
 
-  /* d.callback(initial) or d.errback(initial*) */
+  /* d.callback(initial) or d.errback(initial*), watched with --trace */
+  tracer t = {out, d, n, 0, {{{0}, 0}, false}, false};
+  df_observer_fn old_fn = NULL;
+  void *old_arg = NULL;
+  if (traced) old_fn = df_set_observer(trace_event, &t, &old_arg);
   int rc;
   if (with_failure) {
     df_result initial = raise_text(&initial_word);
@@ -118,7 +198,8 @@ int sim_fire(const sim_pair *pairs, size_t n, bool with_failure,
     out->initial = value_of(initial);
     rc = df_deferred_callback(d, initial);
   }
-  if (rc < 0) goto fail;
+  if (traced) df_set_observer(old_fn, old_arg, NULL);
+  if (rc < 0 || t.nomem) goto fail;
 
   df_result final;
   if (df_deferred_take_result(d, &final) < 0) goto fail;
@@ -132,11 +213,23 @@ fail:
   df_deferred_unref(d);
   free(recs);
   free(out->steps);
+  trace_free(out);
   memset(out, 0, sizeof *out);
   return -1;
 }
 
+int sim_fire(const sim_pair *pairs, size_t n, bool with_failure,
+             sim_firing *out) {
+  return fire(pairs, n, with_failure, false, out);
+}
+
+int sim_fire_traced(const sim_pair *pairs, size_t n, bool with_failure,
+                    sim_firing *out) {
+  return fire(pairs, n, with_failure, true, out);
+}
+
 void sim_firing_free(sim_firing *f) {
+  trace_free(f);
   free(f->steps);
   f->steps = NULL;
   f->n_steps = 0;

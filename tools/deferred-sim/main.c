@@ -3,7 +3,8 @@
  * Reads callback/errback pairs (../shared/specs/deferred-simulator.md,
  * "Input"), fires two real libdeferred deferreds through them (fire.c),
  * and prints the chain and both firings as ASCII art (draw.c), and
- * optionally as an SVG picture (svg.c). This file holds the command line,
+ * optionally as an SVG picture (svg.c) and, with --trace, the firing logs
+ * libdeferred's observer reported (trace.c). This file holds the command line,
  * the line-by-line rules (numbering, empty lines, the end of the list)
  * and the exit statuses: 0 drawn, 1 nothing to draw or an I/O failure,
  * 2 a usage error.
@@ -21,9 +22,10 @@
 #include "input.h"
 #include "parse.h"
 #include "svg.h"
+#include "trace.h"
 
 static const char usage[] =
-    "usage: deferred-sim [--narrow] [--svg FILE] < pairs.txt\n"
+    "usage: deferred-sim [--narrow] [--trace] [--svg FILE] < pairs.txt\n"
     "\n"
     "Reads callback/errback pairs, one a line, until an empty line or the\n"
     "end of input, and draws the chain and the paths taken by\n"
@@ -32,6 +34,8 @@ static const char usage[] =
     "prefix, any case: r, f, p ...); VALUE is 1 to 6 characters.\n"
     "\n"
     "  --narrow     draw the three diagrams one after the other\n"
+    "  --trace      after the drawing, print each firing's log: every step\n"
+    "               libdeferred reported as it ran the chain\n"
     "  --svg FILE   also write the diagrams as an SVG picture to FILE\n"
     "  -h, --help   show this help\n"
     "  --version    show the version\n";
@@ -45,6 +49,7 @@ static const char instructions[] =
 
 typedef struct options {
   bool narrow;
+  bool trace;
   const char *svg_path;
 } options;
 
@@ -54,6 +59,8 @@ static int parse_options(int argc, char **argv, options *opt) {
     const char *a = argv[i];
     if (strcmp(a, "--narrow") == 0) {
       opt->narrow = true;
+    } else if (strcmp(a, "--trace") == 0) {
+      opt->trace = true;
     } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       fputs(usage, stdout);
       return 0;
@@ -74,11 +81,13 @@ static int parse_options(int argc, char **argv, options *opt) {
   return -1;
 }
 
-/* Fire, draw, write the SVG. Returns the exit status. */
+/* Fire, draw, print the logs, write the SVG. Returns the exit status. */
 static int simulate(const sim_chain *pairs, const options *opt) {
+  int (*fire)(const sim_pair *, size_t, bool, sim_firing *) =
+      opt->trace ? sim_fire_traced : sim_fire;
   sim_firing on_callback, on_errback;
-  if (sim_fire(pairs->pairs, pairs->n, false, &on_callback) < 0) goto nomem;
-  if (sim_fire(pairs->pairs, pairs->n, true, &on_errback) < 0) {
+  if (fire(pairs->pairs, pairs->n, false, &on_callback) < 0) goto nomem;
+  if (fire(pairs->pairs, pairs->n, true, &on_errback) < 0) {
     sim_firing_free(&on_callback);
     goto nomem;
   }
@@ -88,6 +97,7 @@ static int simulate(const sim_chain *pairs, const options *opt) {
     fputs("deferred-sim: out of memory\n", stderr);
     status = 1;
   }
+  if (status == 0 && opt->trace) sim_trace_print(stdout, &drawing);
   if (status == 0 && opt->svg_path &&
       sim_svg_write_file(opt->svg_path, &drawing) < 0) {
     fprintf(stderr, "deferred-sim: cannot write \"%s\"\n", opt->svg_path);
@@ -102,7 +112,7 @@ nomem:
 }
 
 int main(int argc, char **argv) {
-  options opt = {false, NULL};
+  options opt = {false, false, NULL};
   int status = parse_options(argc, argv, &opt);
   if (status >= 0) return status;
 
