@@ -43,16 +43,25 @@ df_deferred *df_deferred_new_at(df_canceller_fn canceller, void *canceller_arg,
                                 const char *file, int line, const char *func) {
   df_deferred *d = df__deferred_alloc();
   if (DF_UNLIKELY(!d)) return NULL;
-  /* Only the header needs clearing: inline stages are written before read. */
-  memset(d, 0, offsetof(df_deferred, inline_stages));
-  df__stages_init(d);
+  /* Field by field rather than a memset of the whole header (which gcc
+   * turns into `rep stos`): the registry links and gc_count are only read
+   * once set, and inline stages are written before they are read. */
+  d->result = df_none();
+  d->flags = 0;
   d->refs = 1;
+  d->paused = 0;
+  d->n_waiters = d->n_chained_in = d->n_chain_out = 0;
   d->serial = ++serial_counter;
+  df__stages_init(d);
   d->canceller = canceller;
   d->canceller_arg = canceller_arg;
+  d->chained_to = NULL;
   d->created.file = file;
   d->created.line = line;
   d->created.func = func;
+  d->fired.file = d->fired.func = NULL;
+  d->fired.line = 0;
+  d->debug = NULL;
   if (DF_UNLIKELY(df__debugging)) {
     d->debug = df__malloc(sizeof *d->debug);
     if (d->debug) {
