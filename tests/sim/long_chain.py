@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """A chain long enough (4500 pairs, 36 000 rows) that deferred-sim prints
 its canvas in several bands (canvas.c): the drawing must still equal
-oracle.py's, byte for byte, wide and narrow.
+oracle.py's, byte for byte, wide and narrow (the narrow run with --trace:
+its drawing and then 2 x 4502 lines of firing logs, recorded as the
+observer reported them).
 
 usage: long_chain.py BIN
 """
@@ -17,8 +19,8 @@ data = "".join("%s %s\n" % (rng.choice(members), rng.choice(members))
                for _ in range(4500)).encode() + b"\n"
 failed = False
 for narrow in (False, True):
-    want = oracle.simulate(data, narrow)
-    got = subprocess.run([sys.argv[1]] + (["--narrow"] if narrow else []),
+    want = oracle.simulate(data, narrow, trace=narrow)
+    got = subprocess.run([sys.argv[1]] + (["--narrow", "--trace"] if narrow else []),
                          input=data, capture_output=True)
     if (got.stdout, got.stderr, got.returncode) != want:
         print("differs (narrow=%s): %d bytes, expected %d" %

@@ -6,7 +6,11 @@ check the expected outputs of the cases in cases/ and to compare with
 deferred-sim on random chains (sim_random). It models the firing rules
 itself, which deferred-sim must not do; that is the point of an oracle.
 
-usage: oracle.py [--narrow] < input   (prints what stdout/stderr/exit must be)
+With --trace, the drawing is followed by the two firing logs that
+docs/deferred-sim.md describes (the tool's own format, not the spec's).
+
+usage: oracle.py [--narrow] [--trace] < input
+       (prints what stdout/stderr/exit must be)
 """
 import sys
 
@@ -159,6 +163,24 @@ def draw(pairs, narrow):
     return c.render()
 
 
+def firing_log(title, pairs, value):
+    """The --trace log of one firing: one line per stage, in order."""
+    lines = ["Firing log of %s:" % title, "  fired with " + shown(value)]
+    for i, (cb, eb) in enumerate(pairs):
+        side, m = ("errback", eb) if value[1] else ("callback", cb)
+        out = run(m, value)
+        lines.append('  stage %d: %s "%s" got %s, returned %s'
+                     % (i, side, caption(m), shown(value), shown(out)))
+        value = out
+    lines.append("  the chain ended with " + shown(value))
+    return "".join(line + "\n" for line in lines) + "\n"
+
+
+def logs(pairs):
+    return (firing_log("d.callback(initial)", pairs, ("initial", False)) +
+            firing_log("d.errback(initial*)", pairs, ("initial", True)))
+
+
 def command(word):
     for name in NAMES:
         if name.startswith(word.lower()) and word.isascii():
@@ -194,7 +216,7 @@ def parse_line(line):
     return tuple(pair)
 
 
-def simulate(data, narrow):
+def simulate(data, narrow, trace=False):
     """data: bytes. Returns (stdout bytes, stderr bytes, status)."""
     err = []
     pairs = []
@@ -222,13 +244,17 @@ def simulate(data, narrow):
     if not pairs:
         err.append("deferred-sim: no valid pair: nothing to draw")
         return b"", "".join(e + "\n" for e in err).encode(), 1
-    out = draw(pairs, narrow).encode("utf-8", "surrogatepass")
+    out = draw(pairs, narrow)
+    if trace:
+        out += logs(pairs)
+    out = out.encode("utf-8", "surrogatepass")
     return out, "".join(e + "\n" for e in err).encode("utf-8"), 0
 
 
 if __name__ == "__main__":
     narrow = "--narrow" in sys.argv[1:]
-    out, err, status = simulate(sys.stdin.buffer.read(), narrow)
+    trace = "--trace" in sys.argv[1:]
+    out, err, status = simulate(sys.stdin.buffer.read(), narrow, trace)
     sys.stdout.buffer.write(out)
     sys.stderr.buffer.write(err)
     sys.exit(status)

@@ -3,7 +3,8 @@
 
 Inputs mix valid pairs (abbreviations, case, UTF-8 and NUL in values, odd
 white space, CRLF) with every kind of bad line, empty lines anywhere and
-missing final line feeds. Standard output, standard error and the exit
+missing final line feeds; a third of the runs add --trace (the firing
+logs after the drawing). Standard output, standard error and the exit
 status must all agree.
 
 usage: sim_random.py BIN [COUNT] [SEED]
@@ -69,12 +70,15 @@ def main():
     for i in range(count):
         data = make_input(rng)
         narrow = rng.random() < 0.4
-        want = oracle.simulate(data, narrow)
-        got = subprocess.run([binary] + (["--narrow"] if narrow else []),
+        trace = rng.random() < 0.33
+        want = oracle.simulate(data, narrow, trace)
+        got = subprocess.run([binary] + (["--narrow"] if narrow else []) +
+                             (["--trace"] if trace else []),
                              input=data, capture_output=True)
         if (got.stdout, got.stderr, got.returncode) != want:
             failures += 1
-            print("case %d differs (narrow=%s): input %r" % (i, narrow, data))
+            print("case %d differs (narrow=%s, trace=%s): input %r"
+                  % (i, narrow, trace, data))
             print("  status %d, expected %d" % (got.returncode, want[2]))
             print("  stderr %r\n  expected %r" % (got.stderr, want[1]))
             if failures > 5:
