@@ -130,20 +130,28 @@ void df__deferred_destroy(df_deferred *d) {
 
 /* --- adding stages ------------------------------------------------------------ */
 
-/* The general case of adding a stage: a new block may be needed, and a
- * fired deferred runs the stage at once (rule 1). */
-static DF_NOINLINE int add_callbacks_slow(df_deferred *d,
-                                          df_callback_fn callback,
+static inline void fill_stage(df_stage *s, df_callback_fn callback,
                               void *callback_arg, df_callback_fn errback,
                               void *errback_arg, const df_stage_site *site) {
-  df_stage *s = df__stage_append(d);
-  if (DF_UNLIKELY(!s)) return DF_ENOMEM;
   s->callback = callback;
   s->callback_arg = callback_arg;
   s->errback = errback;
   s->errback_arg = errback_arg;
   s->site = site;
   s->kind = DF_STAGE_USER;
+}
+
+/* The general case of adding a stage: a new block may be needed, and a
+ * fired deferred runs the stage at once (rule 1). */
+static DF_NOINLINE int add_callbacks_slow(df_deferred *d,
+                                          df_callback_fn callback,
+                                          void *callback_arg,
+                                          df_callback_fn errback,
+                                          void *errback_arg,
+                                          const df_stage_site *site) {
+  df_stage *s = df__stage_append(d);
+  if (DF_UNLIKELY(!s)) return DF_ENOMEM;
+  fill_stage(s, callback, callback_arg, errback, errback_arg, site);
   /* rule 1: added after firing runs now, unless paused, waiting or
    * running (run_callbacks checks all three). */
   if (d->flags & DF_F_CALLED) run_callbacks(d);
@@ -163,12 +171,7 @@ int df_deferred_add_callbacks_at(df_deferred *d, df_callback_fn callback,
                               site);
   d->tail = s + 1;
   d->n_added++;
-  s->callback = callback;
-  s->callback_arg = callback_arg;
-  s->errback = errback;
-  s->errback_arg = errback_arg;
-  s->site = site;
-  s->kind = DF_STAGE_USER;
+  fill_stage(s, callback, callback_arg, errback, errback_arg, site);
   return 0;
 }
 
