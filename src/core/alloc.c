@@ -29,13 +29,6 @@ int df_set_allocator(void *(*malloc_fn)(size_t),
   return 0;
 }
 
-char *df__strdup(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *copy = df__malloc(n);
-  if (copy) memcpy(copy, s, n);
-  return copy;
-}
-
 char *df__vformat(const char *fmt, va_list ap) {
   va_list again;
   va_copy(again, ap);

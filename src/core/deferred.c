@@ -210,10 +210,8 @@ int df__fire(df_deferred *d, df_result r, const char *file, int line,
   d->fired.func = func;
   if (DF_UNLIKELY(d->debug != NULL))
     df__backtrace_capture(&d->debug->fired, 1); /* keep the caller: callback_at may be a tail call */
-  if (DF_UNLIKELY(r.kind == DF_FAILURE)) {
-    d->flags |= DF_F_FIRED_FAILURE;
+  if (DF_UNLIKELY(r.kind == DF_FAILURE))
     df__failure_note(r.u.failure, DF_TRACE_FIRED, d, NULL, 0, false);
-  }
   d->result = r;
   if (DF_UNLIKELY(df__observer != NULL))
     df__observe_fired(d, NULL, file, line, func);
@@ -446,10 +444,8 @@ static bool fire_chained(df_loop_stack *s, df_deferred *cur,
   }
   df_result v = cur->result;
   cur->result = df_none();
-  if (v.kind == DF_FAILURE) {
+  if (v.kind == DF_FAILURE)
     df__failure_note(v.u.failure, DF_TRACE_CHAINED, target, NULL, 0, false);
-    target->flags |= DF_F_FIRED_FAILURE;
-  }
   target->flags |= DF_F_CALLED;
   target->fired.file = df__site_file(st->site);
   target->fired.line = df__site_line(st->site);

@@ -44,7 +44,6 @@
 extern void *(*df__malloc)(size_t);
 extern void *(*df__realloc)(void *, size_t);
 extern void (*df__free)(void *);
-char *df__strdup(const char *s);
 char *df__vformat(const char *fmt, va_list ap); /* malloc'd, or NULL */
 
 /* --- stages ----------------------------------------------------------------- */
@@ -92,7 +91,6 @@ enum {
   DF_F_SUPPRESS = 1u << 2,    /* swallow one fire after cancel (rule 24)    */
   DF_F_MARKED = 1u << 3,      /* holds an unhandled failure (rule U1)       */
   DF_F_VISITED = 1u << 4,     /* scratch bit for the garbage walk (collect.c)*/
-  DF_F_FIRED_FAILURE = 1u << 5,/* first fire was a failure (for reports)    */
   DF_F_LIVE = 1u << 6,        /* scratch: reachable from outside (collect.c) */
   DF_F_EXPANDED = 1u << 7     /* scratch: edges walked (collect.c)           */
 };
