@@ -162,7 +162,7 @@ const df_error_type *df_failure_check_list(const df_failure *f, ...);
  *
  *     Traceback (most recent call last):
  *       File "poem.c", line 88, in main
- *         fired: df_deferred_callback
+ *         fired <Deferred at 0x...>
  *     --- <exception caught here> ---
  *       File "poem.c", line 61, in main
  *         stage 1 callback byronificate
@@ -170,9 +170,14 @@ const df_error_type *df_failure_check_list(const df_failure *f, ...);
  *         raised GibberishError
  *     GibberishError: not a poem
  *
- * followed by "Caused by:" and the cause's traceback, if any, then the
- * path the failure took after it was caught, and in debug mode the native
- * backtrace. Returns NULL only if memory runs out.
+ * A failure with a cause prints the cause's traceback first, then "The
+ * above failure was the direct cause of the following failure:", as Python
+ * does; in debug mode each traceback ends with the native backtrace of
+ * where the failure was raised. (The path a failure took through the
+ * chains is part of the unhandled-failure report, see report.h.) The
+ * "fired" line and the marker appear once the failure has been caught by
+ * a chain: raised in a stage, or fired into a deferred. Returns NULL only
+ * if memory runs out.
  *
  * df_failure_brief writes "Type: message" into `buf` (snprintf rules:
  * always terminated, returns the length it wanted). df_failure_print writes

@@ -16,11 +16,17 @@
  *       ...                                   (see df_failure_traceback)
  *     GibberishError: not a poem
  *     Causal trace:
- *       <Deferred at 0x...> created at poem.c:58 in main
- *       fired at poem.c:88 in main with 'poem text'
- *       stage 1 (callback byronificate, added at poem.c:61 in main) failed
- *       stage 2 (errback, added at poem.c:62 in main) passed it through
- *       the chain ended here: never handled
+ *       <Deferred at 0x...> (created at poem.c:58 in main), fired at poem.c:88 in main
+ *       stage 1 callback byronificate (added at poem.c:61 in main) failed: GibberishError raised at byron.c:40 in byronificate
+ *       stage 2 (added at poem.c:62 in main) has no errback: passed it on
+ *       never handled: it was left in <Deferred at 0x...> (created at poem.c:58 in main), whose last reference was released
+ *
+ * Other lines the trace can have: "... was fired with it at ..." (a
+ * failure given to errback), "stage N errback NAME (added at ...) returned
+ * it", "handed to <Deferred ...>, which was waiting on it", "taken over by
+ * <Deferred ...>", "passed by chain_deferred to <Deferred ...>", and "...
+ * and N more steps" past the first eight. At exit the last line ends with
+ * "still alive at exit".
  */
 #ifndef DEFERRED_REPORT_H
 #define DEFERRED_REPORT_H
