@@ -421,6 +421,115 @@ static void test_destructor_ids_are_stable(void **state) {
   assert_int_equal(destroyed, 1);
 }
 
+
+/* --- owned stage arguments and canceller state -------------------------- */
+
+static int released;
+static void *released_arg;
+static void count_release(void *arg) {
+  released++;
+  released_arg = arg;
+}
+
+static int owned_calls_with_arg;
+static df_result owned_side(df_result r, void *arg) {
+  if (arg == &value_a) owned_calls_with_arg++;
+  assert_int_equal(released, 0); /* released only after the call */
+  return r;
+}
+
+/* The stage's argument is released once, right after its callback ran. */
+static void test_owned_stage_arg_released_after_run(void **state) {
+  (void)state;
+  released = 0;
+  df_deferred *d = df_deferred_new();
+  assert_int_equal(df_deferred_add_owned(d, owned_side, owned_side, &value_a,
+                                         count_release), 0);
+  df_deferred_add_callback(d, consume, NULL);
+  assert_int_equal(released, 0);
+  df_deferred_callback(d, df_int(1));
+  assert_int_equal(owned_calls_with_arg, 1);
+  assert_int_equal(released, 1);
+  assert_ptr_equal(released_arg, &value_a);
+  df_deferred_unref(d);
+  assert_int_equal(released, 1);
+  owned_calls_with_arg = 0;
+}
+
+/* The errback side gets the same argument; a failure passing through a
+ * NULL side releases it too. */
+static void test_owned_stage_errback_and_pass_through(void **state) {
+  (void)state;
+  released = 0;
+  df_deferred *d = df_deferred_new();
+  df_deferred_add_owned(d, NULL, owned_side, &value_a, count_release);
+  df_deferred_add_owned(d, owned_side, NULL, &value_b, count_release);
+  df_deferred_add_errback(d, consume, NULL);
+  df_deferred_errback(d, df_failure_new(&generic_error, "x"));
+  assert_int_equal(owned_calls_with_arg, 1);
+  assert_int_equal(released, 2);
+  assert_ptr_equal(released_arg, &value_b);
+  df_deferred_unref(d);
+  owned_calls_with_arg = 0;
+}
+
+/* Never run: released when the deferred is freed. */
+static void test_owned_stage_arg_released_when_dropped_unrun(void **state) {
+  (void)state;
+  released = 0;
+  df_deferred *d = df_deferred_new();
+  for (int i = 0; i < 40; i++) /* across stage blocks */
+    df_deferred_add_owned(d, owned_side, NULL, &value_a, count_release);
+  df_deferred_unref(d);
+  assert_int_equal(released, 40);
+}
+
+/* Added to a fired deferred: runs at once, then released. Errors release
+ * before returning. */
+static void test_owned_stage_on_fired_deferred_and_errors(void **state) {
+  (void)state;
+  released = 0;
+  df_deferred *d = df_succeed(df_int(3));
+  df_deferred_add_owned(d, owned_side, NULL, &value_a, count_release);
+  assert_int_equal(owned_calls_with_arg, 1);
+  assert_int_equal(released, 1);
+  df_deferred_unref(d);
+  assert_int_equal(df_deferred_add_owned(NULL, owned_side, NULL, &value_a,
+                                         count_release), DF_EINVAL);
+  assert_int_equal(released, 2);
+  owned_calls_with_arg = 0;
+}
+
+static int cancels;
+static void cancel_with_state(df_deferred *d, void *arg) {
+  (void)d;
+  assert_ptr_equal(arg, &value_a);
+  cancels++;
+}
+
+/* The canceller's state lives exactly as long as the deferred. */
+static void test_new_owning_releases_state_when_freed(void **state) {
+  (void)state;
+  released = 0;
+  cancels = 0;
+  df_deferred *d = df_deferred_new_owning(cancel_with_state, &value_a,
+                                          count_release);
+  df_deferred_add_errback(d, consume, NULL);
+  df_deferred_cancel(d);
+  assert_int_equal(cancels, 1);
+  assert_int_equal(released, 0);
+  df_deferred_ref(d);
+  df_deferred_unref(d);
+  assert_int_equal(released, 0);
+  df_deferred_unref(d);
+  assert_int_equal(released, 1);
+  assert_ptr_equal(released_arg, &value_a);
+  /* No canceller: just owned state. */
+  d = df_deferred_new_owning(NULL, &value_b, count_release);
+  df_deferred_unref(d);
+  assert_int_equal(released, 2);
+}
+
 /* Many values through short chains, half of them dropped by a callback,
  * half when the deferred is freed: each exactly once. */
 static void test_many_values_each_destroyed_once(void **state) {
@@ -463,6 +572,11 @@ int main(void) {
       T(test_string_take_frees_the_string),
       T(test_destructor_ids_are_stable),
       T(test_many_values_each_destroyed_once),
+      T(test_owned_stage_arg_released_after_run),
+      T(test_owned_stage_errback_and_pass_through),
+      T(test_owned_stage_arg_released_when_dropped_unrun),
+      T(test_owned_stage_on_fired_deferred_and_errors),
+      T(test_new_owning_releases_state_when_freed),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,6 +63,19 @@ typedef void (*df_canceller_fn)(df_deferred *d, void *arg);
 df_deferred *df_deferred_new_at(df_canceller_fn canceller, void *canceller_arg,
                                 const char *file, int line, const char *func);
 
+/* Like df_deferred_new_with_canceller, but the deferred owns `arg`:
+ * `release(arg)` is called exactly once, when the deferred is freed (after
+ * its stages and result are dropped and any unhandled failure reported),
+ * or before returning NULL if memory runs out. Use it for the state a
+ * canceller needs. `canceller` and `release` may be NULL. `release` must
+ * not use the deferred being freed. */
+#define df_deferred_new_owning(canceller, arg, release) \
+  df_deferred_new_owning_at((canceller), (arg), (release), DF_HERE)
+df_deferred *df_deferred_new_owning_at(df_canceller_fn canceller, void *arg,
+                                      void (*release)(void *),
+                                      const char *file, int line,
+                                      const char *func);
+
 /* Add a reference; returns `d`. */
 df_deferred *df_deferred_ref(df_deferred *d);
 /* Drop a reference (NULL is ignored). Dropping the last reference frees
@@ -129,6 +142,22 @@ typedef struct df_stage_site {
 int df_deferred_add_callbacks_at(df_deferred *d, df_callback_fn callback,
                                  void *callback_arg, df_callback_fn errback,
                                  void *errback_arg, const df_stage_site *site);
+
+/* Add a pair whose user data the stage owns: `callback` and `errback`
+ * (either may be NULL) both get `arg`, and `release(arg)` is called
+ * exactly once: right after the side that ran returns (or when the pair
+ * passes a result through), or when the pair is dropped without running
+ * because the deferred is freed first. It takes over `arg` in every case:
+ * on DF_EINVAL (NULL `d`) or DF_ENOMEM, `release(arg)` has been called
+ * before this returns. With a NULL `release` this is add_callbacks with
+ * `arg` on both sides. `release` must not use `d`. */
+#define df_deferred_add_owned(d, callback, errback, arg, release)          \
+  df_deferred_add_owned_at((d), (callback), (errback), (arg), (release), \
+                           DF_STAGE_SITE(#callback, #errback))
+int df_deferred_add_owned_at(df_deferred *d, df_callback_fn callback,
+                             df_callback_fn errback, void *arg,
+                             void (*release)(void *),
+                             const df_stage_site *site);
 
 /* --- firing -------------------------------------------------------------- */
 

@@ -87,7 +87,7 @@ static void expand(walk *w, df_deferred *d) {
 
 static bool count_stage_edge(df_stage *s, void *ctx) {
   (void)ctx;
-  if (s->kind != DF_STAGE_USER) ((df_deferred *)s->callback_arg)->gc_count++;
+  if (df__stage_is_edge(s)) ((df_deferred *)s->callback_arg)->gc_count++;
   return true;
 }
 
@@ -104,7 +104,7 @@ static void spread_live_to(spread *sp, df_deferred *t) {
 }
 
 static bool spread_live(df_stage *s, void *ctx) {
-  if (s->kind != DF_STAGE_USER) spread_live_to(ctx, s->callback_arg);
+  if (df__stage_is_edge(s)) spread_live_to(ctx, s->callback_arg);
   return !((spread *)ctx)->out_of_memory;
 }
 
@@ -112,7 +112,7 @@ static bool spread_live(df_stage *s, void *ctx) {
  * reference the stage held, and the stage does nothing when dropped. */
 static bool cut_stage_edge(df_stage *s, void *ctx) {
   df_deferred *owner = ctx;
-  if (s->kind == DF_STAGE_USER) return true;
+  if (!df__stage_is_edge(s)) return true;
   df_deferred *target = s->callback_arg;
   target->refs--;
   if (s->kind == DF_STAGE_CONTINUE) {

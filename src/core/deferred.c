@@ -55,6 +55,7 @@ df_deferred *df_deferred_new_at(df_canceller_fn canceller, void *canceller_arg,
   df__stages_init(d);
   d->canceller = canceller;
   d->canceller_arg = canceller_arg;
+  d->canceller_arg_release = NULL;
   d->chained_to = NULL;
   d->created.file = file;
   d->created.line = line;
@@ -69,6 +70,19 @@ df_deferred *df_deferred_new_at(df_canceller_fn canceller, void *canceller_arg,
       df__backtrace_capture(&d->debug->created, 1);
     }
   }
+  return d;
+}
+
+df_deferred *df_deferred_new_owning_at(df_canceller_fn canceller, void *arg,
+                                      void (*release)(void *),
+                                      const char *file, int line,
+                                      const char *func) {
+  df_deferred *d = df_deferred_new_at(canceller, arg, file, line, func);
+  if (DF_UNLIKELY(!d)) {
+    if (release) release(arg);
+    return NULL;
+  }
+  d->canceller_arg_release = release;
   return d;
 }
 
@@ -105,6 +119,11 @@ static void destroy_one(df_deferred *d) {
   df__stages_drop_all(d);
   df_result_drop(d->result);
   d->result = df_none();
+  if (DF_UNLIKELY(d->canceller_arg_release != NULL)) {
+    void (*release)(void *) = d->canceller_arg_release;
+    d->canceller_arg_release = NULL;
+    release(d->canceller_arg);
+  }
   if (DF_UNLIKELY(d->debug != NULL)) df__free(d->debug);
   df__deferred_release(d);
 }
@@ -172,6 +191,31 @@ int df_deferred_add_callbacks_at(df_deferred *d, df_callback_fn callback,
   d->tail = s + 1;
   d->n_added++;
   fill_stage(s, callback, callback_arg, errback, errback_arg, site);
+  return 0;
+}
+
+int df_deferred_add_owned_at(df_deferred *d, df_callback_fn callback,
+                             df_callback_fn errback, void *arg,
+                             void (*release)(void *),
+                             const df_stage_site *site) {
+  if (!release)
+    return df_deferred_add_callbacks_at(d, callback, arg, errback, arg, site);
+  if (DF_UNLIKELY(!d)) {
+    release(arg);
+    return DF_EINVAL;
+  }
+  df_stage *s = df__stage_append(d);
+  if (DF_UNLIKELY(!s)) {
+    release(arg);
+    return DF_ENOMEM;
+  }
+  s->callback = callback;
+  s->callback_arg = arg;
+  s->errback = errback;
+  s->release = release;
+  s->site = site;
+  s->kind = DF_STAGE_OWNED;
+  if (d->flags & DF_F_CALLED) run_callbacks(d); /* rule 1 */
   return 0;
 }
 
@@ -485,12 +529,14 @@ static bool after_call(df_deferred *cur, const df_stage *st, df_result *out,
 /* One stage, with the observer told what it got and what it returned (the
  * input is described before the call, which consumes it). */
 static bool run_observed(df_deferred *cur, const df_stage *st,
-                         df_callback_fn fn, bool failed,
+                         df_callback_fn fn, void *arg,
+                         void (*release)(void *), bool failed,
                          const df_failure *in_failure) {
   char input[200];
   df_result_describe(cur->result, input, sizeof input);
   cur->flags |= DF_F_RUNNING;
-  df_result out = fn(cur->result, failed ? st->errback_arg : st->callback_arg);
+  df_result out = fn(cur->result, arg);
+  if (release) release(arg);
   cur->flags &= ~DF_F_RUNNING;
   df__observe_stage(DF_EVENT_STAGE, cur, cur->n_run - 1, failed, st->site,
                     input, &out);
@@ -500,7 +546,10 @@ static bool run_observed(df_deferred *cur, const df_stage *st,
 static bool run_stages(df_loop_stack *s, df_deferred *cur) {
   df_stage *st;
   while ((st = df__stage_next(cur)) != NULL) {
-    if (DF_UNLIKELY(st->kind != DF_STAGE_USER)) {
+    void (*release)(void *) = NULL; /* an OWNED stage's */
+    if (DF_UNLIKELY(st->kind == DF_STAGE_OWNED)) {
+      release = st->release;
+    } else if (DF_UNLIKELY(st->kind != DF_STAGE_USER)) {
       df_stage special = *st;
       if (special.kind == DF_STAGE_CONTINUE) {
         /* rule 11: hand my result to the waiter, which runs next, in this
@@ -535,7 +584,9 @@ static bool run_stages(df_loop_stack *s, df_deferred *cur) {
 
     bool failed = cur->result.kind == DF_FAILURE;
     df_callback_fn fn = failed ? st->errback : st->callback;
+    void *arg = failed && !release ? st->errback_arg : st->callback_arg;
     if (!fn) { /* pass-through costs nothing */
+      if (DF_UNLIKELY(release != NULL)) release(arg);
       if (DF_UNLIKELY(failed))
         df__failure_note(cur->result.u.failure, DF_TRACE_PASSED, cur, st,
                          cur->n_run - 1, true);
@@ -546,12 +597,13 @@ static bool run_stages(df_loop_stack *s, df_deferred *cur) {
     }
     df_failure *in_failure = failed ? cur->result.u.failure : NULL;
     if (DF_UNLIKELY(df__observer != NULL)) {
-      if (!run_observed(cur, st, fn, failed, in_failure))
+      if (!run_observed(cur, st, fn, arg, release, failed, in_failure))
         return true; /* waiting: finished for now (Twisted's break) */
       continue;
     }
     cur->flags |= DF_F_RUNNING;
-    df_result out = fn(cur->result, failed ? st->errback_arg : st->callback_arg);
+    df_result out = fn(cur->result, arg);
+    if (DF_UNLIKELY(release != NULL)) release(arg);
     /* The hot path: a success going into an ordinary stage with a
      * callback. Stay here with the result in registers; no user code can
      * see `cur` between two of its own callbacks, so RUNNING stays set.

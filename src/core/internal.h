@@ -51,17 +51,28 @@ char *df__vformat(const char *fmt, va_list ap); /* malloc'd, or NULL */
 enum df_stage_kind {
   DF_STAGE_USER = 0, /* an ordinary callback/errback pair               */
   DF_STAGE_CONTINUE, /* rule S2: hand my result to waiter callback_arg  */
-  DF_STAGE_CHAIN     /* chain_deferred: fire callback_arg with my result */
+  DF_STAGE_CHAIN,    /* chain_deferred: fire callback_arg with my result */
+  DF_STAGE_OWNED     /* a user pair whose shared arg (callback_arg) the
+                        stage owns: release(arg) once it ran or is dropped */
 };
 
 typedef struct df_stage {
   df_callback_fn callback;
   void *callback_arg;
   df_callback_fn errback;
-  void *errback_arg;
+  union {
+    void *errback_arg;           /* DF_STAGE_USER                        */
+    void (*release)(void *arg);  /* DF_STAGE_OWNED: frees callback_arg   */
+  };
   const df_stage_site *site; /* static, from the add macro; may be NULL */
   uint8_t kind;
 } df_stage;
+
+/* CONTINUE and CHAIN stages are edges to another deferred: they hold a
+ * reference to it in callback_arg (collect.c walks them). */
+static inline bool df__stage_is_edge(const df_stage *s) {
+  return s->kind == DF_STAGE_CONTINUE || s->kind == DF_STAGE_CHAIN;
+}
 
 typedef struct df_stage_block {
   struct df_stage_block *next;
@@ -114,6 +125,7 @@ struct df_deferred {
   df_stage_block *inline_next; /* block after the inline segment        */
   df_canceller_fn canceller;
   void *canceller_arg;
+  void (*canceller_arg_release)(void *); /* df_deferred_new_owning    */
   df_deferred *chained_to;    /* informational (Twisted's _chainedTo)   */
   df_site created;
   df_site fired;

@@ -82,7 +82,8 @@ void df__stages_each(df_deferred *d, df__stage_visit_fn fn, void *ctx) {
 }
 
 /* Drop every pending stage without running it. CONTINUE and CHAIN stages
- * hold a reference to their target, released here. */
+ * hold a reference to their target, released here; an OWNED stage's
+ * argument is released. */
 void df__stages_drop_all_slow(df_deferred *d) {
   df_stage *s;
   while ((s = df__stage_next(d)) != NULL) {
@@ -96,6 +97,8 @@ void df__stages_drop_all_slow(df_deferred *d) {
       target->n_chained_in--;
       d->n_chain_out--;
       df_deferred_unref(target);
+    } else if (s->kind == DF_STAGE_OWNED) {
+      s->release(s->callback_arg);
     }
   }
   release_blocks(d);
