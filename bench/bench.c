@@ -32,6 +32,7 @@
  *   bench --callgrind-b N   warm up, then N iterations of case b and
  *                    nothing else (run.sh runs it under callgrind twice
  *                    and divides the difference)
+ *   bench --callgrind X N   the same for any case X in a-e (by hand)
  */
 #define _GNU_SOURCE /* malloc_usable_size */
 #include <deferred.h>
@@ -462,6 +463,19 @@ int main(int argc, char **argv) {
     long n = atol(argv[2]);
     case_b(1000);
     case_b(n);
+    return 0;
+  }
+  if (argc == 4 && strcmp(argv[1], "--callgrind") == 0) {
+    /* Any case, for profiling by hand: --callgrind a|b|c|d|e N */
+    static const case_fn fns[] = {case_a, case_b, case_c, case_d, case_e};
+    int k = argv[2][0] - 'a';
+    if (k < 0 || k > 4 || argv[2][1] != '\0') {
+      fprintf(stderr, "bench: --callgrind takes a case a-e and a count\n");
+      return 1;
+    }
+    long n = atol(argv[3]);
+    fns[k](100);
+    fns[k](n);
     return 0;
   }
   quick = argc > 1 && strcmp(argv[1], "--quick") == 0;

@@ -119,29 +119,74 @@ typedef struct df_stage_site {
  * added from inside one of d's callbacks runs after the pairs already
  * queued (rule 19). Returns 0, DF_EINVAL if `d` is NULL, or DF_ENOMEM
  * (then nothing was added). The macros record the caller's site and the
- * names of the functions for tracebacks. */
-#define df_deferred_add_callbacks(d, callback, callback_arg, errback,      \
-                                  errback_arg)                             \
-  df_deferred_add_callbacks_at((d), (callback), (callback_arg), (errback), \
-                               (errback_arg),                              \
-                               DF_STAGE_SITE(#callback, #errback))
+ * names of the functions for tracebacks; their common case (an unfired
+ * deferred with room in its current stage segment) is inlined at the
+ * call site, see df__add_inline below. */
+#define df_deferred_add_callbacks(d, callback, callback_arg, errback, \
+                                  errback_arg)                        \
+  df__add_inline((d), (callback), (callback_arg), (errback),          \
+                 (errback_arg), DF_STAGE_SITE(#callback, #errback))
 /* Only a callback; failures pass through (addCallback). */
-#define df_deferred_add_callback(d, callback, arg)                  \
-  df_deferred_add_callbacks_at((d), (callback), (arg), NULL, NULL, \
-                               DF_STAGE_SITE(#callback, "NULL"))
+#define df_deferred_add_callback(d, callback, arg)    \
+  df__add_inline((d), (callback), (arg), NULL, NULL, \
+                 DF_STAGE_SITE(#callback, "NULL"))
 /* Only an errback; successes pass through (addErrback). */
-#define df_deferred_add_errback(d, errback, arg)                    \
-  df_deferred_add_callbacks_at((d), NULL, NULL, (errback), (arg),  \
-                               DF_STAGE_SITE("NULL", #errback))
+#define df_deferred_add_errback(d, errback, arg)      \
+  df__add_inline((d), NULL, NULL, (errback), (arg), \
+                 DF_STAGE_SITE("NULL", #errback))
 /* The same function and user data on both sides (addBoth). */
-#define df_deferred_add_both(d, fn, arg)                            \
-  df_deferred_add_callbacks_at((d), (fn), (arg), (fn), (arg),      \
-                               DF_STAGE_SITE(#fn, #fn))
+#define df_deferred_add_both(d, fn, arg)            \
+  df__add_inline((d), (fn), (arg), (fn), (arg), \
+                 DF_STAGE_SITE(#fn, #fn))
 /* The function behind the macros. `site` (static, may be NULL) says where
  * the pair was added. */
 int df_deferred_add_callbacks_at(df_deferred *d, df_callback_fn callback,
                                  void *callback_arg, df_callback_fn errback,
                                  void *errback_arg, const df_stage_site *site);
+
+/* PRIVATE. What follows is here only so that adding a stage, the most
+ * frequent operation of the library, costs a few stores in the caller
+ * instead of a call: it exposes the start of the deferred's layout. Do
+ * not use these names; they change between releases (so code built
+ * against one version's headers must be rebuilt for another; the
+ * library's soname changes with them). */
+typedef struct df__stage {
+  df_callback_fn callback;
+  void *callback_arg;
+  df_callback_fn errback;
+  union {
+    void *errback_arg;          /* an ordinary pair */
+    void (*release)(void *arg); /* an owned pair (df_deferred_add_owned) */
+  } u;
+  const df_stage_site *site;
+  unsigned char kind; /* 0: an ordinary pair */
+} df__stage;
+typedef struct df__deferred_head {
+  df__stage *tail;    /* where the next stage goes                    */
+  df__stage *add_end; /* end of the tail segment while unfired, else
+                         NULL: the inline path needs tail < add_end   */
+} df__deferred_head;
+
+static inline int df__add_inline(df_deferred *d, df_callback_fn callback,
+                                 void *callback_arg, df_callback_fn errback,
+                                 void *errback_arg, const df_stage_site *site) {
+  if (d) {
+    df__deferred_head *h = (df__deferred_head *)(void *)d;
+    df__stage *s = h->tail;
+    if ((uintptr_t)s < (uintptr_t)h->add_end) {
+      s->callback = callback;
+      s->callback_arg = callback_arg;
+      s->errback = errback;
+      s->u.errback_arg = errback_arg;
+      s->site = site;
+      s->kind = 0;
+      h->tail = s + 1;
+      return 0;
+    }
+  }
+  return df_deferred_add_callbacks_at(d, callback, callback_arg, errback,
+                                      errback_arg, site);
+}
 
 /* Add a pair whose user data the stage owns: `callback` and `errback`
  * (either may be NULL) both get `arg`, and `release(arg)` is called

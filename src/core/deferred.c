@@ -66,6 +66,7 @@ df_deferred *df_deferred_new_at(df_canceller_fn canceller, void *canceller_arg,
   if (DF_UNLIKELY(df__debugging)) {
     d->debug = df__malloc(sizeof *d->debug);
     if (d->debug) {
+      d->flags |= DF_F_COLD;
       memset(d->debug, 0, sizeof *d->debug);
       df__backtrace_capture(&d->debug->created, 1);
     }
@@ -83,6 +84,7 @@ df_deferred *df_deferred_new_owning_at(df_canceller_fn canceller, void *arg,
     return NULL;
   }
   d->canceller_arg_release = release;
+  if (release) d->flags |= DF_F_COLD;
   return d;
 }
 
@@ -130,6 +132,14 @@ static void destroy_one(df_deferred *d) {
 
 /* Called when the last reference is gone: report (rule U3), then free. */
 void df__deferred_destroy(df_deferred *d) {
+  /* The common case: nothing to report, drop or release. */
+  if (DF_LIKELY(!(d->flags & (DF_F_MARKED | DF_F_COLD)) &&
+                df__stages_empty(d) && d->result.kind < DF_FAILURE &&
+                d->result.destructor == 0)) {
+    df__stages_free_empty(d);
+    df__deferred_release(d);
+    return;
+  }
   if (DF_UNLIKELY(destroy_depth >= DESTROY_DEPTH)) {
     d->chained_to = destroy_later; /* nobody reads it any more */
     destroy_later = d;
@@ -155,7 +165,7 @@ static inline void fill_stage(df_stage *s, df_callback_fn callback,
   s->callback = callback;
   s->callback_arg = callback_arg;
   s->errback = errback;
-  s->errback_arg = errback_arg;
+  s->u.errback_arg = errback_arg;
   s->site = site;
   s->kind = DF_STAGE_USER;
 }
@@ -177,19 +187,17 @@ static DF_NOINLINE int add_callbacks_slow(df_deferred *d,
   return 0;
 }
 
-/* The common case, an unfired deferred with room in its tail segment, is
- * a leaf function: six stores and no stack frame (8 instructions less per
- * stage than going through the general case). */
+/* The public header inlines this fast path at every add macro; this
+ * copy serves callers of the function itself. */
 int df_deferred_add_callbacks_at(df_deferred *d, df_callback_fn callback,
                                  void *callback_arg, df_callback_fn errback,
                                  void *errback_arg, const df_stage_site *site) {
   if (DF_UNLIKELY(!d)) return DF_EINVAL;
-  df_stage *s = d->tail;
-  if (DF_UNLIKELY(s == d->tail_end || (d->flags & DF_F_CALLED)))
+  df_stage *s = d->pub.tail;
+  if (DF_UNLIKELY((uintptr_t)s >= (uintptr_t)d->pub.add_end))
     return add_callbacks_slow(d, callback, callback_arg, errback, errback_arg,
                               site);
-  d->tail = s + 1;
-  d->n_added++;
+  d->pub.tail = s + 1;
   fill_stage(s, callback, callback_arg, errback, errback_arg, site);
   return 0;
 }
@@ -212,7 +220,7 @@ int df_deferred_add_owned_at(df_deferred *d, df_callback_fn callback,
   s->callback = callback;
   s->callback_arg = arg;
   s->errback = errback;
-  s->release = release;
+  s->u.release = release;
   s->site = site;
   s->kind = DF_STAGE_OWNED;
   if (d->flags & DF_F_CALLED) run_callbacks(d); /* rule 1 */
@@ -238,8 +246,8 @@ int df_deferred_chain_at(df_deferred *d, df_deferred *other,
 /* --- firing ------------------------------------------------------------------ */
 
 /* Rules 3-5: the shared start step of callback() and errback(). */
-int df__fire(df_deferred *d, df_result r, const char *file, int line,
-             const char *func) {
+static inline int fire(df_deferred *d, df_result r, const char *file,
+                       int line, const char *func) {
   if (DF_UNLIKELY(d->flags & DF_F_CALLED)) {
     df_result_drop(r);
     if (d->flags & DF_F_SUPPRESS) { /* rule 24: swallow one fire */
@@ -248,7 +256,7 @@ int df__fire(df_deferred *d, df_result r, const char *file, int line,
     }
     return DF_EALREADY_CALLED; /* rule 23: nothing changes */
   }
-  d->flags |= DF_F_CALLED;
+  df__set_called(d);
   d->fired.file = file;
   d->fired.line = line;
   d->fired.func = func;
@@ -263,13 +271,18 @@ int df__fire(df_deferred *d, df_result r, const char *file, int line,
   return 0;
 }
 
+int df__fire(df_deferred *d, df_result r, const char *file, int line,
+             const char *func) {
+  return fire(d, r, file, line, func);
+}
+
 int df_deferred_callback_at(df_deferred *d, df_result result, const char *file,
                             int line, const char *func) {
   if (DF_UNLIKELY(!d || result.kind == DF_DEFERRED)) {
     df_result_drop(result); /* rule 4: a deferred is not a result */
     return DF_EINVAL;
   }
-  return df__fire(d, result, file, line, func);
+  return fire(d, result, file, line, func);
 }
 
 int df_deferred_errback_at(df_deferred *d, df_failure *f, const char *file,
@@ -278,7 +291,7 @@ int df_deferred_errback_at(df_deferred *d, df_failure *f, const char *file,
     df_failure_unref(f);
     return DF_EINVAL;
   }
-  return df__fire(d, df_failed(f), file, line, func);
+  return fire(d, df_failed(f), file, line, func);
 }
 
 /* --- pause ------------------------------------------------------------------ */
@@ -490,7 +503,7 @@ static bool fire_chained(df_loop_stack *s, df_deferred *cur,
   cur->result = df_none();
   if (v.kind == DF_FAILURE)
     df__failure_note(v.u.failure, DF_TRACE_CHAINED, target, NULL, 0, false);
-  target->flags |= DF_F_CALLED;
+  df__set_called(target);
   target->fired.file = df__site_file(st->site);
   target->fired.line = df__site_line(st->site);
   target->fired.func = df__site_func(st->site);
@@ -507,22 +520,20 @@ static bool fire_chained(df_loop_stack *s, df_deferred *cur,
   return true;
 }
 
-/* Run the stages of one deferred until it finishes, pauses or hands off.
- * Returns true when `cur` finished (the frame is to be popped). */
 /* What a callback returned becomes cur's result: a deferred is taken from
  * or waited on (rules 9, 10), a failure noted for the causal trace.
  * Returns false if cur now waits. */
-static bool after_call(df_deferred *cur, const df_stage *st, df_result *out,
+static bool after_call(df_deferred *cur, const df_stage *st, df_result out,
                        bool failed, const df_failure *in_failure) {
-  if (DF_UNLIKELY(out->kind == DF_DEFERRED)) {
-    if (!take_or_wait(cur, out)) return false;
-  } else if (DF_UNLIKELY(out->kind == DF_FAILURE)) {
-    df__failure_note(out->u.failure,
-                     out->u.failure == in_failure ? DF_TRACE_RETURNED
-                                                  : DF_TRACE_RAISED_IN_STAGE,
-                     cur, st, cur->n_run - 1, failed);
+  if (DF_UNLIKELY(out.kind == DF_DEFERRED)) {
+    if (!take_or_wait(cur, &out)) return false;
+  } else if (DF_UNLIKELY(out.kind == DF_FAILURE)) {
+    df__failure_note(out.u.failure,
+                     out.u.failure == in_failure ? DF_TRACE_RETURNED
+                                                 : DF_TRACE_RAISED_IN_STAGE,
+                     cur, st, df__stage_index(cur, st), failed);
   }
-  cur->result = *out;
+  cur->result = out;
   return true;
 }
 
@@ -538,67 +549,103 @@ static bool run_observed(df_deferred *cur, const df_stage *st,
   df_result out = fn(cur->result, arg);
   if (release) release(arg);
   cur->flags &= ~DF_F_RUNNING;
-  df__observe_stage(DF_EVENT_STAGE, cur, cur->n_run - 1, failed, st->site,
-                    input, &out);
-  return after_call(cur, st, &out, failed, in_failure);
+  df__observe_stage(DF_EVENT_STAGE, cur, df__stage_index(cur, st), failed,
+                    st->site, input, &out);
+  return after_call(cur, st, out, failed, in_failure);
 }
 
-static bool run_stages(df_loop_stack *s, df_deferred *cur) {
+/* Rule 9 without the general machinery, for the common `return
+ * df_wait_on(df_succeed(x))`: a returned deferred that is held by this
+ * result alone, has fired with a plain value, has nothing queued and is
+ * neither paused nor running gives its value and is freed here. Anything
+ * else (and every case the observer must see) goes to take_or_wait(). */
+static inline bool take_simple(df_deferred *cur, df_result *out) {
+  df_deferred *r = out->u.deferred;
+  if (!r || r == cur || r->refs != 1 || r->paused != 0 ||
+      (r->flags & (DF_F_CALLED | DF_F_RUNNING | DF_F_COLD)) != DF_F_CALLED ||
+      r->result.kind >= DF_FAILURE || !df__stages_empty(r) ||
+      df__observer != NULL)
+    return false;
+  *out = r->result;
+  df__stages_free_empty(r); /* and nothing to report or drop: */
+  df__deferred_release(r);
+  return true;
+}
+
+/* Why run_stages() returned. */
+enum run_outcome {
+  RUN_DONE,   /* cur finished, or now waits: pop its frame               */
+  RUN_PUSHED, /* a frame was pushed above cur (hand-off or chained run)   */
+  RUN_BAIL    /* frameless run only: a CONTINUE or CHAIN stage is next    */
+};
+
+/* Run the stages of one deferred until it finishes, waits or hands off:
+ * the inner loop of Twisted's _runCallbacks, with no pause check between
+ * stages (rule 17). With s == NULL it runs without a loop frame and stops
+ * before an edge stage (RUN_BAIL), which needs one. */
+static enum run_outcome run_stages(df_loop_stack *s, df_deferred *cur) {
   df_stage *st;
-  while ((st = df__stage_next(cur)) != NULL) {
+  while ((st = df__stage_peek(cur)) != NULL) {
     void (*release)(void *) = NULL; /* an OWNED stage's */
-    if (DF_UNLIKELY(st->kind == DF_STAGE_OWNED)) {
-      release = st->release;
-    } else if (DF_UNLIKELY(st->kind != DF_STAGE_USER)) {
-      df_stage special = *st;
-      if (special.kind == DF_STAGE_CONTINUE) {
-        /* rule 11: hand my result to the waiter, which runs next, in this
-         * same loop; my later stages wait until it is done. */
-        df_deferred *waiter = special.callback_arg; /* ref moves to frame */
-        if (df__loop_stack_reserve(s, 1) != 0) {
-          /* Out of memory: requeue the hand-off and stop this walk. */
-          df_stage *again = df__stage_append(cur);
-          if (again) *again = special;
-          return false;
+    if (DF_UNLIKELY(st->kind != DF_STAGE_USER)) {
+      if (st->kind == DF_STAGE_OWNED) {
+        release = st->u.release;
+      } else if (!s) {
+        return RUN_BAIL;
+      } else {
+        df__stage_skip(cur);
+        df_stage special = *st;
+        if (special.kind == DF_STAGE_CONTINUE) {
+          /* rule 11: hand my result to the waiter, which runs next, in
+           * this same loop; my later stages wait until it is done. */
+          df_deferred *waiter = special.callback_arg; /* ref moves to frame */
+          if (df__loop_stack_reserve(s, 1) != 0) {
+            /* Out of memory: requeue the hand-off and stop this walk. */
+            df_stage *again = df__stage_append(cur);
+            if (again) *again = special;
+            return RUN_PUSHED;
+          }
+          cur->n_waiters--;
+          df_result r = cur->result;
+          cur->result = df_none();
+          df__mark_clear(cur);
+          if (r.kind == DF_FAILURE)
+            df__failure_note(r.u.failure, DF_TRACE_HANDED_OFF, waiter, NULL,
+                             0, false);
+          df_deferred *inner = waiter->result.u.deferred; /* == cur */
+          waiter->result = r; /* the "paused -= 1" of rule 11 */
+          if (DF_UNLIKELY(df__observer != NULL))
+            df__observe(DF_EVENT_HANDED_OFF, cur, waiter, &waiter->result);
+          df_deferred_unref(inner); /* cur is held by its own frame */
+          s->frames[s->len].d = waiter;
+          s->frames[s->len].flags = 0;
+          s->len++;
+          return RUN_PUSHED;
         }
-        cur->n_waiters--;
-        df_result r = cur->result;
-        cur->result = df_none();
-        df__mark_clear(cur);
-        if (r.kind == DF_FAILURE)
-          df__failure_note(r.u.failure, DF_TRACE_HANDED_OFF, waiter, NULL, 0,
-                           false);
-        df_deferred *inner = waiter->result.u.deferred; /* == cur */
-        waiter->result = r; /* the "paused -= 1" of rule 11 */
-        if (DF_UNLIKELY(df__observer != NULL))
-          df__observe(DF_EVENT_HANDED_OFF, cur, waiter, &waiter->result);
-        df_deferred_unref(inner); /* cur is held by its own frame */
-        s->frames[s->len].d = waiter;
-        s->frames[s->len].flags = 0;
-        s->len++;
-        return false;
+        if (fire_chained(s, cur, special.callback_arg, &special))
+          return RUN_PUSHED;
+        continue;
       }
-      if (fire_chained(s, cur, special.callback_arg, &special)) return false;
-      continue;
     }
+    df__stage_skip(cur);
 
     bool failed = cur->result.kind == DF_FAILURE;
     df_callback_fn fn = failed ? st->errback : st->callback;
-    void *arg = failed && !release ? st->errback_arg : st->callback_arg;
+    void *arg = failed && !release ? st->u.errback_arg : st->callback_arg;
     if (!fn) { /* pass-through costs nothing */
       if (DF_UNLIKELY(release != NULL)) release(arg);
       if (DF_UNLIKELY(failed))
         df__failure_note(cur->result.u.failure, DF_TRACE_PASSED, cur, st,
-                         cur->n_run - 1, true);
+                         df__stage_index(cur, st), true);
       if (DF_UNLIKELY(df__observer != NULL))
-        df__observe_stage(DF_EVENT_PASSED, cur, cur->n_run - 1, failed,
-                          st->site, NULL, &cur->result);
+        df__observe_stage(DF_EVENT_PASSED, cur, df__stage_index(cur, st),
+                          failed, st->site, NULL, &cur->result);
       continue;
     }
     df_failure *in_failure = failed ? cur->result.u.failure : NULL;
     if (DF_UNLIKELY(df__observer != NULL)) {
       if (!run_observed(cur, st, fn, arg, release, failed, in_failure))
-        return true; /* waiting: finished for now (Twisted's break) */
+        return RUN_DONE; /* waiting: finished for now (Twisted's break) */
       continue;
     }
     cur->flags |= DF_F_RUNNING;
@@ -607,49 +654,56 @@ static bool run_stages(df_loop_stack *s, df_deferred *cur) {
     /* The hot path: a success going into an ordinary stage with a
      * callback. Stay here with the result in registers; no user code can
      * see `cur` between two of its own callbacks, so RUNNING stays set.
-     * (Halves the instructions per stage of bench case (b).) */
-    df_stage *next;
-    while (DF_LIKELY(out.kind < DF_FAILURE) &&
-           (next = df__stage_peek(cur)) != NULL &&
-           next->kind == DF_STAGE_USER && next->callback != NULL) {
-      df__stage_skip(cur);
-      st = next;
-      failed = false;
-      in_failure = NULL;
-      out = next->callback(out, next->callback_arg);
+     * A fired deferred returned by a callback is taken here too. */
+    for (;;) {
+      if (DF_LIKELY(out.kind < DF_FAILURE)) {
+        df_stage *next = df__stage_peek(cur);
+        if (!next || next->kind != DF_STAGE_USER || !next->callback) break;
+        df__stage_skip(cur);
+        st = next;
+        failed = false;
+        in_failure = NULL;
+        out = next->callback(out, next->callback_arg);
+      } else if (out.kind == DF_DEFERRED && take_simple(cur, &out)) {
+        continue;
+      } else {
+        break;
+      }
     }
     cur->flags &= ~DF_F_RUNNING;
 
-    /* `st` is still valid: the queue's head has not moved since. */
-    if (!after_call(cur, st, &out, failed, in_failure))
-      return true; /* waiting: finished for now (Twisted's break) */
+    /* `st` is still valid: the head moved only for a success, and then
+     * after_call does not read it. */
+    if (!after_call(cur, st, out, failed, in_failure))
+      return RUN_DONE; /* waiting: finished for now (Twisted's break) */
   }
-  return true;
+  return RUN_DONE;
 }
 
-static void run_callbacks(df_deferred *d) {
-  if (d->flags & DF_F_RUNNING) return; /* re-entrancy guard (rules 19, 21) */
-  if (d->head == d->tail) {
-    /* Nothing queued (df_succeed, a deferred fired before anyone added
-     * to it): the loop below would only do its "finished" step. */
-    if (df__paused(d)) {
-      if (DF_UNLIKELY(df__observer != NULL))
-        df__observe(DF_EVENT_PAUSED, d, NULL, NULL);
-      return;
-    }
-    d->chained_to = NULL;
-    if (DF_UNLIKELY(d->result.kind == DF_FAILURE))
-      df__mark_set(d);
-    else
-      df__mark_clear(d);
-    if (DF_UNLIKELY(df__observer != NULL))
-      df__observe(DF_EVENT_FINISHED, d, NULL, &d->result);
+/* A deferred's pass is over (finished or waiting): rules U1 (mark) and
+ * U2 (clear). */
+static inline void finish_pass(df_deferred *cur) {
+  if (DF_UNLIKELY(cur->result.kind == DF_FAILURE))
+    df__mark_set(cur);
+  else
+    df__mark_clear(cur);
+  if (DF_UNLIKELY(df__observer != NULL) && !df__waiting(cur))
+    df__observe(DF_EVENT_FINISHED, cur, NULL, &cur->result);
+}
+
+/* The general loop: frames on the per-thread explicit stack, for hand-offs
+ * to waiters and chained runs. Starts with `d`'s frame, whose reference
+ * the caller took, resuming its pass. */
+static void run_frames(df_deferred *d) {
+  df_loop_stack *s = &df__loop;
+  if (DF_UNLIKELY(df__loop_stack_reserve(s, 1) != 0)) {
+    df_deferred_unref(d); /* out of memory: the rest stays queued */
     return;
   }
-  df_loop_stack *s = &df__loop;
-  if (DF_UNLIKELY(df__loop_stack_reserve(s, 1) != 0)) return;
   size_t base = s->len;
-  frame_push(s, d, DF_FRAME_BOUNDARY);
+  s->frames[s->len].d = d;
+  s->frames[s->len].flags = DF_FRAME_BOUNDARY | DF_FRAME_RESUMING;
+  s->len++;
 
   while (s->len > base) {
     df_loop_frame *top = &s->frames[s->len - 1];
@@ -673,19 +727,72 @@ static void run_callbacks(df_deferred *d) {
       cur->chained_to = NULL;
     }
 
-    if (!run_stages(s, cur)) continue; /* a frame was pushed above cur */
+    if (run_stages(s, cur) == RUN_PUSHED) continue;
 
-    /* finished: rule U1 (mark) / U2 (clear) */
-    if (DF_UNLIKELY(cur->result.kind == DF_FAILURE))
-      df__mark_set(cur);
-    else
-      df__mark_clear(cur);
-    if (DF_UNLIKELY(df__observer != NULL) && !df__waiting(cur))
-      df__observe(DF_EVENT_FINISHED, cur, NULL, &cur->result);
+    finish_pass(cur);
     df_loop_frame f = s->frames[--s->len];
     if (f.flags & DF_FRAME_BOUNDARY) end_invocation(s, f.flags);
     df_deferred_unref(f.d);
   }
+}
+
+/* Twisted's _runCallbacks. Most firings never need a loop frame: a run of
+ * ordinary stages goes frameless, and only an edge stage (a waiter to hand
+ * the result to, or a chain_deferred target) moves it to run_frames(). */
+static void run_callbacks(df_deferred *d) {
+  if (d->flags & DF_F_RUNNING) return; /* re-entrancy guard (rules 19, 21) */
+  if (df__paused(d)) {
+    if (DF_UNLIKELY(df__observer != NULL) &&
+        (df__stages_empty(d) || !df__waiting(d)))
+      df__observe(DF_EVENT_PAUSED, d, NULL, NULL);
+    return;
+  }
+  d->chained_to = NULL;
+  if (df__stages_empty(d)) {
+    /* Nothing queued (df_succeed, a deferred fired before anyone added
+     * to it): only the "finished" step. */
+    finish_pass(d);
+    return;
+  }
+  d->refs++; /* a callback may drop the last user reference */
+  if (DF_LIKELY(df__observer == NULL) && d->result.kind < DF_FAILURE) {
+    /* The hottest loop of the library: a success meeting ordinary
+     * callbacks. The result stays in registers and RUNNING stays set
+     * from one callback to the next (no user code can see `d` between
+     * them); anything else is left to run_stages() below, which picks up
+     * where this stops. */
+    df_result out = d->result;
+    df_stage *st = NULL, *next;
+    d->flags |= DF_F_RUNNING;
+    while ((next = df__stage_peek(d)) != NULL &&
+           next->kind == DF_STAGE_USER && next->callback != NULL) {
+      df__stage_skip(d);
+      st = next;
+      out = next->callback(out, next->callback_arg);
+      if (DF_UNLIKELY(out.kind >= DF_FAILURE) &&
+          !(out.kind == DF_DEFERRED && take_simple(d, &out)))
+        break;
+    }
+    d->flags &= ~DF_F_RUNNING;
+    /* A failure stops the loop before any peek: `st` is in the head
+     * segment, as after_call needs for its trace. */
+    if (st && !after_call(d, st, out, false, NULL)) {
+      finish_pass(d); /* waiting */
+      df_deferred_unref(d);
+      return;
+    }
+    if (df__stages_empty(d)) {
+      finish_pass(d);
+      df_deferred_unref(d);
+      return;
+    }
+  }
+  if (DF_LIKELY(run_stages(NULL, d) == RUN_DONE)) {
+    finish_pass(d);
+    df_deferred_unref(d);
+    return;
+  }
+  run_frames(d);
 }
 
 /* --- state ------------------------------------------------------------------ */

@@ -22,6 +22,7 @@
 #ifndef DF_CORE_INTERNAL_H
 #define DF_CORE_INTERNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "deferred.h"
@@ -56,17 +57,10 @@ enum df_stage_kind {
                         stage owns: release(arg) once it ran or is dropped */
 };
 
-typedef struct df_stage {
-  df_callback_fn callback;
-  void *callback_arg;
-  df_callback_fn errback;
-  union {
-    void *errback_arg;           /* DF_STAGE_USER                        */
-    void (*release)(void *arg);  /* DF_STAGE_OWNED: frees callback_arg   */
-  };
-  const df_stage_site *site; /* static, from the add macro; may be NULL */
-  uint8_t kind;
-} df_stage;
+/* A stage: the public header's df__stage (so that the add macros can fill
+ * one inline). `kind` is a df_stage_kind; u.errback_arg for USER stages,
+ * u.release for OWNED ones. */
+typedef df__stage df_stage;
 
 /* CONTINUE and CHAIN stages are edges to another deferred: they hold a
  * reference to it in callback_arg (collect.c walks them). */
@@ -102,11 +96,17 @@ enum {
   DF_F_SUPPRESS = 1u << 2,    /* swallow one fire after cancel (rule 24)    */
   DF_F_MARKED = 1u << 3,      /* holds an unhandled failure (rule U1)       */
   DF_F_VISITED = 1u << 4,     /* scratch bit for the garbage walk (collect.c)*/
+  DF_F_COLD = 1u << 5,        /* has a debug record or owned canceller state:
+                                 freeing it takes the slow path            */
   DF_F_LIVE = 1u << 6,        /* scratch: reachable from outside (collect.c) */
   DF_F_EXPANDED = 1u << 7     /* scratch: edges walked (collect.c)           */
 };
 
 struct df_deferred {
+  /* First, so that the public header's inline add can find it: the tail
+   * of the queue, and add_end, which is tail_end while the deferred is
+   * unfired and NULL once it is (the inline add needs tail < add_end). */
+  df__deferred_head pub;
   df_result result; /* valid once called; DF_DEFERRED while waiting   */
   uint32_t flags;
   int32_t refs;
@@ -116,12 +116,11 @@ struct df_deferred {
   uint32_t n_chain_out;  /* CHAIN stages in my queue                        */
   uint32_t gc_count;     /* scratch for the garbage walk (collect.c)        */
   uint32_t serial;       /* df_deferred_serial: per-thread creation count   */
-  uint32_t n_added;   /* stages ever added (mod 2^32)                  */
-  uint32_t n_run;     /* stages ever popped: the next stage's index    */
-  /* The queue (stages.c): run from head, add at tail; each pointer has the
-   * end of its segment beside it. */
+  uint32_t run_base;  /* stages popped before the head segment's start */
+  /* The queue (stages.c): run from head, add at pub.tail; each pointer
+   * has the end of its segment beside it. */
   df_stage *head, *head_end;
-  df_stage *tail, *tail_end;
+  df_stage *tail_end;
   df_stage_block *inline_next; /* block after the inline segment        */
   df_canceller_fn canceller;
   void *canceller_arg;
@@ -242,15 +241,22 @@ void df__stage_advance(df_deferred *d);
 void df__stages_drop_all_slow(df_deferred *d);
 
 static inline void df__stages_init(df_deferred *d) {
-  d->head = d->tail = d->inline_stages;
+  d->head = d->pub.tail = d->inline_stages;
   d->head_end = d->tail_end = d->inline_stages + DF_INLINE_STAGES;
+  d->pub.add_end = (d->flags & DF_F_CALLED) ? NULL : d->tail_end;
   d->inline_next = NULL;
-  d->n_added = d->n_run = 0;
+  d->run_base = 0;
+}
+/* Mark `d` fired: from now on every add goes through the slow path,
+ * which runs the stage (rule 1). */
+static inline void df__set_called(df_deferred *d) {
+  d->flags |= DF_F_CALLED;
+  d->pub.add_end = NULL;
 }
 /* Drop every pending stage without running it (unrefs CONTINUE/CHAIN
- * targets) and give back the blocks. */
+ * targets, releases OWNED arguments) and give back the blocks. */
 static inline void df__stages_drop_all(df_deferred *d) {
-  if (DF_LIKELY(d->head == d->tail &&
+  if (DF_LIKELY(d->head == d->pub.tail &&
                 d->head_end == d->inline_stages + DF_INLINE_STAGES))
     return; /* empty, and still on the inline segment */
   df__stages_drop_all_slow(d);
@@ -260,17 +266,19 @@ void df__stages_each(df_deferred *d, df__stage_visit_fn fn, void *ctx);
 
 /* A slot for one more stage at the end of the queue, or NULL (ENOMEM). */
 static inline df_stage *df__stage_append(df_deferred *d) {
-  if (DF_UNLIKELY(d->tail == d->tail_end)) return df__stage_append_slow(d);
-  d->n_added++;
-  return d->tail++;
+  if (DF_UNLIKELY(d->pub.tail == d->tail_end)) return df__stage_append_slow(d);
+  return d->pub.tail++;
+}
+
+static inline bool df__stages_empty(const df_deferred *d) {
+  return d->head == d->pub.tail;
 }
 
 /* The next stage to run, removed from the queue (rule 6), or NULL. The
  * pointer stays valid until the next call. */
 static inline df_stage *df__stage_next(df_deferred *d) {
-  if (d->head == d->tail) return NULL;
+  if (d->head == d->pub.tail) return NULL;
   if (DF_UNLIKELY(d->head == d->head_end)) df__stage_advance(d);
-  d->n_run++;
   return d->head++;
 }
 
@@ -278,18 +286,34 @@ static inline df_stage *df__stage_next(df_deferred *d) {
  * the next segment, releasing the one it leaves: any stage pointer taken
  * earlier is then invalid. */
 static inline df_stage *df__stage_peek(df_deferred *d) {
-  if (d->head == d->tail) return NULL;
+  if (d->head == d->pub.tail) return NULL;
   if (DF_UNLIKELY(d->head == d->head_end)) df__stage_advance(d);
   return d->head;
 }
 /* Remove the stage df__stage_peek returned. */
-static inline void df__stage_skip(df_deferred *d) {
-  d->head++;
-  d->n_run++;
+static inline void df__stage_skip(df_deferred *d) { d->head++; }
+
+/* The index in d's chain (0 = the first stage ever added) of `st`, a
+ * stage just taken from the head segment. Counting this way costs nothing
+ * per stage; only traces and the observer ask. */
+static inline uint32_t df__stage_index(const df_deferred *d,
+                                       const df_stage *st) {
+  const df_stage *start = d->head_end == d->inline_stages + DF_INLINE_STAGES
+                              ? d->inline_stages
+                              : d->head_end - DF_BLOCK_STAGES;
+  return d->run_base + (uint32_t)(st - start);
 }
 
-static inline uint32_t df__stages_pending(const df_deferred *d) {
-  return d->n_added - d->n_run;
+uint32_t df__stages_pending(const df_deferred *d);
+
+/* Give back the storage of an empty queue: when empty, the head's segment
+ * is the only one left, and it is a block unless it is the inline one. */
+static inline void df__stages_free_empty(df_deferred *d) {
+  if (d->head_end != d->inline_stages + DF_INLINE_STAGES)
+    df__block_release((df_stage_block *)(void *)((char *)(d->head_end -
+                                                          DF_BLOCK_STAGES) -
+                                                 offsetof(df_stage_block,
+                                                          stages)));
 }
 
 /* observe.c: the firing observer (deferred.c reports only if set). */

@@ -53,24 +53,29 @@ df_stage *df__stage_append_slow(df_deferred *d) {
     d->inline_next = b;
   else
     block_of_end(d->tail_end)->next = b;
-  d->tail = b->stages;
+  d->pub.tail = b->stages;
   d->tail_end = b->stages + DF_BLOCK_STAGES;
-  d->n_added++;
-  return d->tail++;
+  if (!(d->flags & DF_F_CALLED)) d->pub.add_end = d->tail_end;
+  return d->pub.tail++;
 }
 
 void df__stage_advance(df_deferred *d) {
   df_stage *end = d->head_end;
   df_stage_block *next = next_segment(d, end);
-  if (!is_inline_end(d, end)) df__block_release(block_of_end(end));
-  else d->inline_next = NULL;
+  if (!is_inline_end(d, end)) {
+    df__block_release(block_of_end(end));
+    d->run_base += DF_BLOCK_STAGES;
+  } else {
+    d->inline_next = NULL;
+    d->run_base += DF_INLINE_STAGES;
+  }
   d->head = next->stages;
   d->head_end = next->stages + DF_BLOCK_STAGES;
 }
 
 void df__stages_each(df_deferred *d, df__stage_visit_fn fn, void *ctx) {
   df_stage *p = d->head, *end = d->head_end;
-  while (p != d->tail) {
+  while (p != d->pub.tail) {
     if (p == end) {
       df_stage_block *next = next_segment(d, end);
       p = next->stages;
@@ -98,9 +103,23 @@ void df__stages_drop_all_slow(df_deferred *d) {
       d->n_chain_out--;
       df_deferred_unref(target);
     } else if (s->kind == DF_STAGE_OWNED) {
-      s->release(s->callback_arg);
+      s->u.release(s->callback_arg);
     }
   }
   release_blocks(d);
   df__stages_init(d);
+}
+
+static bool count_stage(df_stage *s, void *ctx) {
+  (void)s;
+  (*(uint32_t *)ctx)++;
+  return true;
+}
+
+/* Not kept as a counter: that would cost an increment per stage added and
+ * per stage run, for a figure only df_deferred_pending_stages asks for. */
+uint32_t df__stages_pending(const df_deferred *d) {
+  uint32_t n = 0;
+  df__stages_each((df_deferred *)d, count_stage, &n);
+  return n;
 }
