@@ -33,14 +33,14 @@ enum {
                                     without the pause check (rule 17)     */
 };
 
-static void run_callbacks(df_deferred *d);
+static int run_callbacks(df_deferred *d);
 
 static DF_TLS uint32_t serial_counter; /* df_deferred_serial */
 
 /* --- creation and references ------------------------------------------------- */
 
-df_deferred *df_deferred_new_at(df_canceller_fn canceller, void *canceller_arg,
-                                const char *file, int line, const char *func) {
+static inline df_deferred *make(df_canceller_fn canceller, void *canceller_arg,
+                               const char *file, int line, const char *func) {
   df_deferred *d = df__deferred_alloc();
   if (DF_UNLIKELY(!d)) return NULL;
   /* Field by field rather than a memset of the whole header (which gcc
@@ -70,6 +70,42 @@ df_deferred *df_deferred_new_at(df_canceller_fn canceller, void *canceller_arg,
       memset(d->debug, 0, sizeof *d->debug);
       df__backtrace_capture(&d->debug->created, 1);
     }
+  }
+  return d;
+}
+
+df_deferred *df_deferred_new_at(df_canceller_fn canceller, void *canceller_arg,
+                                const char *file, int line, const char *func) {
+  return make(canceller, canceller_arg, file, line, func);
+}
+
+/* Twisted's succeed() (helpers.c has its relatives). */
+df_deferred *df_succeed_at(df_result result, const char *file, int line,
+                           const char *func) {
+  df_deferred *d = make(NULL, NULL, file, line, func);
+  if (DF_UNLIKELY(!d)) {
+    df_result_drop(result);
+    return NULL;
+  }
+  if (DF_LIKELY(result.kind < DF_FAILURE && df__observer == NULL &&
+                !(d->flags & DF_F_COLD))) {
+    /* All that firing a deferred with nothing queued does (rules 3, 5,
+     * U2) for a plain value, without the general path: the common
+     * `return df_wait_on(df_succeed(x))` costs little more than the
+     * allocation. */
+    df__set_called(d);
+    d->fired.file = file;
+    d->fired.line = line;
+    d->fired.func = func;
+    d->result = result;
+    return d;
+  }
+  if (df_deferred_callback_at(d, result, file, line, func) != 0) {
+    /* result was a deferred (rule 4): a programming error, reported as a
+     * failed deferred rather than an abort */
+    df__fire(d, df_raise(&df_error_invalid_argument,
+                         "df_succeed: a deferred is not a result"),
+             file, line, func);
   }
   return d;
 }
@@ -276,13 +312,32 @@ int df__fire(df_deferred *d, df_result r, const char *file, int line,
   return fire(d, r, file, line, func);
 }
 
-int df_deferred_callback_at(df_deferred *d, df_result result, const char *file,
-                            int line, const char *func) {
+static DF_NOINLINE int callback_slow(df_deferred *d, df_result result,
+                                     const char *file, int line,
+                                     const char *func) {
   if (DF_UNLIKELY(!d || result.kind == DF_DEFERRED)) {
     df_result_drop(result); /* rule 4: a deferred is not a result */
     return DF_EINVAL;
   }
   return fire(d, result, file, line, func);
+}
+
+int df_deferred_callback_at(df_deferred *d, df_result result, const char *file,
+                            int line, const char *func) {
+  /* fire() for the common case, a plain value into an unfired deferred
+   * with no debug record and no observer: no stack frame, and the run is
+   * a tail call. */
+  if (DF_LIKELY(d && result.kind < DF_FAILURE &&
+                !(d->flags & (DF_F_CALLED | DF_F_COLD)) &&
+                df__observer == NULL)) {
+    df__set_called(d);
+    d->fired.file = file;
+    d->fired.line = line;
+    d->fired.func = func;
+    d->result = result;
+    return run_callbacks(d);
+  }
+  return callback_slow(d, result, file, line, func);
 }
 
 int df_deferred_errback_at(df_deferred *d, df_failure *f, const char *file,
@@ -739,20 +794,20 @@ static void run_frames(df_deferred *d) {
 /* Twisted's _runCallbacks. Most firings never need a loop frame: a run of
  * ordinary stages goes frameless, and only an edge stage (a waiter to hand
  * the result to, or a chain_deferred target) moves it to run_frames(). */
-static void run_callbacks(df_deferred *d) {
-  if (d->flags & DF_F_RUNNING) return; /* re-entrancy guard (rules 19, 21) */
+static int run_callbacks(df_deferred *d) {
+  if (d->flags & DF_F_RUNNING) return 0; /* re-entrancy guard (rules 19, 21) */
   if (df__paused(d)) {
     if (DF_UNLIKELY(df__observer != NULL) &&
         (df__stages_empty(d) || !df__waiting(d)))
       df__observe(DF_EVENT_PAUSED, d, NULL, NULL);
-    return;
+    return 0;
   }
   d->chained_to = NULL;
   if (df__stages_empty(d)) {
     /* Nothing queued (df_succeed, a deferred fired before anyone added
      * to it): only the "finished" step. */
     finish_pass(d);
-    return;
+    return 0;
   }
   d->refs++; /* a callback may drop the last user reference */
   if (DF_LIKELY(df__observer == NULL) && d->result.kind < DF_FAILURE) {
@@ -762,11 +817,17 @@ static void run_callbacks(df_deferred *d) {
      * them); anything else is left to run_stages() below, which picks up
      * where this stops. */
     df_result out = d->result;
-    df_stage *st = NULL, *next;
+    df_stage *st = NULL;
     d->flags |= DF_F_RUNNING;
-    while ((next = df__stage_peek(d)) != NULL &&
-           next->kind == DF_STAGE_USER && next->callback != NULL) {
-      df__stage_skip(d);
+    for (;;) {
+      df_stage *next = d->head; /* df__stage_peek, spelt out */
+      if (next == d->pub.tail) break;
+      if (DF_UNLIKELY(next == d->head_end)) {
+        df__stage_advance(d);
+        next = d->head;
+      }
+      if (next->kind != DF_STAGE_USER || next->callback == NULL) break;
+      d->head = next + 1;
       st = next;
       out = next->callback(out, next->callback_arg);
       if (DF_UNLIKELY(out.kind >= DF_FAILURE) &&
@@ -774,25 +835,28 @@ static void run_callbacks(df_deferred *d) {
         break;
     }
     d->flags &= ~DF_F_RUNNING;
-    /* A failure stops the loop before any peek: `st` is in the head
-     * segment, as after_call needs for its trace. */
-    if (st && !after_call(d, st, out, false, NULL)) {
+    if (DF_LIKELY(out.kind < DF_FAILURE)) {
+      d->result = out;
+    } else if (!after_call(d, st, out, false, NULL)) {
+      /* A failure or deferred stops the loop before any peek, so `st`
+       * is in the head segment, as after_call needs for its trace. */
       finish_pass(d); /* waiting */
       df_deferred_unref(d);
-      return;
+      return 0;
     }
     if (df__stages_empty(d)) {
       finish_pass(d);
       df_deferred_unref(d);
-      return;
+      return 0;
     }
   }
   if (DF_LIKELY(run_stages(NULL, d) == RUN_DONE)) {
     finish_pass(d);
     df_deferred_unref(d);
-    return;
+    return 0;
   }
   run_frames(d);
+  return 0;
 }
 
 /* --- state ------------------------------------------------------------------ */
