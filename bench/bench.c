@@ -33,7 +33,8 @@
  *   bench --callgrind-b N   warm up, then N iterations of case b and
  *                    nothing else (run.sh runs it under callgrind twice
  *                    and divides the difference)
- *   bench --callgrind X N   the same for any case X in a-e (by hand)
+ *   bench --callgrind X N   the same for any case X in a-e, or f1 (f) and
+ *                    f2 (g) with N stages / deferreds (by hand)
  */
 #define _GNU_SOURCE /* malloc_usable_size */
 #include <deferred.h>
@@ -466,6 +467,18 @@ static void huge_chain(long n) {
   free(ds);
 }
 
+/* Case f as a case_fn, for --callgrind. */
+static void case_f1(long n) {
+  if (n > 0) huge_stages_once(n, "f1");
+}
+static void case_f2(long n) {
+  if (n < 2) return;
+  df_deferred **ds = malloc((size_t)n * sizeof *ds);
+  check(ds != NULL, "case f chain: malloc");
+  huge_chain_once(n, ds, "f2");
+  free(ds);
+}
+
 static void in_child(void (*fn)(long), long n) {
   fflush(stdout);
   pid_t pid = fork();
@@ -496,10 +509,12 @@ int main(int argc, char **argv) {
   }
   if (argc == 4 && strcmp(argv[1], "--callgrind") == 0) {
     /* Any case, for profiling by hand: --callgrind a|b|c|d|e N */
-    static const case_fn fns[] = {case_a, case_b, case_c, case_d, case_e};
+    static const case_fn fns[] = {case_a, case_b, case_c,    case_d,
+                                  case_e, case_f1, case_f2};
     int k = argv[2][0] - 'a';
-    if (k < 0 || k > 4 || argv[2][1] != '\0') {
-      fprintf(stderr, "bench: --callgrind takes a case a-e and a count\n");
+    if (k < 0 || k > 6 || argv[2][1] != '\0') {
+      fprintf(stderr, "bench: --callgrind takes a case a-g (f: f1, g: f2) "
+                      "and a count\n");
       return 1;
     }
     long n = atol(argv[3]);

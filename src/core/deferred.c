@@ -826,10 +826,14 @@ static int run_callbacks(df_deferred *d) {
         df__stage_advance(d);
         next = d->head;
       }
-      if (next->kind != DF_STAGE_USER || next->callback == NULL) break;
+      /* Edge stages (CONTINUE, CHAIN) have no callback: they stop here
+       * too, and run_stages() takes them. */
+      if (next->callback == NULL) break;
       d->head = next + 1;
       st = next;
       out = next->callback(out, next->callback_arg);
+      if (DF_UNLIKELY(next->kind == DF_STAGE_OWNED))
+        next->u.release(next->callback_arg);
       if (DF_UNLIKELY(out.kind >= DF_FAILURE) &&
           !(out.kind == DF_DEFERRED && take_simple(d, &out)))
         break;

@@ -63,7 +63,9 @@ enum df_stage_kind {
 typedef df__stage df_stage;
 
 /* CONTINUE and CHAIN stages are edges to another deferred: they hold a
- * reference to it in callback_arg (collect.c walks them). */
+ * reference to it in callback_arg (collect.c walks them). Their callback
+ * and errback are always NULL, which the firing loop's fast path relies
+ * on to stop at them. */
 static inline bool df__stage_is_edge(const df_stage *s) {
   return s->kind == DF_STAGE_CONTINUE || s->kind == DF_STAGE_CHAIN;
 }
