@@ -13,9 +13,11 @@
 #include "deferred.h"
 
 #if defined(__GNUC__)
+#define DF_NOINLINE __attribute__((noinline))
 #define DF_LIKELY(x) __builtin_expect(!!(x), 1)
 #define DF_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
+#define DF_NOINLINE
 #define DF_LIKELY(x) (x)
 #define DF_UNLIKELY(x) (x)
 #endif
