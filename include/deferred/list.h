@@ -190,8 +190,10 @@ df_result df_first_result_take(df_first_result *h);
 void df_first_result_free(df_first_result *h);
 
 /* The details of `f` if it is a FirstError made by a list, else NULL
- * (another type, or a FirstError made elsewhere, or one made while memory
- * ran out). Borrowed: valid as long as `f`. */
+ * (another type, a FirstError with no payload, or one made while memory
+ * ran out). Borrowed: valid as long as `f`. FirstError is the lists'
+ * type: a FirstError raised elsewhere must not carry a payload smaller
+ * than two pointers, which this would read to recognise its own. */
 const df_first_error *df_first_error_of(const df_failure *f);
 
 #ifdef __cplusplus
