@@ -193,7 +193,7 @@ void df_first_result_free(df_first_result *h);
  * (another type, a FirstError with no payload, or one made while memory
  * ran out). Borrowed: valid as long as `f`. FirstError is the lists'
  * type: a FirstError raised elsewhere must not carry a payload smaller
- * than two pointers, which this would read to recognise its own. */
+ * than a pointer, which this reads to recognise its own. */
 const df_first_error *df_first_error_of(const df_failure *f);
 
 #ifdef __cplusplus

@@ -161,11 +161,12 @@ static void fire_with_part(list_state *s, void *p, void (*destroy)(void *)) {
                           s->site.func);
 }
 
-/* FirstError's payload: the public details, then a tag that tells our
- * payloads apart from anything else a FirstError might carry. */
+/* FirstError's payload: a tag that tells our payloads apart from anything
+ * else a FirstError might carry (read first, so a foreign payload is read
+ * no further than one pointer), then the public details. */
 typedef struct first_error_payload {
-  df_first_error details; /* first: the payload pointer points to it */
   const void *tag;
+  df_first_error details;
 } first_error_payload;
 static const char first_error_tag = 0;
 
