@@ -248,7 +248,7 @@ static DF_NOINLINE df_result record_slow(list_slot *slot, df_result r) {
 /* Both sides of every member's stage: Twisted's _cbDeferred. The common
  * case, a value that owns nothing and no fireOnOneCallback, stays a leaf
  * function with no call to the core: it records a copy and the member
- * keeps the value (bench case e: 13 instructions). It does not ask
+ * keeps the value (about 20 instructions; bench case e). It does not ask
  * whether the list has fired: a copy recorded after that is never read
  * and owns nothing, so only the final fire needs the check. */
 static df_result record_in_list(df_result r, void *arg) {
@@ -271,7 +271,9 @@ static void release_slot(void *arg) {
 }
 
 /* rule C6: the list's canceller. The list is held by df_deferred_cancel,
- * so the state outlives the loop even if the last stage goes inside it. */
+ * so the state outlives the loop even if the last stage goes inside it.
+ * Every slot is filled in by then: nobody but the constructor has the
+ * list while members are being attached, so nobody can cancel it. */
 static void cancel_members(df_deferred *list, void *arg) {
   list_state *s = arg;
   (void)list;
