@@ -8,10 +8,8 @@
  *   b  create + 10 callbacks (each returns its input + 1) + fire
  *   c  10 stages: stage 5 fails, stage 7's errback recovers
  *   d  10 callbacks, each returning an already-fired deferred
- *   e  one deferred waiting on 100 others, all fired. DeferredList does not
- *      exist yet in libdeferred: here it is emulated with the core only
- *      (each of the 100 has a callback that stores its result and counts
- *      down; the last one fires the waiting deferred)
+ *   e  gatherResults of 100 deferreds, then fire them all (df_gather_results,
+ *      a callback summing the values)
  *   f  one deferred with 1,000,000 stages; a chain of 1,000,000 deferreds
  *      each waiting on the next (C only: time, memory, C stack depth;
  *      cold, then warm)
@@ -240,53 +238,32 @@ static void case_d(long n) {
   }
 }
 
-/* Case e: the core-only emulation of a DeferredList of 100. */
+/* Case e: gatherResults of 100 deferreds created unfired, then fired one
+ * by one (each member released right after its fire), plus a callback
+ * that sums the values. */
 #define GATHER_N 100
-typedef struct gather {
-  df_deferred *waiter;
-  int remaining;
-  int64_t results[GATHER_N];
-} gather;
-typedef struct gather_slot {
-  gather *g;
-  int index;
-} gather_slot;
-
-static df_result gather_one(df_result r, void *arg) {
-  gather_slot *s = arg;
-  gather *g = s->g;
-  g->results[s->index] = r.u.i;
-  if (--g->remaining == 0)
-    df_deferred_callback(g->waiter, df_pointer(g->results, NULL));
-  return r; /* like DeferredList, pass the result on */
-}
 
 static df_result sum_results(df_result r, void *arg) {
   (void)arg;
-  const int64_t *results = r.u.p;
+  const df_result_array *a = df_result_array_of(r);
+  check(a && a->count == GATHER_N, "case e: the array");
   int64_t sum = 0;
-  for (int k = 0; k < GATHER_N; k++) sum += results[k];
+  for (size_t k = 0; k < a->count; k++) sum += a->items[k].u.i;
+  df_result_drop(r);
   return df_int(sum);
 }
 
 static void case_e(long n) {
-  static gather g;
-  static gather_slot slots[GATHER_N];
   df_deferred *ds[GATHER_N];
-  for (int k = 0; k < GATHER_N; k++) slots[k] = (gather_slot){&g, k};
   for (long i = 0; i < n; i++) {
-    g.waiter = df_deferred_new();
-    g.remaining = GATHER_N;
-    df_deferred_add_callback(g.waiter, sum_results, NULL);
-    for (int k = 0; k < GATHER_N; k++) {
-      ds[k] = df_deferred_new();
-      df_deferred_add_callback(ds[k], gather_one, &slots[k]);
-    }
+    for (int k = 0; k < GATHER_N; k++) ds[k] = df_deferred_new();
+    df_deferred *g = df_gather_results(ds, GATHER_N, false);
+    df_deferred_add_callback(g, sum_results, NULL);
     for (int k = 0; k < GATHER_N; k++) {
       df_deferred_callback(ds[k], df_int(k));
       df_deferred_unref(ds[k]);
     }
-    int64_t v = take_int(g.waiter);
+    int64_t v = take_int(g);
     check(v == GATHER_N * (GATHER_N - 1) / 2, "case e");
     sink += v;
   }

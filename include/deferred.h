@@ -8,6 +8,7 @@
  *   deferred/core.h      the Deferred itself, and succeed/fail/maybe
  *   deferred/report.h    unhandled failures and the causal trace
  *   deferred/observe.h   watching chains fire (the firing log)
+ *   deferred/list.h      DeferredList and gatherResults
  *
  * Link with `pkg-config --libs libdeferred` or, in CMake,
  * find_package(libdeferred) and target_link_libraries(x libdeferred::deferred).
@@ -21,5 +22,6 @@
 #include "deferred/core.h"
 #include "deferred/report.h"
 #include "deferred/observe.h"
+#include "deferred/list.h"
 
 #endif /* DEFERRED_H */

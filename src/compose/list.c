@@ -1,0 +1,405 @@
+/* DeferredList and gatherResults (rules DL1-DL4, 49, C6, U5 of the
+ * semantics page; deferred/list.h says what users see).
+ *
+ * Built on the public core API: one owned stage per member
+ * (df_deferred_add_owned) and a list deferred that owns the shared state
+ * (df_deferred_new_owning, whose canceller cancels the members). Nothing
+ * is allocated per member: one allocation holds the state, one slot per
+ * member (the stages' argument), and the result array the list fires with.
+ *
+ *   list_state          slots[n]                  owner   df_result_array
+ *   +---------------+   +--------+--------+---+   +-----+ +-------+----------+---+
+ *   | list, holds,  |   | member | member |...|   |  o--+-> count | items[0] |...|
+ *   | finished,     |   | state  | state  |   |   +-----+ +-------+----------+---+
+ *   | refs, first.. |   +--------+--------+---+   (points back to list_state)
+ *   +---------------+
+ *
+ * Who holds whom (no cycle that nothing breaks):
+ *   - the list deferred owns the state: release_state() when it is freed;
+ *   - the state holds a reference to the list deferred while `holds` > 0:
+ *     one hold per pending member stage, plus one during construction. A
+ *     pending stage thus keeps the list alive (as Twisted's bound method
+ *     does), and the last stage to run or be dropped lets it go;
+ *   - a slot's `member` is a weak pointer, valid while that member's stage
+ *     is pending (release_slot() clears it); only cancel uses it;
+ *   - the array, or the first result, once the list fired with it, is
+ *     owned by that result and lives in the state's allocation: it counts
+ *     in `refs`, with the list deferred.
+ */
+#include <stdalign.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct list_state list_state;
+
+typedef struct list_slot {
+  df_deferred *member; /* weak: set while this member's stage is pending */
+  list_state *state;
+} list_slot;
+
+struct list_state {
+  df_deferred *list; /* a reference, held while holds > 0; NULL after */
+  size_t n;
+  size_t holds;    /* pending member stages, + 1 while constructing   */
+  size_t finished; /* members recorded so far (Twisted's finishedCount) */
+  size_t owning;   /* entries recorded that own something (failures and
+                      owned values): 0 spares a walk when dropping them */
+  unsigned flags;  /* DF_LIST_*                                       */
+  unsigned refs;   /* the list deferred + the result it fired with    */
+  bool array_out;  /* fired with the array: it owns the entries now   */
+  df_result_array *results; /* in this allocation, after the slots    */
+  df_first_result first;    /* fireOnOneCallback's (value, index)     */
+  df_site site;             /* where the list was created             */
+  list_slot slots[];
+};
+
+/* --- the state ---------------------------------------------------------- */
+
+/* Where the array goes: after the slots and one back pointer to the state
+ * (so that an array freed on its own finds its allocation). */
+static size_t array_offset(size_t n) {
+  size_t after_slots = offsetof(list_state, slots) + n * sizeof(list_slot);
+  size_t a = alignof(df_result_array);
+  return (after_slots + sizeof(list_state *) + a - 1) / a * a;
+}
+
+static list_state *array_owner(df_result_array *a) {
+  return ((list_state **)(void *)a)[-1];
+}
+
+static list_state *state_new(size_t n, unsigned flags, df_site site) {
+  size_t per_member = sizeof(list_slot) + sizeof(df_result);
+  if (n > (SIZE_MAX - 1024) / per_member) return NULL;
+  size_t at = array_offset(n);
+  list_state *s =
+      df__malloc(at + offsetof(df_result_array, items) + n * sizeof(df_result));
+  if (DF_UNLIKELY(!s)) return NULL;
+  s->list = NULL;
+  s->n = n;
+  s->holds = 0;
+  s->finished = 0;
+  s->owning = 0;
+  s->flags = flags;
+  s->refs = 1; /* the list deferred's, given to df_deferred_new_owning */
+  s->array_out = false;
+  s->results = (df_result_array *)(void *)((char *)s + at);
+  ((list_state **)(void *)s->results)[-1] = s;
+  s->results->count = n;
+  s->first.value = df_none();
+  s->first.index = 0;
+  s->site = site;
+  /* All zero bits is df_none() (DF_NONE, no destructor, u.i == 0). The
+   * slots are filled as members are attached. */
+  memset(s->results->items, 0, n * sizeof(df_result));
+  return s;
+}
+
+/* df_result_drop, without the call for entries that own nothing (an
+ * entry is never a df_wait_on). */
+static inline void drop_entry(df_result r) {
+  if (r.kind == DF_FAILURE || r.destructor != 0) df_result_drop(r);
+}
+
+/* The last owner is gone: whatever the list recorded and never delivered
+ * goes now (a delivered first result has left None behind). */
+static void state_unref(list_state *s) {
+  if (--s->refs > 0) return;
+  if (!s->array_out && s->owning > 0)
+    for (size_t i = 0; i < s->n; i++) drop_entry(s->results->items[i]);
+  drop_entry(s->first.value);
+  df__free(s);
+}
+
+static void release_state(void *arg) { state_unref(arg); }
+
+/* One hold less; the last one drops the state's reference to the list,
+ * which may free the list and with it `s`: do not touch `s` after. */
+static void end_hold(list_state *s) {
+  if (--s->holds > 0) return;
+  df_deferred *list = s->list;
+  s->list = NULL;
+  df_deferred_unref(list);
+}
+
+/* --- what the list fires with ------------------------------------------- */
+
+static void array_destroy(void *p) {
+  df_result_array *a = p;
+  list_state *s = array_owner(a);
+  if (s->owning > 0) { /* entries may have been taken out: walk them all */
+    size_t n = a->count; /* read once: drop_entry's call could alias it */
+    for (size_t i = 0; i < n; i++) drop_entry(a->items[i]);
+  }
+  state_unref(s);
+}
+
+static void first_destroy(void *p) {
+  df_first_result *h = p;
+  list_state *s = (list_state *)(void *)((char *)h - offsetof(list_state, first));
+  df_result_drop(h->value);
+  h->value = df_none();
+  state_unref(s);
+}
+
+/* Fire the list with `p`, part of the state's allocation, as an owned
+ * pointer result: the result now shares the state. */
+static void fire_with_part(list_state *s, void *p, void (*destroy)(void *)) {
+  df_result r = df_pointer(p, destroy);
+  if (DF_UNLIKELY(r.destructor == 0)) { /* destructor table full: no way to own it */
+    df_deferred_errback_at(s->list,
+                           df_failure_new_at(s->site.file, s->site.line,
+                                             s->site.func, &df_error_no_memory,
+                                             "no destructor id for a list result"),
+                           s->site.file, s->site.line, s->site.func);
+    return;
+  }
+  s->refs++;
+  if (p == s->results) s->array_out = true;
+  df_deferred_callback_at(s->list, r, s->site.file, s->site.line,
+                          s->site.func);
+}
+
+/* FirstError's payload: a tag that tells our payloads apart from anything
+ * else a FirstError might carry (read first, so a foreign payload is read
+ * no further than one pointer), then the public details. */
+typedef struct first_error_payload {
+  const void *tag;
+  df_first_error details;
+} first_error_payload;
+static const char first_error_tag = 0;
+
+/* Twisted's Failure(FirstError(failure, index)). Takes over `sub`. */
+static df_failure *first_error_new(const list_state *s, df_failure *sub,
+                                   size_t index) {
+  char brief[256];
+  df_failure_brief(sub, brief, sizeof brief);
+  df_failure *f = df_failure_new_at(s->site.file, s->site.line, s->site.func,
+                                    &df_error_first_error, "FirstError[#%zu, %s]",
+                                    index, brief);
+  if (df_failure_type(f) != &df_error_first_error) { /* the MemoryError */
+    df_failure_unref(sub);
+    return f;
+  }
+  df_failure_set_cause(f, sub); /* a new failure: never a cycle */
+  first_error_payload *p = df__malloc(sizeof *p);
+  if (p) {
+    p->details.index = index;
+    p->details.sub_failure = sub;
+    p->tag = &first_error_tag;
+    df_failure_set_payload(f, p, df__free);
+  }
+  return f;
+}
+
+/* --- the member stage (rule DL3) ------------------------------------------ */
+
+/* The last member is in: fire with the array, unless the list has fired
+ * already (Twisted's `if not self.called`). Returns `r` so that the
+ * caller can tail-call it. */
+static DF_NOINLINE df_result all_recorded(list_state *s, df_result r) {
+  if (!df_deferred_called(s->list))
+    fire_with_part(s, s->results, array_destroy);
+  return r;
+}
+
+/* Every case but the common one: failures, owned values, and successes
+ * under fireOnOneCallback. */
+static DF_NOINLINE df_result record_slow(list_slot *slot, df_result r) {
+  list_state *s = slot->state;
+  bool failed = r.kind == DF_FAILURE;
+  bool consume = failed && (s->flags & DF_LIST_CONSUME_ERRORS);
+  if (df_deferred_called(s->list)) {
+    /* fired already: nothing can read a record any more, so the result
+     * goes on unchanged (DL4: a consumed failure becomes None) */
+    if (!consume) return r;
+    df_result_drop(r);
+    return df_none();
+  }
+  /* What the list keeps, and what the member's chain goes on with (DL4):
+   * failures are shared, values owning nothing copied, owned ones moved. */
+  df_result entry = r, goes_on = r;
+  if (failed) {
+    if (consume)
+      goes_on = df_none();
+    else
+      df_failure_ref(r.u.failure);
+  } else if (r.destructor != 0) {
+    goes_on = df_none();
+  }
+  size_t i = (size_t)(slot - s->slots);
+  s->finished++;
+  if (!failed && (s->flags & DF_LIST_FIRE_ON_ONE_CALLBACK)) {
+    s->first.value = entry;
+    s->first.index = i;
+    fire_with_part(s, &s->first, first_destroy);
+  } else if (failed && (s->flags & DF_LIST_FIRE_ON_ONE_ERRBACK)) {
+    df_deferred_errback_at(s->list, first_error_new(s, entry.u.failure, i),
+                           s->site.file, s->site.line, s->site.func);
+  } else {
+    s->results->items[i] = entry;
+    s->owning++;
+    if (s->finished == s->n) return all_recorded(s, goes_on);
+  }
+  return goes_on;
+}
+
+/* Both sides of every member's stage: Twisted's _cbDeferred. The common
+ * case, a value that owns nothing and no fireOnOneCallback, stays a leaf
+ * function with no call to the core: it records a copy and the member
+ * keeps the value (about 20 instructions; bench case e). It does not ask
+ * whether the list has fired: a copy recorded after that is never read
+ * and owns nothing, so only the final fire needs the check. */
+static df_result record_in_list(df_result r, void *arg) {
+  list_slot *slot = arg;
+  list_state *s = slot->state;
+  if (DF_UNLIKELY(r.kind == DF_FAILURE || r.destructor != 0 ||
+                  (s->flags & DF_LIST_FIRE_ON_ONE_CALLBACK)))
+    return record_slow(slot, r);
+  s->results->items[slot - s->slots] = r;
+  if (DF_UNLIKELY(++s->finished == s->n)) return all_recorded(s, r);
+  return r;
+}
+
+/* The stage's argument is released once, after the stage ran or when the
+ * member is freed with the stage still pending. */
+static void release_slot(void *arg) {
+  list_slot *slot = arg;
+  slot->member = NULL;
+  end_hold(slot->state);
+}
+
+/* rule C6: the list's canceller. The list is held by df_deferred_cancel,
+ * so the state outlives the loop even if the last stage goes inside it.
+ * Every slot is filled in by then: nobody but the constructor has the
+ * list while members are being attached, so nobody can cancel it. */
+static void cancel_members(df_deferred *list, void *arg) {
+  list_state *s = arg;
+  (void)list;
+  for (size_t i = 0; i < s->n; i++)
+    if (s->slots[i].member)
+      df_deferred_cancel_at(s->slots[i].member, s->site.file, s->site.line,
+                            s->site.func);
+}
+
+/* --- construction (rules DL1, DL2) ----------------------------------------- */
+
+static const char *bad_arguments(df_deferred *const *members, size_t n,
+                                 unsigned flags) {
+  if (flags & ~(unsigned)(DF_LIST_FIRE_ON_ONE_CALLBACK |
+                          DF_LIST_FIRE_ON_ONE_ERRBACK | DF_LIST_CONSUME_ERRORS))
+    return "unknown flag";
+  if (n > 0 && !members) return "members is NULL";
+  for (size_t i = 0; i < n; i++)
+    if (!members[i]) return "a member is NULL";
+  return NULL;
+}
+
+/* Adding member i's stage ran out of memory (its release_slot has run):
+ * the members after it are left alone, and the list fails. */
+static DF_NOINLINE void attach_failed(list_state *s, df_deferred *list,
+                                      size_t i) {
+  for (size_t j = i + 1; j < s->n; j++) s->slots[j].member = NULL;
+  s->holds -= s->n - 1 - i; /* the holds of stages never added */
+  if (!df_deferred_called(list))
+    df_deferred_errback_at(
+        list,
+        df_failure_new_at(s->site.file, s->site.line, s->site.func,
+                          &df_error_no_memory,
+                          "df_deferred_list: no memory for member %zu's stage", i),
+        s->site.file, s->site.line, s->site.func);
+}
+
+df_deferred *df_deferred_list_at(df_deferred *const *members, size_t n,
+                                 unsigned flags, const char *file, int line,
+                                 const char *func) {
+  const char *bad = bad_arguments(members, n, flags);
+  if (DF_UNLIKELY(bad != NULL))
+    return df_fail_at(df_failure_new_at(file, line, func,
+                                        &df_error_invalid_argument,
+                                        "df_deferred_list: %s", bad),
+                      file, line, func);
+  df_site site = {file, func, line};
+  list_state *s = state_new(n, flags, site);
+  if (DF_UNLIKELY(!s)) return NULL;
+  df_deferred *list =
+      df_deferred_new_owning_at(cancel_members, s, release_state, file, line, func);
+  if (DF_UNLIKELY(!list)) return NULL; /* s was released */
+  s->list = df_deferred_ref(list);
+  /* One hold per stage about to be added, and construction's own, so the
+   * list stays held even if every stage runs at once. */
+  s->holds = n + 1;
+  if (n == 0 && !(flags & DF_LIST_FIRE_ON_ONE_CALLBACK))
+    fire_with_part(s, s->results, array_destroy); /* DL1 */
+  for (size_t i = 0; i < n; i++) { /* DL2: in input order */
+    s->slots[i].member = members[i]; /* before the stage can run */
+    s->slots[i].state = s;
+    if (DF_UNLIKELY(df_deferred_add_owned(members[i], record_in_list,
+                                          record_in_list, &s->slots[i],
+                                          release_slot) != 0)) {
+      attach_failed(s, list, i);
+      break;
+    }
+  }
+  end_hold(s);
+  return list;
+}
+
+df_deferred *df_gather_results_at(df_deferred *const *members, size_t n,
+                                  bool consume_errors, const char *file,
+                                  int line, const char *func) {
+  /* rule 49: the values need no extra stage, they are the entries */
+  unsigned flags = DF_LIST_FIRE_ON_ONE_ERRBACK;
+  if (consume_errors) flags |= DF_LIST_CONSUME_ERRORS;
+  return df_deferred_list_at(members, n, flags, file, line, func);
+}
+
+/* --- reading what a list fired with ---------------------------------------- */
+
+df_result_array *df_result_array_of(df_result r) {
+  if (r.kind != DF_POINTER || df_destructor_fn(r.destructor) != array_destroy)
+    return NULL;
+  return r.u.p;
+}
+
+bool df_result_array_succeeded(const df_result_array *a, size_t i) {
+  return a && i < a->count && a->items[i].kind != DF_FAILURE;
+}
+
+df_result df_result_array_take(df_result_array *a, size_t i) {
+  if (!a || i >= a->count)
+    return df_raise(&df_error_invalid_argument,
+                    "df_result_array_take: no entry %zu", i);
+  df_result r = a->items[i];
+  a->items[i] = df_none();
+  return r;
+}
+
+void df_result_array_free(df_result_array *a) {
+  if (a) array_destroy(a);
+}
+
+df_first_result *df_first_result_of(df_result r) {
+  if (r.kind != DF_POINTER || df_destructor_fn(r.destructor) != first_destroy)
+    return NULL;
+  return r.u.p;
+}
+
+df_result df_first_result_take(df_first_result *h) {
+  if (!h)
+    return df_raise(&df_error_invalid_argument, "df_first_result_take: NULL");
+  df_result r = h->value;
+  h->value = df_none();
+  return r;
+}
+
+void df_first_result_free(df_first_result *h) {
+  if (h) first_destroy(h);
+}
+
+const df_first_error *df_first_error_of(const df_failure *f) {
+  if (!f || df_failure_type(f) != &df_error_first_error) return NULL;
+  const first_error_payload *p = df_failure_payload(f);
+  return p && p->tag == &first_error_tag ? &p->details : NULL;
+}
