@@ -188,6 +188,31 @@ static inline int df__add_inline(df_deferred *d, df_callback_fn callback,
                                       errback_arg, site);
 }
 
+int df_deferred_add_owned_at(df_deferred *d, df_callback_fn callback,
+                             df_callback_fn errback, void *arg,
+                             void (*release)(void *),
+                             const df_stage_site *site);
+static inline int df__add_owned_inline(df_deferred *d, df_callback_fn callback,
+                                       df_callback_fn errback, void *arg,
+                                       void (*release)(void *),
+                                       const df_stage_site *site) {
+  if (d && release) {
+    df__deferred_head *h = (df__deferred_head *)(void *)d;
+    df__stage *s = h->tail;
+    if ((uintptr_t)s < (uintptr_t)h->add_end) {
+      s->callback = callback;
+      s->callback_arg = arg;
+      s->errback = errback;
+      s->u.release = release;
+      s->site = site;
+      s->kind = 3; /* an owned pair */
+      h->tail = s + 1;
+      return 0;
+    }
+  }
+  return df_deferred_add_owned_at(d, callback, errback, arg, release, site);
+}
+
 /* Add a pair whose user data the stage owns: `callback` and `errback`
  * (either may be NULL) both get `arg`, and `release(arg)` is called
  * exactly once: right after the side that ran returns (or when the pair
@@ -196,9 +221,9 @@ static inline int df__add_inline(df_deferred *d, df_callback_fn callback,
  * on DF_EINVAL (NULL `d`) or DF_ENOMEM, `release(arg)` has been called
  * before this returns. With a NULL `release` this is add_callbacks with
  * `arg` on both sides. `release` must not use `d`. */
-#define df_deferred_add_owned(d, callback, errback, arg, release)          \
-  df_deferred_add_owned_at((d), (callback), (errback), (arg), (release), \
-                           DF_STAGE_SITE(#callback, #errback))
+#define df_deferred_add_owned(d, callback, errback, arg, release)       \
+  df__add_owned_inline((d), (callback), (errback), (arg), (release), \
+                       DF_STAGE_SITE(#callback, #errback))
 int df_deferred_add_owned_at(df_deferred *d, df_callback_fn callback,
                              df_callback_fn errback, void *arg,
                              void (*release)(void *),

@@ -61,6 +61,7 @@ enum df_stage_kind {
  * one inline). `kind` is a df_stage_kind; u.errback_arg for USER stages,
  * u.release for OWNED ones. */
 typedef df__stage df_stage;
+_Static_assert(DF_STAGE_OWNED == 3, "core.h's df__add_owned_inline writes 3");
 
 /* CONTINUE and CHAIN stages are edges to another deferred: they hold a
  * reference to it in callback_arg (collect.c walks them). Their callback
