@@ -129,8 +129,9 @@ df_deferred *df_deferred_ref(df_deferred *d) {
   return d;
 }
 
-void df_deferred_unref(df_deferred *d) {
-  if (!d) return;
+/* df_deferred_unref of a non-NULL deferred, inlined where the library
+ * drops the references it took itself. */
+static inline void unref(df_deferred *d) {
   if (DF_LIKELY(--d->refs == 0)) {
     df__deferred_destroy(d);
     return;
@@ -139,6 +140,10 @@ void df_deferred_unref(df_deferred *d) {
    * unreachable group. */
   if (DF_UNLIKELY((uint32_t)d->refs <= df__internal_refs(d)))
     df__collect_if_garbage(d);
+}
+
+void df_deferred_unref(df_deferred *d) {
+  if (d) unref(d);
 }
 
 /* Freeing one deferred can free the next (its stages and result hold
@@ -845,18 +850,18 @@ static int run_callbacks(df_deferred *d) {
       /* A failure or deferred stops the loop before any peek, so `st`
        * is in the head segment, as after_call needs for its trace. */
       finish_pass(d); /* waiting */
-      df_deferred_unref(d);
+      unref(d);
       return 0;
     }
     if (df__stages_empty(d)) {
       finish_pass(d);
-      df_deferred_unref(d);
+      unref(d);
       return 0;
     }
   }
   if (DF_LIKELY(run_stages(NULL, d) == RUN_DONE)) {
     finish_pass(d);
-    df_deferred_unref(d);
+    unref(d);
     return 0;
   }
   run_frames(d);
