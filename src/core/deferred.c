@@ -39,13 +39,14 @@ static DF_TLS uint32_t serial_counter; /* df_deferred_serial */
 
 /* --- creation and references ------------------------------------------------- */
 
-static inline df_deferred *make(df_canceller_fn canceller, void *canceller_arg,
-                               const char *file, int line, const char *func) {
-  df_deferred *d = df__deferred_alloc();
-  if (DF_UNLIKELY(!d)) return NULL;
-  /* Field by field rather than a memset of the whole header (which gcc
-   * turns into `rep stos`): the registry links and gc_count are only read
-   * once set, and inline stages are written before they are read. */
+/* Fill in a new deferred: field by field rather than a memset of the
+ * whole header (which gcc turns into `rep stos`): the registry links and
+ * gc_count are only read once set, and inline stages are written before
+ * they are read. Only stores, so that the callers' fast paths need no
+ * stack frame; debug mode's extra record is make_slow()'s job. */
+static inline void init(df_deferred *d, df_canceller_fn canceller,
+                        void *canceller_arg, const char *file, int line,
+                        const char *func) {
   d->result = df_none();
   d->flags = 0;
   d->refs = 1;
@@ -63,11 +64,24 @@ static inline df_deferred *make(df_canceller_fn canceller, void *canceller_arg,
   d->fired.file = d->fired.func = NULL;
   d->fired.line = 0;
   d->debug = NULL;
+}
+
+/* The general case of creating a deferred: the free list may be empty,
+ * and debug mode records a backtrace. */
+static DF_NOINLINE df_deferred *make_slow(df_canceller_fn canceller,
+                                          void *canceller_arg,
+                                          const char *file, int line,
+                                          const char *func) {
+  df_deferred *d = df__deferred_alloc();
+  if (DF_UNLIKELY(!d)) return NULL;
+  init(d, canceller, canceller_arg, file, line, func);
   if (DF_UNLIKELY(df__debugging)) {
     d->debug = df__malloc(sizeof *d->debug);
     if (d->debug) {
       d->flags |= DF_F_COLD;
       memset(d->debug, 0, sizeof *d->debug);
+      /* Skip this frame only: the public caller may or may not be here,
+       * depending on whether it tail-called us. */
       df__backtrace_capture(&d->debug->created, 1);
     }
   }
@@ -76,29 +90,22 @@ static inline df_deferred *make(df_canceller_fn canceller, void *canceller_arg,
 
 df_deferred *df_deferred_new_at(df_canceller_fn canceller, void *canceller_arg,
                                 const char *file, int line, const char *func) {
-  return make(canceller, canceller_arg, file, line, func);
+  df_deferred *d = df__spares.deferreds;
+  if (DF_UNLIKELY(!d || df__debugging))
+    return make_slow(canceller, canceller_arg, file, line, func);
+  df__spares.deferreds = d->unhandled_next; /* df__deferred_alloc, spelt out */
+  df__spares.n_deferreds--;
+  init(d, canceller, canceller_arg, file, line, func);
+  return d;
 }
 
-/* Twisted's succeed() (helpers.c has its relatives). */
-df_deferred *df_succeed_at(df_result result, const char *file, int line,
-                           const char *func) {
-  df_deferred *d = make(NULL, NULL, file, line, func);
+static DF_NOINLINE df_deferred *succeed_slow(df_result result,
+                                             const char *file, int line,
+                                             const char *func) {
+  df_deferred *d = make_slow(NULL, NULL, file, line, func);
   if (DF_UNLIKELY(!d)) {
     df_result_drop(result);
     return NULL;
-  }
-  if (DF_LIKELY(result.kind < DF_FAILURE && df__observer == NULL &&
-                !(d->flags & DF_F_COLD))) {
-    /* All that firing a deferred with nothing queued does (rules 3, 5,
-     * U2) for a plain value, without the general path: the common
-     * `return df_wait_on(df_succeed(x))` costs little more than the
-     * allocation. */
-    df__set_called(d);
-    d->fired.file = file;
-    d->fired.line = line;
-    d->fired.func = func;
-    d->result = result;
-    return d;
   }
   if (df_deferred_callback_at(d, result, file, line, func) != 0) {
     /* result was a deferred (rule 4): a programming error, reported as a
@@ -107,6 +114,28 @@ df_deferred *df_succeed_at(df_result result, const char *file, int line,
                          "df_succeed: a deferred is not a result"),
              file, line, func);
   }
+  return d;
+}
+
+/* Twisted's succeed() (helpers.c has its relatives). */
+df_deferred *df_succeed_at(df_result result, const char *file, int line,
+                           const char *func) {
+  df_deferred *d = df__spares.deferreds;
+  if (DF_UNLIKELY(!d || df__debugging || result.kind >= DF_FAILURE ||
+                  df__observer != NULL))
+    return succeed_slow(result, file, line, func);
+  /* All that creating a deferred and firing it with nothing queued does
+   * (rules 3, 5, U2) for a plain value, without the general paths: the
+   * common `return df_wait_on(df_succeed(x))` costs little more than
+   * taking a deferred from the free list. */
+  df__spares.deferreds = d->unhandled_next;
+  df__spares.n_deferreds--;
+  init(d, NULL, NULL, file, line, func);
+  df__set_called(d);
+  d->fired.file = file;
+  d->fired.line = line;
+  d->fired.func = func;
+  d->result = result;
   return d;
 }
 
