@@ -369,6 +369,11 @@ int df_deferred_callback_at(df_deferred *d, df_result result, const char *file,
     d->fired.line = line;
     d->fired.func = func;
     d->result = result;
+    /* Nothing queued and not paused: run_callbacks would only do its
+     * "finished" step, which for an unfired deferred (never marked, not
+     * chained to anything yet) is nothing. */
+    if (df__stages_empty(d) && d->paused == 0 && d->chained_to == NULL)
+      return 0;
     return run_callbacks(d);
   }
   return callback_slow(d, result, file, line, func);
@@ -518,7 +523,7 @@ static bool take_or_wait(df_deferred *cur, df_result *out) {
    * running callback owns it (Twisted would take the in-flight value). */
   if (df__called(r) && !df__paused(r) && !(r->flags & DF_F_RUNNING)) {
     /* rule 9: steal the result; r keeps None and forgets its mark */
-    df_result v = r->result;
+    df_result v = df__result_load(&r->result);
     r->result = df_none();
     df__mark_clear(r);
     if (v.kind == DF_FAILURE)
@@ -563,7 +568,7 @@ static void end_invocation(df_loop_stack *s, uint32_t boundary_flags) {
 /* rule 15: the CHAIN stage of `cur` fires `target` with cur's result.
  * Returns true if a nested invocation was pushed (cur must break out). */
 static bool fire_chained(df_loop_stack *s, df_deferred *cur,
-                         df_deferred *target, const df_stage *st) {
+                         df_deferred *target, const df_stage_site *site) {
   target->n_chained_in--; /* the stage's reference is ours now */
   cur->n_chain_out--;
   if (df__called(target)) {
@@ -575,8 +580,8 @@ static bool fire_chained(df_loop_stack *s, df_deferred *cur,
       cur->result = df_none();
     } else {
       cur->result = df_failed(df_failure_new_at(
-          df__site_file(st->site), df__site_line(st->site),
-          df__site_func(st->site), &df_error_already_called,
+          df__site_file(site), df__site_line(site),
+          df__site_func(site), &df_error_already_called,
           "chain_deferred: the chained deferred was already called"));
     }
     df_deferred_unref(target);
@@ -588,14 +593,14 @@ static bool fire_chained(df_loop_stack *s, df_deferred *cur,
     df_deferred_unref(target);
     return false;
   }
-  df_result v = cur->result;
+  df_result v = df__result_load(&cur->result);
   cur->result = df_none();
   if (v.kind == DF_FAILURE)
     df__failure_note(v.u.failure, DF_TRACE_CHAINED, target, NULL, 0, false);
   df__set_called(target);
-  target->fired.file = df__site_file(st->site);
-  target->fired.line = df__site_line(st->site);
-  target->fired.func = df__site_func(st->site);
+  target->fired.file = df__site_file(site);
+  target->fired.line = df__site_line(site);
+  target->fired.func = df__site_func(site);
   target->result = v;
   if (DF_UNLIKELY(df__observer != NULL)) {
     df__observe(DF_EVENT_CHAINED, cur, target, &target->result);
@@ -655,7 +660,7 @@ static inline bool take_simple(df_deferred *cur, df_result *out) {
       r->result.kind >= DF_FAILURE || !df__stages_empty(r) ||
       df__observer != NULL)
     return false;
-  *out = r->result;
+  *out = df__result_load(&r->result);
   df__stages_free_empty(r); /* and nothing to report or drop: */
   df__deferred_release(r);
   return true;
@@ -683,19 +688,27 @@ static enum run_outcome run_stages(df_loop_stack *s, df_deferred *cur) {
         return RUN_BAIL;
       } else {
         df__stage_skip(cur);
-        df_stage special = *st;
-        if (special.kind == DF_STAGE_CONTINUE) {
+        /* Field by field, not a struct copy: see df__result_load. */
+        unsigned char kind = st->kind;
+        void *target = st->callback_arg;
+        const df_stage_site *site = st->site;
+        if (kind == DF_STAGE_CONTINUE) {
           /* rule 11: hand my result to the waiter, which runs next, in
            * this same loop; my later stages wait until it is done. */
-          df_deferred *waiter = special.callback_arg; /* ref moves to frame */
+          df_deferred *waiter = target; /* ref moves to frame */
           if (df__loop_stack_reserve(s, 1) != 0) {
             /* Out of memory: requeue the hand-off and stop this walk. */
             df_stage *again = df__stage_append(cur);
-            if (again) *again = special;
+            if (again) {
+              memset(again, 0, sizeof *again);
+              again->kind = DF_STAGE_CONTINUE;
+              again->callback_arg = waiter;
+              again->site = site;
+            }
             return RUN_PUSHED;
           }
           cur->n_waiters--;
-          df_result r = cur->result;
+          df_result r = df__result_load(&cur->result);
           cur->result = df_none();
           df__mark_clear(cur);
           if (r.kind == DF_FAILURE)
@@ -711,8 +724,7 @@ static enum run_outcome run_stages(df_loop_stack *s, df_deferred *cur) {
           s->len++;
           return RUN_PUSHED;
         }
-        if (fire_chained(s, cur, special.callback_arg, &special))
-          return RUN_PUSHED;
+        if (fire_chained(s, cur, target, site)) return RUN_PUSHED;
         continue;
       }
     }
@@ -850,7 +862,7 @@ static int run_callbacks(df_deferred *d) {
      * from one callback to the next (no user code can see `d` between
      * them); anything else is left to run_stages() below, which picks up
      * where this stops. */
-    df_result out = d->result;
+    df_result out = df__result_load(&d->result);
     df_stage *st = NULL;
     d->flags |= DF_F_RUNNING;
     for (;;) {
@@ -915,7 +927,7 @@ int df_deferred_take_result(df_deferred *d, df_result *out) {
   if (!d || !out || !df__called(d) || (d->flags & DF_F_RUNNING) ||
       df__waiting(d))
     return DF_EINVAL;
-  *out = d->result;
+  *out = df__result_load(&d->result);
   d->result = df_none();
   df__mark_clear(d);
   return 0;
