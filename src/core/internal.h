@@ -233,6 +233,60 @@ static inline void df__block_release(df_stage_block *b) {
   df__spares.blocks = b;
   df__spares.n_blocks++;
 }
+
+/* The queue's segments: the inline one, then blocks (stages.c has the
+ * rest). Crossing into the next segment is inline too: case b crosses
+ * once when adding and once when running. */
+static inline bool df__is_inline_end(const df_deferred *d,
+                                     const df_stage *end) {
+  return end == d->inline_stages + DF_INLINE_STAGES;
+}
+
+static inline df_stage_block *df__block_of_end(df_stage *end) {
+  return (df_stage_block *)(void *)((char *)(end - DF_BLOCK_STAGES) -
+                                    offsetof(df_stage_block, stages));
+}
+
+/* The segment after the one that ends at `end`. */
+static inline df_stage_block *df__next_segment(df_deferred *d,
+                                               df_stage *end) {
+  return df__is_inline_end(d, end) ? d->inline_next
+                                   : df__block_of_end(end)->next;
+}
+
+/* The tail segment is full: continue in a new block. (Even when the queue
+ * is empty this takes a block rather than rewinding to the inline
+ * segment: the stage that just ran may live in the tail block and is still
+ * read by the loop after its callback returns. The old block goes back to
+ * the pool when the head moves past it.) */
+static inline df_stage *df__stage_append_slow(df_deferred *d) {
+  df_stage_block *b = df__block_alloc();
+  if (!b) return NULL;
+  b->next = NULL;
+  if (df__is_inline_end(d, d->tail_end))
+    d->inline_next = b;
+  else
+    df__block_of_end(d->tail_end)->next = b;
+  d->pub.tail = b->stages;
+  d->tail_end = b->stages + DF_BLOCK_STAGES;
+  if (!(d->flags & DF_F_CALLED)) d->pub.add_end = d->tail_end;
+  return d->pub.tail++;
+}
+
+static inline void df__stage_advance(df_deferred *d) {
+  df_stage *end = d->head_end;
+  df_stage_block *next = df__next_segment(d, end);
+  if (!df__is_inline_end(d, end)) {
+    df__block_release(df__block_of_end(end));
+    d->run_base += DF_BLOCK_STAGES;
+  } else {
+    d->inline_next = NULL;
+    d->run_base += DF_INLINE_STAGES;
+  }
+  d->head = next->stages;
+  d->head_end = next->stages + DF_BLOCK_STAGES;
+}
+
 typedef struct df_loop_frame {
   df_deferred *d;
   uint32_t flags;
@@ -259,8 +313,6 @@ void df__destructors_free(void); /* result.c, at exit */
 
 /* stages.c: the queue. The fast paths are inline here because they are
  * most of the cost of a stage; the slow paths cross a segment boundary. */
-df_stage *df__stage_append_slow(df_deferred *d); /* NULL: out of memory */
-void df__stage_advance(df_deferred *d);
 void df__stages_drop_all_slow(df_deferred *d);
 
 static inline void df__stages_init(df_deferred *d) {

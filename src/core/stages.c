@@ -15,24 +15,11 @@
 
 #include "internal.h"
 
-static inline bool is_inline_end(const df_deferred *d, const df_stage *end) {
-  return end == d->inline_stages + DF_INLINE_STAGES;
-}
-
-static inline df_stage_block *block_of_end(df_stage *end) {
-  return (df_stage_block *)(void *)((char *)(end - DF_BLOCK_STAGES) -
-                                    offsetof(df_stage_block, stages));
-}
-
-/* The segment after the one that ends at `end`. */
-static df_stage_block *next_segment(df_deferred *d, df_stage *end) {
-  return is_inline_end(d, end) ? d->inline_next : block_of_end(end)->next;
-}
-
 /* Release every block from the head's segment on (the queue is empty). */
 static void release_blocks(df_deferred *d) {
   df_stage *end = d->head_end;
-  df_stage_block *b = is_inline_end(d, end) ? d->inline_next : block_of_end(end);
+  df_stage_block *b =
+      df__is_inline_end(d, end) ? d->inline_next : df__block_of_end(end);
   while (b) {
     df_stage_block *next = b->next;
     df__block_release(b);
@@ -40,44 +27,11 @@ static void release_blocks(df_deferred *d) {
   }
 }
 
-/* The tail segment is full: continue in a new block. (Even when the queue
- * is empty this takes a block rather than rewinding to the inline
- * segment: the stage that just ran may live in the tail block and is still
- * read by the loop after its callback returns. The old block goes back to
- * the pool when the head moves past it.) */
-df_stage *df__stage_append_slow(df_deferred *d) {
-  df_stage_block *b = df__block_alloc();
-  if (!b) return NULL;
-  b->next = NULL;
-  if (is_inline_end(d, d->tail_end))
-    d->inline_next = b;
-  else
-    block_of_end(d->tail_end)->next = b;
-  d->pub.tail = b->stages;
-  d->tail_end = b->stages + DF_BLOCK_STAGES;
-  if (!(d->flags & DF_F_CALLED)) d->pub.add_end = d->tail_end;
-  return d->pub.tail++;
-}
-
-void df__stage_advance(df_deferred *d) {
-  df_stage *end = d->head_end;
-  df_stage_block *next = next_segment(d, end);
-  if (!is_inline_end(d, end)) {
-    df__block_release(block_of_end(end));
-    d->run_base += DF_BLOCK_STAGES;
-  } else {
-    d->inline_next = NULL;
-    d->run_base += DF_INLINE_STAGES;
-  }
-  d->head = next->stages;
-  d->head_end = next->stages + DF_BLOCK_STAGES;
-}
-
 void df__stages_each(df_deferred *d, df__stage_visit_fn fn, void *ctx) {
   df_stage *p = d->head, *end = d->head_end;
   while (p != d->pub.tail) {
     if (p == end) {
-      df_stage_block *next = next_segment(d, end);
+      df_stage_block *next = df__next_segment(d, end);
       p = next->stages;
       end = p + DF_BLOCK_STAGES;
     }
