@@ -240,14 +240,14 @@ static inline void fill_stage(df_stage *s, df_callback_fn callback,
   s->kind = DF_STAGE_USER;
 }
 
-/* The general case of adding a stage: a new block may be needed, and a
- * fired deferred runs the stage at once (rule 1). */
-static DF_NOINLINE int add_callbacks_slow(df_deferred *d,
-                                          df_callback_fn callback,
-                                          void *callback_arg,
-                                          df_callback_fn errback,
-                                          void *errback_arg,
-                                          const df_stage_site *site) {
+/* The general case of adding a stage: a new block may have to be
+ * allocated, and a fired deferred runs the stage at once (rule 1). */
+static DF_NOINLINE int add_callbacks_general(df_deferred *d,
+                                             df_callback_fn callback,
+                                             void *callback_arg,
+                                             df_callback_fn errback,
+                                             void *errback_arg,
+                                             const df_stage_site *site) {
   df_stage *s = df__stage_append(d);
   if (DF_UNLIKELY(!s)) return DF_ENOMEM;
   fill_stage(s, callback, callback_arg, errback, errback_arg, site);
@@ -255,6 +255,37 @@ static DF_NOINLINE int add_callbacks_slow(df_deferred *d,
    * running (run_callbacks checks all three). */
   if (d->flags & DF_F_CALLED) run_callbacks(d);
   return 0;
+}
+
+/* Every add the inline fast path cannot do. */
+static DF_NOINLINE int add_callbacks_slow(df_deferred *d,
+                                          df_callback_fn callback,
+                                          void *callback_arg,
+                                          df_callback_fn errback,
+                                          void *errback_arg,
+                                          const df_stage_site *site) {
+  df_stage *s = d->pub.tail;
+  if (DF_LIKELY(s == d->tail_end && !(d->flags & DF_F_CALLED) &&
+                df__spares.blocks != NULL)) {
+    /* The inline add's only miss on an unfired deferred: its tail segment
+     * is full. A pooled block, linked in with stores only (no call, so
+     * no stack frame: this runs once per 16 stages of every long chain). */
+    df_stage_block *b = df__spares.blocks;
+    df__spares.blocks = b->next;
+    df__spares.n_blocks--;
+    b->next = NULL;
+    if (df__is_inline_end(d, s))
+      d->inline_next = b;
+    else
+      df__block_of_end(s)->next = b;
+    s = b->stages;
+    d->pub.tail = s + 1;
+    d->tail_end = d->pub.add_end = b->stages + DF_BLOCK_STAGES;
+    fill_stage(s, callback, callback_arg, errback, errback_arg, site);
+    return 0;
+  }
+  return add_callbacks_general(d, callback, callback_arg, errback,
+                               errback_arg, site);
 }
 
 /* The public header inlines this fast path at every add macro; this
