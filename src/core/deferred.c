@@ -18,6 +18,13 @@
  *
  * Every deferred on the stack holds a reference taken by the loop, so a
  * callback may drop the last user reference to any of them.
+ *
+ * Most firings never touch that stack: run_callbacks() first runs a
+ * deferred's stages without a frame (a success meeting ordinary callbacks
+ * stays in registers), and only an edge stage, a waiter to hand the result
+ * to or a chain_deferred target, moves the run to run_frames(), the
+ * general loop. docs/performance.md has the measurements behind each fast
+ * path.
  */
 #include <stdio.h>
 #include <string.h>

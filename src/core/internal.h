@@ -5,10 +5,10 @@
  *
  *   df_deferred                                  df_stage_block (pool)
  *   +----------------------------+               +--------------------+
- *   | result, flags, refs, ...   |               | next ------------> ...
- *   | head, head_end ------------+---(runs)----->| stages[16]         |
- *   | tail, tail_end ------------+---(adds)----->|                    |
- *   | inline_next ---------------+-------------->+--------------------+
+ *   | pub.tail, pub.add_end -----+---(adds)----->| next ------------> ...
+ *   | result, flags, refs, ...   |               | stages[16]         |
+ *   | head, head_end ------------+---(runs)----->|                    |
+ *   | tail_end, inline_next -----+-------------->+--------------------+
  *   | inline_stages[2] <-- first segment
  *   +----------------------------+
  *
@@ -17,7 +17,8 @@
  * blocks taken from a per-thread free list, so adding a stage never calls
  * malloc once the thread is warm. A stage is 48 bytes (its site is one
  * pointer to a static record): with the block header that is 48.5 bytes
- * per pending stage.
+ * per pending stage. `pub` and the stage layout are also in the public
+ * header (core.h, marked private), whose add macros fill a stage inline.
  */
 #ifndef DF_CORE_INTERNAL_H
 #define DF_CORE_INTERNAL_H
