@@ -247,6 +247,15 @@ static inline void fill_stage(df_stage *s, df_callback_fn callback,
   s->kind = DF_STAGE_USER;
 }
 
+/* A CONTINUE or CHAIN stage: no callbacks (df__stage_is_edge), and a
+ * reference to `target`, which the caller has taken. */
+static inline void fill_edge_stage(df_stage *s, unsigned char kind,
+                                   df_deferred *target,
+                                   const df_stage_site *site) {
+  fill_stage(s, NULL, target, NULL, NULL, site);
+  s->kind = kind;
+}
+
 /* The general case of adding a stage: a new block may have to be
  * allocated, and a fired deferred runs the stage at once (rule 1). */
 static DF_NOINLINE int add_callbacks_general(df_deferred *d,
@@ -325,11 +334,8 @@ int df_deferred_add_owned_at(df_deferred *d, df_callback_fn callback,
     release(arg);
     return DF_ENOMEM;
   }
-  s->callback = callback;
-  s->callback_arg = arg;
-  s->errback = errback;
+  fill_stage(s, callback, arg, errback, NULL, site);
   s->u.release = release;
-  s->site = site;
   s->kind = DF_STAGE_OWNED;
   if (d->flags & DF_F_CALLED) run_callbacks(d); /* rule 1 */
   return 0;
@@ -340,12 +346,9 @@ int df_deferred_chain_at(df_deferred *d, df_deferred *other,
   if (!d || !other || d == other) return DF_EINVAL;
   df_stage *s = df__stage_append(d);
   if (!s) return DF_ENOMEM;
-  memset(s, 0, sizeof *s);
-  s->kind = DF_STAGE_CHAIN;
-  s->callback_arg = df_deferred_ref(other);
+  fill_edge_stage(s, DF_STAGE_CHAIN, df_deferred_ref(other), site);
   other->n_chained_in++;
   d->n_chain_out++;
-  s->site = site;
   other->chained_to = d; /* rule 15: informational */
   if (d->flags & DF_F_CALLED) run_callbacks(d);
   return 0;
@@ -580,9 +583,7 @@ static bool take_or_wait(df_deferred *cur, df_result *out) {
     *out = df_failed(df_failure_ref(df__failure_no_memory()));
     return true;
   }
-  memset(s, 0, sizeof *s);
-  s->kind = DF_STAGE_CONTINUE;
-  s->callback_arg = df_deferred_ref(cur);
+  fill_edge_stage(s, DF_STAGE_CONTINUE, df_deferred_ref(cur), NULL);
   r->n_waiters++;
   cur->result = *out; /* holds r: cur is now "paused" by the chain */
   cur->chained_to = r;
@@ -737,12 +738,7 @@ static enum run_outcome run_stages(df_loop_stack *s, df_deferred *cur) {
           if (df__loop_stack_reserve(s, 1) != 0) {
             /* Out of memory: requeue the hand-off and stop this walk. */
             df_stage *again = df__stage_append(cur);
-            if (again) {
-              memset(again, 0, sizeof *again);
-              again->kind = DF_STAGE_CONTINUE;
-              again->callback_arg = waiter;
-              again->site = site;
-            }
+            if (again) fill_edge_stage(again, DF_STAGE_CONTINUE, waiter, site);
             return RUN_PUSHED;
           }
           cur->n_waiters--;
