@@ -27,20 +27,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../private.h"
 #include "deferred.h"
 
 #define DF_INLINE_STAGES 2
 #define DF_BLOCK_STAGES 16
-
-#if defined(__GNUC__)
-#define DF_NOINLINE __attribute__((noinline))
-#define DF_LIKELY(x) __builtin_expect(!!(x), 1)
-#define DF_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#else
-#define DF_NOINLINE
-#define DF_LIKELY(x) (x)
-#define DF_UNLIKELY(x) (x)
-#endif
 
 /* Copy a result out of memory as two 8-byte halves. A plain struct copy
  * compiles to one 16-byte SSE load, and a result was usually just stored
@@ -63,9 +54,7 @@ static inline df_result df__result_load(const df_result *p) {
 
 /* --- allocation (alloc.c) ------------------------------------------------ */
 
-extern void *(*df__malloc)(size_t);
-extern void *(*df__realloc)(void *, size_t);
-extern void (*df__free)(void *);
+/* df__malloc, df__realloc, df__free: see ../private.h. */
 char *df__vformat(const char *fmt, va_list ap); /* malloc'd, or NULL */
 
 /* --- stages ----------------------------------------------------------------- */
