@@ -167,22 +167,37 @@ typedef struct df__deferred_head {
                          NULL: the inline path needs tail < add_end   */
 } df__deferred_head;
 
+/* Is `d` unfired with room in its tail segment? Then the inline adds
+ * fill the slot at its tail and move the tail past it; otherwise the
+ * out-of-line functions do the add. */
+static inline bool df__has_slot(df_deferred *d) {
+  df__deferred_head *h = (df__deferred_head *)(void *)d;
+  return (uintptr_t)h->tail < (uintptr_t)h->add_end;
+}
+
+static inline df__stage *df__take_slot(df_deferred *d) {
+  df__deferred_head *h = (df__deferred_head *)(void *)d;
+  return h->tail++;
+}
+
+static inline void df__fill(df__stage *s, df_callback_fn callback,
+                            void *callback_arg, df_callback_fn errback,
+                            const df_stage_site *site, unsigned char kind) {
+  s->callback = callback;
+  s->callback_arg = callback_arg;
+  s->errback = errback;
+  s->site = site;
+  s->kind = kind;
+}
+
 static inline int df__add_inline(df_deferred *d, df_callback_fn callback,
                                  void *callback_arg, df_callback_fn errback,
                                  void *errback_arg, const df_stage_site *site) {
-  if (d) {
-    df__deferred_head *h = (df__deferred_head *)(void *)d;
-    df__stage *s = h->tail;
-    if ((uintptr_t)s < (uintptr_t)h->add_end) {
-      s->callback = callback;
-      s->callback_arg = callback_arg;
-      s->errback = errback;
-      s->u.errback_arg = errback_arg;
-      s->site = site;
-      s->kind = 0;
-      h->tail = s + 1;
-      return 0;
-    }
+  if (d && df__has_slot(d)) {
+    df__stage *s = df__take_slot(d);
+    df__fill(s, callback, callback_arg, errback, site, 0);
+    s->u.errback_arg = errback_arg;
+    return 0;
   }
   return df_deferred_add_callbacks_at(d, callback, callback_arg, errback,
                                       errback_arg, site);
@@ -196,19 +211,11 @@ static inline int df__add_owned_inline(df_deferred *d, df_callback_fn callback,
                                        df_callback_fn errback, void *arg,
                                        void (*release)(void *),
                                        const df_stage_site *site) {
-  if (d && release) {
-    df__deferred_head *h = (df__deferred_head *)(void *)d;
-    df__stage *s = h->tail;
-    if ((uintptr_t)s < (uintptr_t)h->add_end) {
-      s->callback = callback;
-      s->callback_arg = arg;
-      s->errback = errback;
-      s->u.release = release;
-      s->site = site;
-      s->kind = 3; /* an owned pair */
-      h->tail = s + 1;
-      return 0;
-    }
+  if (d && release && df__has_slot(d)) {
+    df__stage *s = df__take_slot(d);
+    df__fill(s, callback, arg, errback, site, 3 /* an owned pair */);
+    s->u.release = release;
+    return 0;
   }
   return df_deferred_add_owned_at(d, callback, errback, arg, release, site);
 }

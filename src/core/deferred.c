@@ -310,12 +310,11 @@ int df_deferred_add_callbacks_at(df_deferred *d, df_callback_fn callback,
                                  void *callback_arg, df_callback_fn errback,
                                  void *errback_arg, const df_stage_site *site) {
   if (DF_UNLIKELY(!d)) return DF_EINVAL;
-  df_stage *s = d->pub.tail;
-  if (DF_UNLIKELY((uintptr_t)s >= (uintptr_t)d->pub.add_end))
+  if (DF_UNLIKELY(!df__has_slot(d)))
     return add_callbacks_slow(d, callback, callback_arg, errback, errback_arg,
                               site);
-  d->pub.tail = s + 1;
-  fill_stage(s, callback, callback_arg, errback, errback_arg, site);
+  fill_stage(df__take_slot(d), callback, callback_arg, errback, errback_arg,
+             site);
   return 0;
 }
 
