@@ -704,6 +704,37 @@ static inline bool take_simple(df_deferred *cur, df_result *out) {
   return true;
 }
 
+/* The hottest loop of the library: `out` is a success; while the next
+ * stage has a callback, run it, with the result in registers. RUNNING
+ * must be set, and stays set from one callback to the next (no user code
+ * can see `d` between them). A fired deferred a callback returns is taken
+ * on the way (take_simple). Returns the last result, with *last the last
+ * stage run (unchanged if none ran); stops before anything else: a
+ * failure, a deferred to wait on, a stage without this side (pass-through)
+ * or an edge stage (which has no callback at all). A failure or deferred
+ * stops it before any peek, so *last is then still in the head segment,
+ * as after_call needs for its trace. */
+static inline df_result run_successes(df_deferred *d, df_result out,
+                                      df_stage **last) {
+  for (;;) {
+    df_stage *next = d->head; /* df__stage_peek, spelt out */
+    if (next == d->pub.tail) return out;
+    if (DF_UNLIKELY(next == d->head_end)) {
+      df__stage_advance(d);
+      next = d->head;
+    }
+    if (next->callback == NULL) return out;
+    d->head = next + 1;
+    *last = next;
+    out = next->callback(out, next->callback_arg);
+    if (DF_UNLIKELY(next->kind == DF_STAGE_OWNED))
+      next->u.release(next->callback_arg);
+    if (DF_UNLIKELY(out.kind >= DF_FAILURE) &&
+        !(out.kind == DF_DEFERRED && take_simple(d, &out)))
+      return out;
+  }
+}
+
 /* Why run_stages() returned. */
 enum run_outcome {
   RUN_DONE,   /* cur finished, or now waits: pop its frame               */
@@ -785,29 +816,16 @@ static enum run_outcome run_stages(df_loop_stack *s, df_deferred *cur) {
     cur->flags |= DF_F_RUNNING;
     df_result out = fn(cur->result, arg);
     if (DF_UNLIKELY(release != NULL)) release(arg);
-    /* The hot path: a success going into an ordinary stage with a
-     * callback. Stay here with the result in registers; no user code can
-     * see `cur` between two of its own callbacks, so RUNNING stays set.
-     * A fired deferred returned by a callback is taken here too. */
-    for (;;) {
-      if (DF_LIKELY(out.kind < DF_FAILURE)) {
-        df_stage *next = df__stage_peek(cur);
-        if (!next || next->kind != DF_STAGE_USER || !next->callback) break;
-        df__stage_skip(cur);
-        st = next;
-        failed = false;
-        in_failure = NULL;
-        out = next->callback(out, next->callback_arg);
-      } else if (out.kind == DF_DEFERRED && take_simple(cur, &out)) {
-        continue;
-      } else {
-        break;
-      }
-    }
+    df_stage *last = st;
+    if (DF_LIKELY(out.kind < DF_FAILURE) ||
+        (out.kind == DF_DEFERRED && take_simple(cur, &out)))
+      out = run_successes(cur, out, &last);
     cur->flags &= ~DF_F_RUNNING;
-
-    /* `st` is still valid: the head moved only for a success, and then
-     * after_call does not read it. */
+    if (last != st) { /* later stages ran, each on a success */
+      st = last;
+      failed = false;
+      in_failure = NULL;
+    }
     if (!after_call(cur, st, out, failed, in_failure))
       return RUN_DONE; /* waiting: finished for now (Twisted's break) */
   }
@@ -890,39 +908,16 @@ static int run_callbacks(df_deferred *d) {
   }
   d->refs++; /* a callback may drop the last user reference */
   if (DF_LIKELY(df__observer == NULL) && d->result.kind < DF_FAILURE) {
-    /* The hottest loop of the library: a success meeting ordinary
-     * callbacks. The result stays in registers and RUNNING stays set
-     * from one callback to the next (no user code can see `d` between
-     * them); anything else is left to run_stages() below, which picks up
-     * where this stops. */
-    df_result out = df__result_load(&d->result);
+    /* A success meeting ordinary callbacks, without a frame; anything
+     * else is left to run_stages() below, which picks up where this
+     * stops. */
     df_stage *st = NULL;
     d->flags |= DF_F_RUNNING;
-    for (;;) {
-      df_stage *next = d->head; /* df__stage_peek, spelt out */
-      if (next == d->pub.tail) break;
-      if (DF_UNLIKELY(next == d->head_end)) {
-        df__stage_advance(d);
-        next = d->head;
-      }
-      /* Edge stages (CONTINUE, CHAIN) have no callback: they stop here
-       * too, and run_stages() takes them. */
-      if (next->callback == NULL) break;
-      d->head = next + 1;
-      st = next;
-      out = next->callback(out, next->callback_arg);
-      if (DF_UNLIKELY(next->kind == DF_STAGE_OWNED))
-        next->u.release(next->callback_arg);
-      if (DF_UNLIKELY(out.kind >= DF_FAILURE) &&
-          !(out.kind == DF_DEFERRED && take_simple(d, &out)))
-        break;
-    }
+    df_result out = run_successes(d, df__result_load(&d->result), &st);
     d->flags &= ~DF_F_RUNNING;
     if (DF_LIKELY(out.kind < DF_FAILURE)) {
       d->result = out;
     } else if (!after_call(d, st, out, false, NULL)) {
-      /* A failure or deferred stops the loop before any peek, so `st`
-       * is in the head segment, as after_call needs for its trace. */
       finish_pass(d); /* waiting */
       unref(d);
       return 0;
