@@ -73,6 +73,17 @@ static inline void init(df_deferred *d, df_canceller_fn canceller,
   d->debug = NULL;
 }
 
+/* Rule 3: `d` is called, here (the site callback()/errback() was given),
+ * with `r`. What comes next (the run) is the caller's. */
+static inline void set_fired(df_deferred *d, df_result r, const char *file,
+                             int line, const char *func) {
+  df__set_called(d);
+  d->fired.file = file;
+  d->fired.line = line;
+  d->fired.func = func;
+  d->result = r;
+}
+
 /* The general case of creating a deferred: the free list may be empty,
  * and debug mode records a backtrace. */
 static DF_NOINLINE df_deferred *make_slow(df_canceller_fn canceller,
@@ -97,11 +108,9 @@ static DF_NOINLINE df_deferred *make_slow(df_canceller_fn canceller,
 
 df_deferred *df_deferred_new_at(df_canceller_fn canceller, void *canceller_arg,
                                 const char *file, int line, const char *func) {
-  df_deferred *d = df__spares.deferreds;
-  if (DF_UNLIKELY(!d || df__debugging))
+  df_deferred *d;
+  if (DF_UNLIKELY(df__debugging || (d = df__deferred_pop()) == NULL))
     return make_slow(canceller, canceller_arg, file, line, func);
-  df__spares.deferreds = d->unhandled_next; /* df__deferred_alloc, spelt out */
-  df__spares.n_deferreds--;
   init(d, canceller, canceller_arg, file, line, func);
   return d;
 }
@@ -127,22 +136,16 @@ static DF_NOINLINE df_deferred *succeed_slow(df_result result,
 /* Twisted's succeed() (helpers.c has its relatives). */
 df_deferred *df_succeed_at(df_result result, const char *file, int line,
                            const char *func) {
-  df_deferred *d = df__spares.deferreds;
-  if (DF_UNLIKELY(!d || df__debugging || result.kind >= DF_FAILURE ||
-                  df__observer != NULL))
+  df_deferred *d;
+  if (DF_UNLIKELY(df__debugging || result.kind >= DF_FAILURE ||
+                  df__observer != NULL || (d = df__deferred_pop()) == NULL))
     return succeed_slow(result, file, line, func);
   /* All that creating a deferred and firing it with nothing queued does
    * (rules 3, 5, U2) for a plain value, without the general paths: the
    * common `return df_wait_on(df_succeed(x))` costs little more than
    * taking a deferred from the free list. */
-  df__spares.deferreds = d->unhandled_next;
-  df__spares.n_deferreds--;
   init(d, NULL, NULL, file, line, func);
-  df__set_called(d);
-  d->fired.file = file;
-  d->fired.line = line;
-  d->fired.func = func;
-  d->result = result;
+  set_fired(d, result, file, line, func);
   return d;
 }
 
@@ -280,24 +283,14 @@ static DF_NOINLINE int add_callbacks_slow(df_deferred *d,
                                           df_callback_fn errback,
                                           void *errback_arg,
                                           const df_stage_site *site) {
-  df_stage *s = d->pub.tail;
-  if (DF_LIKELY(s == d->tail_end && !(d->flags & DF_F_CALLED) &&
-                df__spares.blocks != NULL)) {
+  df_stage_block *b;
+  if (DF_LIKELY(d->pub.tail == d->tail_end && !(d->flags & DF_F_CALLED)) &&
+      (b = df__block_pop()) != NULL) {
     /* The inline add's only miss on an unfired deferred: its tail segment
      * is full. A pooled block, linked in with stores only (no call, so
      * no stack frame: this runs once per 16 stages of every long chain). */
-    df_stage_block *b = df__spares.blocks;
-    df__spares.blocks = b->next;
-    df__spares.n_blocks--;
-    b->next = NULL;
-    if (df__is_inline_end(d, s))
-      d->inline_next = b;
-    else
-      df__block_of_end(s)->next = b;
-    s = b->stages;
-    d->pub.tail = s + 1;
-    d->tail_end = d->pub.add_end = b->stages + DF_BLOCK_STAGES;
-    fill_stage(s, callback, callback_arg, errback, errback_arg, site);
+    fill_stage(df__stages_link_block(d, b), callback, callback_arg, errback,
+               errback_arg, site);
     return 0;
   }
   return add_callbacks_general(d, callback, callback_arg, errback,
@@ -366,15 +359,11 @@ static inline int fire(df_deferred *d, df_result r, const char *file,
     }
     return DF_EALREADY_CALLED; /* rule 23: nothing changes */
   }
-  df__set_called(d);
-  d->fired.file = file;
-  d->fired.line = line;
-  d->fired.func = func;
+  set_fired(d, r, file, line, func);
   if (DF_UNLIKELY(d->debug != NULL))
     df__backtrace_capture(&d->debug->fired, 1); /* keep the caller: callback_at may be a tail call */
   if (DF_UNLIKELY(r.kind == DF_FAILURE))
     df__failure_note(r.u.failure, DF_TRACE_FIRED, d, NULL, 0, false);
-  d->result = r;
   if (DF_UNLIKELY(df__observer != NULL))
     df__observe_fired(d, NULL, file, line, func);
   run_callbacks(d);
@@ -404,11 +393,7 @@ int df_deferred_callback_at(df_deferred *d, df_result result, const char *file,
   if (DF_LIKELY(d && result.kind < DF_FAILURE &&
                 !(d->flags & (DF_F_CALLED | DF_F_COLD)) &&
                 df__observer == NULL)) {
-    df__set_called(d);
-    d->fired.file = file;
-    d->fired.line = line;
-    d->fired.func = func;
-    d->result = result;
+    set_fired(d, result, file, line, func);
     /* Nothing queued and not paused: run_callbacks would only do its
      * "finished" step, which for an unfired deferred (never marked, not
      * chained to anything yet) is nothing. */
@@ -635,11 +620,8 @@ static bool fire_chained(df_loop_stack *s, df_deferred *cur,
   cur->result = df_none();
   if (v.kind == DF_FAILURE)
     df__failure_note(v.u.failure, DF_TRACE_CHAINED, target, NULL, 0, false);
-  df__set_called(target);
-  target->fired.file = df__site_file(site);
-  target->fired.line = df__site_line(site);
-  target->fired.func = df__site_func(site);
-  target->result = v;
+  set_fired(target, v, df__site_file(site), df__site_line(site),
+            df__site_func(site));
   if (DF_UNLIKELY(df__observer != NULL)) {
     df__observe(DF_EVENT_CHAINED, cur, target, &target->result);
     df__observe_fired(target, cur, target->fired.file, target->fired.line,

@@ -189,12 +189,19 @@ void df__deferred_release_slow(df_deferred *d);
 df_stage_block *df__block_alloc_slow(void);
 void df__block_release_slow(df_stage_block *b);
 
-static inline df_deferred *df__deferred_alloc(void) {
+/* A spare deferred, or NULL if there is none (no call to the allocator,
+ * so that callers' fast paths stay leaf functions). */
+static inline df_deferred *df__deferred_pop(void) {
   df_deferred *d = df__spares.deferreds;
-  if (DF_UNLIKELY(!d)) return df__deferred_alloc_slow();
-  df__spares.deferreds = d->unhandled_next;
-  df__spares.n_deferreds--;
+  if (DF_LIKELY(d != NULL)) {
+    df__spares.deferreds = d->unhandled_next;
+    df__spares.n_deferreds--;
+  }
   return d;
+}
+static inline df_deferred *df__deferred_alloc(void) {
+  df_deferred *d = df__deferred_pop();
+  return DF_LIKELY(d != NULL) ? d : df__deferred_alloc_slow();
 }
 static inline void df__deferred_release(df_deferred *d) {
   if (DF_UNLIKELY(!df__spares.registered ||
@@ -206,12 +213,18 @@ static inline void df__deferred_release(df_deferred *d) {
   df__spares.deferreds = d;
   df__spares.n_deferreds++;
 }
-static inline df_stage_block *df__block_alloc(void) {
+/* A spare stage block, or NULL if there is none (no allocator call). */
+static inline df_stage_block *df__block_pop(void) {
   df_stage_block *b = df__spares.blocks;
-  if (DF_UNLIKELY(!b)) return df__block_alloc_slow();
-  df__spares.blocks = b->next;
-  df__spares.n_blocks--;
+  if (DF_LIKELY(b != NULL)) {
+    df__spares.blocks = b->next;
+    df__spares.n_blocks--;
+  }
   return b;
+}
+static inline df_stage_block *df__block_alloc(void) {
+  df_stage_block *b = df__block_pop();
+  return DF_LIKELY(b != NULL) ? b : df__block_alloc_slow();
 }
 static inline void df__block_release(df_stage_block *b) {
   if (DF_UNLIKELY(!df__spares.registered ||
@@ -244,14 +257,10 @@ static inline df_stage_block *df__next_segment(df_deferred *d,
                                    : df__block_of_end(end)->next;
 }
 
-/* The tail segment is full: continue in a new block. (Even when the queue
- * is empty this takes a block rather than rewinding to the inline
- * segment: the stage that just ran may live in the tail block and is still
- * read by the loop after its callback returns. The old block goes back to
- * the pool when the head moves past it.) */
-static inline df_stage *df__stage_append_slow(df_deferred *d) {
-  df_stage_block *b = df__block_alloc();
-  if (!b) return NULL;
+/* Make `b` the new tail segment (the old one is full) and take its first
+ * slot. */
+static inline df_stage *df__stages_link_block(df_deferred *d,
+                                              df_stage_block *b) {
   b->next = NULL;
   if (df__is_inline_end(d, d->tail_end))
     d->inline_next = b;
@@ -261,6 +270,16 @@ static inline df_stage *df__stage_append_slow(df_deferred *d) {
   d->tail_end = b->stages + DF_BLOCK_STAGES;
   if (!(d->flags & DF_F_CALLED)) d->pub.add_end = d->tail_end;
   return d->pub.tail++;
+}
+
+/* The tail segment is full: continue in a new block. (Even when the queue
+ * is empty this takes a block rather than rewinding to the inline
+ * segment: the stage that just ran may live in the tail block and is still
+ * read by the loop after its callback returns. The old block goes back to
+ * the pool when the head moves past it.) */
+static inline df_stage *df__stage_append_slow(df_deferred *d) {
+  df_stage_block *b = df__block_alloc();
+  return b ? df__stages_link_block(d, b) : NULL;
 }
 
 static inline void df__stage_advance(df_deferred *d) {
