@@ -11,7 +11,9 @@
  *   - counters: `reports` (unhandled-failure reports) and `destroyed`
  *     (values whose counting destructor ran);
  *   - the usual cmocka setup/teardown built on them;
- *   - small callbacks that several suites use under the same name.
+ *   - small callbacks that several suites use under the same name;
+ *   - the out-of-memory driver: a scenario run again and again with each
+ *     of its allocations refused in turn.
  *
  * Suite-specific helpers stay in their suite. The callbacks below keep the
  * names the suites gave them, since a stage's callback name shows in
@@ -20,10 +22,15 @@
 #ifndef DF_TESTS_SUPPORT_H
 #define DF_TESTS_SUPPORT_H
 
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 #include "deferred.h"
 
@@ -138,6 +145,60 @@ static inline df_result return_deferred(df_result r, void *arg) {
 static inline df_result return_deferred_owned(df_result r, void *arg) {
   df_result_drop(r);
   return df_wait_on(arg);
+}
+
+/* --- out of memory ------------------------------------------------------- */
+
+/* An allocator that refuses the support_fail_at-th allocation it is asked
+ * for (malloc or realloc), counting in support_failed_allocations. */
+static long support_allocations, support_fail_at;
+static int support_failed_allocations;
+
+static inline void *support_failing_malloc(size_t n) {
+  if (++support_allocations == support_fail_at) {
+    support_failed_allocations++;
+    return NULL;
+  }
+  return malloc(n);
+}
+
+static inline void *support_failing_realloc(void *p, size_t n) {
+  if (++support_allocations == support_fail_at) {
+    support_failed_allocations++;
+    return NULL;
+  }
+  return realloc(p, n);
+}
+
+/* Run `scenario` with the library's n-th allocation refused, for n = 1,
+ * 2, ..., until a run gets through without reaching its n-th allocation.
+ * Before each run the caches are emptied (the allocator may change only
+ * then) and `destroyed` is zeroed; after it the default allocator is back.
+ * `check(outcome, failed)` asserts what a run may end with, `failed`
+ * telling whether an allocation was refused; n must stay below
+ * `max_points`. Returns how many allocations could be refused. */
+static inline long support_fail_each_allocation(
+    int64_t (*scenario)(void), void (*check)(int64_t outcome, bool failed),
+    long max_points) {
+  long runs = 0;
+  for (support_fail_at = 1;; support_fail_at++) {
+    df_release_caches();
+    support_allocations = 0;
+    support_failed_allocations = 0;
+    destroyed = 0;
+    assert_int_equal(df_set_allocator(support_failing_malloc,
+                                      support_failing_realloc, free),
+                     0);
+    int64_t outcome = scenario();
+    df_release_caches();
+    df_set_allocator(NULL, NULL, NULL);
+    runs++;
+    bool failed = support_failed_allocations != 0;
+    check(outcome, failed);
+    if (!failed) break;
+    assert_true(support_fail_at < max_points);
+  }
+  return runs - 1;
 }
 
 #endif /* DF_TESTS_SUPPORT_H */

@@ -1128,25 +1128,6 @@ static void test_ten_thousand_members(void **state) {
 
 /* === out of memory ========================================================== */
 
-static long allocations, fail_at;
-static int failed_allocations;
-
-static void *failing_malloc(size_t n) {
-  if (++allocations == fail_at) {
-    failed_allocations++;
-    return NULL;
-  }
-  return malloc(n);
-}
-
-static void *failing_realloc(void *p, size_t n) {
-  if (++allocations == fail_at) {
-    failed_allocations++;
-    return NULL;
-  }
-  return realloc(p, n);
-}
-
 /* Lists over members with full inline stages (so each list stage needs a
  * block), one fired before, a FirstError, a fireOnOneCallback; returns
  * what the plain list delivered (-1: it did not). */
@@ -1184,41 +1165,27 @@ static int64_t oom_scenario(void) {
   return outcome;
 }
 
-static void quiet(const df_unhandled *report, void *arg) {
-  (void)report;
-  (void)arg;
-  reports++;
+/* A run refusing an allocation ends with the list's sum or could not run
+ * (-1); the one refusing nothing ends with the sum. The guarded value is
+ * never destroyed twice. */
+static void check_oom_outcome(int64_t outcome, bool failed) {
+  assert_true(destroyed <= 1);
+  if (!failed)
+    assert_int_equal(outcome, 3);
+  else
+    assert_true(outcome == -1 || outcome == 3);
 }
 
 static void test_every_allocation_failure_is_handled(void **state) {
   (void)state;
-  df_set_unhandled_handler(quiet, NULL);
   df_release_caches();
   destroyed = 0;
   assert_int_equal(oom_scenario(), 3);
   assert_int_equal(destroyed, 1);
-  long runs = 0;
-  for (fail_at = 1;; fail_at++) {
-    df_release_caches();
-    allocations = 0;
-    failed_allocations = 0;
-    destroyed = 0;
-    assert_int_equal(df_set_allocator(failing_malloc, failing_realloc, free), 0);
-    int64_t outcome = oom_scenario();
-    df_release_caches();
-    df_set_allocator(NULL, NULL, NULL);
-    runs++;
-    assert_true(destroyed <= 1); /* never twice */
-    if (!failed_allocations) {
-      assert_int_equal(outcome, 3);
-      break;
-    }
-    assert_true(outcome == -1 || outcome == 3);
-    assert_true(fail_at < 10000);
-  }
-  assert_true(runs > 5);
-  print_message("%ld allocation failure points, each handled\n", runs - 1);
-  df_set_unhandled_handler(count_reports, NULL);
+  long points =
+      support_fail_each_allocation(oom_scenario, check_oom_outcome, 10000);
+  assert_true(points > 4);
+  print_message("%ld allocation failure points, each handled\n", points);
 }
 
 int main(void) {

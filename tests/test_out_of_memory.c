@@ -16,25 +16,6 @@
 
 #include "support.h"
 
-static long allocations, fail_at;
-static int failed;
-
-static void *failing_malloc(size_t n) {
-  if (++allocations == fail_at) {
-    failed++;
-    return NULL;
-  }
-  return malloc(n);
-}
-
-static void *failing_realloc(void *p, size_t n) {
-  if (++allocations == fail_at) {
-    failed++;
-    return NULL;
-  }
-  return realloc(p, n);
-}
-
 static df_result add_one(df_result r, void *arg) {
   (void)arg;
   if (r.kind != DF_INT) return r;
@@ -101,6 +82,17 @@ static int64_t scenario(void) {
   return outcome;
 }
 
+/* With one allocation refused the chain may end early or differently,
+ * but only with one of the values it can legitimately reach. The run that
+ * refuses nothing ends as with enough memory. */
+static void check_outcome(int64_t outcome, bool failed) {
+  if (!failed)
+    assert_int_equal(outcome, 9);
+  else
+    assert_true(outcome == -1 || (outcome >= 0 && outcome <= 9) ||
+                (outcome >= 100 && outcome <= 102));
+}
+
 static void test_every_allocation_failure_is_handled(void **state) {
   (void)state;
   df_set_unhandled_handler(quiet, NULL);
@@ -109,35 +101,16 @@ static void test_every_allocation_failure_is_handled(void **state) {
   df_release_caches();
   assert_int_equal(scenario(), 9);
 
-  long runs = 0;
-  for (fail_at = 1;; fail_at++) {
-    df_release_caches(); /* the allocator changes only with empty caches */
-    allocations = 0;
-    failed = 0;
-    assert_int_equal(
-        df_set_allocator(failing_malloc, failing_realloc, free), 0);
-    int64_t outcome = scenario();
-    df_release_caches();
-    df_set_allocator(NULL, NULL, NULL);
-    runs++;
-    if (!failed) { /* got through without reaching fail_at */
-      assert_int_equal(outcome, 9);
-      break;
-    }
-    /* With one allocation refused the chain may end early or differently,
-     * but only with one of the values it can legitimately reach. */
-    assert_true(outcome == -1 || (outcome >= 0 && outcome <= 9) ||
-                (outcome >= 100 && outcome <= 102));
-    assert_true(fail_at < 100000); /* the scenario's allocations are few */
-  }
-  assert_true(runs > 5);
-  print_message("%ld allocation failure points, each handled\n", runs - 1);
+  long points = support_fail_each_allocation(scenario, check_outcome, 100000);
+  assert_true(points > 4);
+  print_message("%ld allocation failure points, each handled\n", points);
   df_set_unhandled_handler(NULL, NULL);
 }
 
 static void test_allocator_must_be_all_or_nothing(void **state) {
   (void)state;
-  assert_int_equal(df_set_allocator(failing_malloc, NULL, free), DF_EINVAL);
+  assert_int_equal(df_set_allocator(support_failing_malloc, NULL, free),
+                   DF_EINVAL);
   assert_int_equal(df_set_allocator(NULL, NULL, NULL), 0);
 }
 
