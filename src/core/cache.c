@@ -31,6 +31,7 @@ static void free_caches(void) {
   while (df__spares.deferreds) {
     df_deferred *d = df__spares.deferreds;
     df__spares.deferreds = d->unhandled_next;
+    df__free(d->inline_next); /* its kept block, if any */
     df__free(d);
   }
   while (df__spares.blocks) {
@@ -79,11 +80,14 @@ void df_release_caches(void) { free_caches(); }
 
 df_deferred *df__deferred_alloc_slow(void) {
   register_thread();
-  return df__malloc(sizeof(df_deferred));
+  df_deferred *d = df__malloc(sizeof(df_deferred));
+  if (d) d->inline_next = NULL; /* no kept block (df__stages_init) */
+  return d;
 }
 
 void df__deferred_release_slow(df_deferred *d) {
   if (!register_thread() || df__spares.n_deferreds >= DF_MAX_SPARE_DEFERREDS) {
+    if (d->inline_next) df__block_release(d->inline_next); /* kept block */
     df__free(d);
     return;
   }

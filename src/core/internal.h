@@ -324,11 +324,23 @@ void df__destructors_free(void); /* result.c, at exit */
  * most of the cost of a stage; the slow paths cross a segment boundary. */
 void df__stages_drop_all_slow(df_deferred *d);
 
+/* An empty queue. It starts in the block the struct kept from its last
+ * life (df__stages_free_empty), if any, else in the inline segment: a
+ * program that builds long chains over and over crosses no segment. */
 static inline void df__stages_init(df_deferred *d) {
-  d->head = d->pub.tail = d->inline_stages;
-  d->head_end = d->tail_end = d->inline_stages + DF_INLINE_STAGES;
+  df_stage_block *kept = d->inline_next;
+  df_stage *first;
+  if (kept != NULL) {
+    first = kept->stages;
+    d->tail_end = first + DF_BLOCK_STAGES;
+    d->inline_next = NULL;
+  } else {
+    first = d->inline_stages;
+    d->tail_end = first + DF_INLINE_STAGES;
+  }
+  d->head = d->pub.tail = first;
+  d->head_end = d->tail_end;
   d->pub.add_end = (d->flags & DF_F_CALLED) ? NULL : d->tail_end;
-  d->inline_next = NULL;
   d->run_base = 0;
 }
 /* Mark `d` fired: from now on every add goes through the slow path,
@@ -390,14 +402,19 @@ static inline uint32_t df__stage_index(const df_deferred *d,
 
 uint32_t df__stages_pending(const df_deferred *d);
 
-/* Give back the storage of an empty queue: when empty, the head's segment
- * is the only one left, and it is a block unless it is the inline one. */
+/* Before the struct of a deferred goes back to the free list with an
+ * empty queue: when empty, the head's segment is the only one left, and
+ * it is a block unless it is the inline one. A block is kept, in
+ * inline_next (unused while the struct is spare), for the next deferred
+ * made from this struct to start its queue in (df__stages_init). The
+ * struct and its block are then reused together: LIFO free lists hand
+ * the same struct to the next loop iteration. */
 static inline void df__stages_free_empty(df_deferred *d) {
-  if (d->head_end != d->inline_stages + DF_INLINE_STAGES)
-    df__block_release((df_stage_block *)(void *)((char *)(d->head_end -
-                                                          DF_BLOCK_STAGES) -
-                                                 offsetof(df_stage_block,
-                                                          stages)));
+  if (d->head_end != d->inline_stages + DF_INLINE_STAGES) {
+    df_stage_block *b = df__block_of_end(d->head_end);
+    b->next = NULL;
+    d->inline_next = b;
+  }
 }
 
 /* observe.c: the firing observer (deferred.c reports only if set). */

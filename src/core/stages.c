@@ -61,6 +61,7 @@ void df__stages_drop_all_slow(df_deferred *d) {
     }
   }
   release_blocks(d);
+  d->inline_next = NULL; /* released above, or already NULL */
   df__stages_init(d);
 }
 
