@@ -8,10 +8,14 @@
 
 #if defined(__GNUC__)
 #define DF_NOINLINE __attribute__((noinline))
+/* For the firing loop's pieces, whose inlining gcc's size heuristics
+ * otherwise decide differently from one build to the next. */
+#define DF_ALWAYS_INLINE inline __attribute__((always_inline))
 #define DF_LIKELY(x) __builtin_expect(!!(x), 1)
 #define DF_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
 #define DF_NOINLINE
+#define DF_ALWAYS_INLINE inline
 #define DF_LIKELY(x) (x)
 #define DF_UNLIKELY(x) (x)
 #endif

@@ -41,6 +41,7 @@ enum {
 };
 
 static int run_callbacks(df_deferred *d);
+static int run_ready(df_deferred *d);
 
 static DF_TLS uint32_t serial_counter; /* df_deferred_serial */
 
@@ -63,14 +64,12 @@ static inline void init(df_deferred *d, df_canceller_fn canceller,
   df__stages_init(d);
   d->canceller = canceller;
   d->canceller_arg = canceller_arg;
-  d->canceller_arg_release = NULL;
   d->chained_to = NULL;
   d->created.file = file;
   d->created.line = line;
   d->created.func = func;
-  d->fired.file = d->fired.func = NULL;
-  d->fired.line = 0;
-  d->debug = NULL;
+  /* fired, debug and canceller_arg_release are left alone: fired is read
+   * only once CALLED is set, the other two only on COLD deferreds. */
 }
 
 /* Rule 3: `d` is called, here (the site callback()/errback() was given),
@@ -93,6 +92,8 @@ static DF_NOINLINE df_deferred *make_slow(df_canceller_fn canceller,
   df_deferred *d = df__deferred_alloc();
   if (DF_UNLIKELY(!d)) return NULL;
   init(d, canceller, canceller_arg, file, line, func);
+  d->debug = NULL;
+  d->canceller_arg_release = NULL;
   if (DF_UNLIKELY(df__debugging)) {
     d->debug = df__malloc(sizeof *d->debug);
     if (d->debug) {
@@ -158,8 +159,11 @@ df_deferred *df_deferred_new_owning_at(df_canceller_fn canceller, void *arg,
     if (release) release(arg);
     return NULL;
   }
-  d->canceller_arg_release = release;
-  if (release) d->flags |= DF_F_COLD;
+  if (release) {
+    if (!(d->flags & DF_F_COLD)) d->debug = NULL;
+    d->canceller_arg_release = release;
+    d->flags |= DF_F_COLD;
+  }
   return d;
 }
 
@@ -201,12 +205,12 @@ static void destroy_one(df_deferred *d) {
   df__stages_drop_all(d);
   df_result_drop(d->result);
   d->result = df_none();
-  if (DF_UNLIKELY(d->canceller_arg_release != NULL)) {
+  if (DF_UNLIKELY((d->flags & DF_F_COLD) && d->canceller_arg_release)) {
     void (*release)(void *) = d->canceller_arg_release;
     d->canceller_arg_release = NULL;
     release(d->canceller_arg);
   }
-  if (DF_UNLIKELY(d->debug != NULL)) df__free(d->debug);
+  if (DF_UNLIKELY(df__debug_of(d) != NULL)) df__free(d->debug);
   df__deferred_release(d);
 }
 
@@ -360,7 +364,7 @@ static inline int fire(df_deferred *d, df_result r, const char *file,
     return DF_EALREADY_CALLED; /* rule 23: nothing changes */
   }
   set_fired(d, r, file, line, func);
-  if (DF_UNLIKELY(d->debug != NULL))
+  if (DF_UNLIKELY(df__debug_of(d) != NULL))
     df__backtrace_capture(&d->debug->fired, 1); /* keep the caller: callback_at may be a tail call */
   if (DF_UNLIKELY(r.kind == DF_FAILURE))
     df__failure_note(r.u.failure, DF_TRACE_FIRED, d, NULL, 0, false);
@@ -394,12 +398,15 @@ int df_deferred_callback_at(df_deferred *d, df_result result, const char *file,
                 !(d->flags & (DF_F_CALLED | DF_F_COLD)) &&
                 df__observer == NULL)) {
     set_fired(d, result, file, line, func);
-    /* Nothing queued and not paused: run_callbacks would only do its
-     * "finished" step, which for an unfired deferred (never marked, not
-     * chained to anything yet) is nothing. */
-    if (df__stages_empty(d) && d->paused == 0 && d->chained_to == NULL)
-      return 0;
-    return run_callbacks(d);
+    if (DF_UNLIKELY(d->paused != 0)) return run_callbacks(d);
+    /* run_callbacks() without the guards this deferred has just passed
+     * (it was unfired, so it is not running; it is not paused; the
+     * result is not a deferred, so it does not wait). With nothing
+     * queued, its "finished" step for an unfired deferred (never marked)
+     * is nothing. */
+    d->chained_to = NULL;
+    if (df__stages_empty(d)) return 0;
+    return run_ready(d);
   }
   return callback_slow(d, result, file, line, func);
 }
@@ -675,7 +682,10 @@ static bool run_observed(df_deferred *cur, const df_stage *st,
  * else (and every case the observer must see) goes to take_or_wait(). */
 static inline bool take_simple(df_deferred *cur, df_result *out) {
   df_deferred *r = out->u.deferred;
-  if (!r || r == cur || r->refs != 1 || r->paused != 0 ||
+  /* r == cur fails the tests too: cur is RUNNING, and its loop holds a
+   * reference besides the user's. */
+  (void)cur;
+  if (!r || !df__sole_ref_unpaused(r) ||
       (r->flags & (DF_F_CALLED | DF_F_RUNNING | DF_F_COLD)) != DF_F_CALLED ||
       r->result.kind >= DF_FAILURE || !df__stages_empty(r) ||
       df__observer != NULL)
@@ -696,10 +706,12 @@ static inline bool take_simple(df_deferred *cur, df_result *out) {
  * or an edge stage (which has no callback at all). A failure or deferred
  * stops it before any peek, so *last is then still in the head segment,
  * as after_call needs for its trace. */
-static inline df_result run_successes(df_deferred *d, df_result out,
+static DF_ALWAYS_INLINE df_result run_successes(df_deferred *d, df_result out,
                                       df_stage **last) {
-  for (;;) {
-    df_stage *next = d->head; /* df__stage_peek, spelt out */
+  /* df__stage_peek, spelt out, with the head kept in a register: only
+   * this loop moves it while d runs (adds move the tail, which is read
+   * again after every call). */
+  for (df_stage *next = d->head;; next++) {
     if (next == d->pub.tail) return out;
     if (DF_UNLIKELY(next == d->head_end)) {
       df__stage_advance(d);
@@ -888,6 +900,12 @@ static int run_callbacks(df_deferred *d) {
     finish_pass(d);
     return 0;
   }
+  return run_ready(d);
+}
+
+/* The rest of run_callbacks(): `d` is called, not running, not paused,
+ * its chained_to cleared, and it has a stage queued. */
+static int run_ready(df_deferred *d) {
   d->refs++; /* a callback may drop the last user reference */
   if (DF_LIKELY(df__observer == NULL) && d->result.kind < DF_FAILURE) {
     /* A success meeting ordinary callbacks, without a frame; anything

@@ -178,7 +178,7 @@ static void fill_entry(df_trace_entry *e, uint8_t kind, const df_deferred *d,
   e->deferred = d;
   if (d) {
     e->deferred_created = d->created;
-    e->deferred_fired = d->fired;
+    e->deferred_fired = df__fired_site(d);
   }
 }
 

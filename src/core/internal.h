@@ -137,17 +137,41 @@ struct df_deferred {
   df_stage_block *inline_next; /* block after the inline segment        */
   df_canceller_fn canceller;
   void *canceller_arg;
-  void (*canceller_arg_release)(void *); /* df_deferred_new_owning    */
+  /* Set only on COLD deferreds (df_deferred_new_owning), else garbage:
+   * creating a deferred does not pay for the rare fields. */
+  void (*canceller_arg_release)(void *);
   df_deferred *chained_to;    /* informational (Twisted's _chainedTo)   */
   df_site created;
-  df_site fired;
+  df_site fired; /* valid once CALLED: read it with df__fired_site()   */
   df_deferred *unhandled_prev, *unhandled_next; /* registry (unhandled.c) */
-  df_debug_info *debug;
+  df_debug_info *debug; /* COLD only: read it with df__debug_of()       */
   df_stage inline_stages[DF_INLINE_STAGES];
 };
 
 static inline bool df__called(const df_deferred *d) {
   return (d->flags & DF_F_CALLED) != 0;
+}
+/* refs == 1 && paused == 0, in one 8-byte compare: the two fields are
+ * neighbours (checked below), and the run loop asks this of every
+ * deferred a callback returns. */
+static inline bool df__sole_ref_unpaused(const df_deferred *d) {
+  const int32_t want_fields[2] = {1, 0};
+  uint64_t have, want;
+  memcpy(&have, &d->refs, sizeof have);
+  memcpy(&want, want_fields, sizeof want);
+  return have == want;
+}
+_Static_assert(offsetof(df_deferred, paused) ==
+                   offsetof(df_deferred, refs) + sizeof(int32_t),
+               "df__sole_ref_unpaused reads refs and paused together");
+/* Where `d` was first fired; all NULL while unfired. */
+static inline df_site df__fired_site(const df_deferred *d) {
+  df_site none = {NULL, NULL, 0};
+  return df__called(d) ? d->fired : none;
+}
+/* The debug record (df_set_debugging), or NULL. */
+static inline df_debug_info *df__debug_of(const df_deferred *d) {
+  return (d->flags & DF_F_COLD) ? d->debug : NULL;
 }
 static inline bool df__waiting(const df_deferred *d) {
   return (d->flags & DF_F_CALLED) && d->result.kind == DF_DEFERRED;

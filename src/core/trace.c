@@ -252,7 +252,7 @@ char *df_unhandled_format(const df_unhandled *r) {
   df__sb_printf(&sb, r->at_exit ? ", still alive at exit\n"
                                 : ", whose last reference was released\n");
   const df_deferred *d = r->deferred;
-  if (d->debug) {
+  if (df__debug_of(d)) {
     df__sb_printf(&sb, "Native backtrace where that deferred was created:\n");
     df__backtrace_append(&d->debug->created, "    ", &sb);
     df__sb_printf(&sb, "Native backtrace where it was first fired:\n");

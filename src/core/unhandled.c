@@ -68,7 +68,7 @@ static void report(df_deferred *d, bool at_exit) {
   r.failure = d->result.u.failure;
   r.deferred = d;
   r.created = d->created;
-  r.fired = d->fired;
+  r.fired = df__fired_site(d);
   r.at_exit = at_exit;
   if (handler)
     handler(&r, handler_arg);
