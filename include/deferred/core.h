@@ -159,7 +159,7 @@ typedef struct df__stage {
     void (*release)(void *arg); /* an owned pair (df_deferred_add_owned) */
   } u;
   const df_stage_site *site;
-  unsigned char kind; /* DF__STAGE_*, below */
+  unsigned char kind; /* 0: an ordinary pair */
 } df__stage;
 typedef struct df__deferred_head {
   df__stage *tail;    /* where the next stage goes                    */
@@ -175,22 +175,9 @@ static inline bool df__has_slot(df_deferred *d) {
   return (uintptr_t)h->tail < (uintptr_t)h->add_end;
 }
 
-/* Stage kinds the inline adds write (src/core/internal.h has them all).
- * The slot at the tail always holds DF__STAGE_END, so that the firing
- * loop tests one byte per stage to know it may call the callback: a
- * plain pair with a callback is the only kind 0. */
-#define DF__STAGE_USER 0  /* a pair with a callback              */
-#define DF__STAGE_OWNED 3 /* a pair that owns its argument       */
-#define DF__STAGE_PASS 4  /* a pair without a callback           */
-#define DF__STAGE_END 5   /* the slot at the tail: nothing queued */
-
-/* Take the slot at the tail; the next one becomes the end (every segment
- * has one slot more than it holds stages, for that mark). */
 static inline df__stage *df__take_slot(df_deferred *d) {
   df__deferred_head *h = (df__deferred_head *)(void *)d;
-  df__stage *s = h->tail++;
-  h->tail->kind = DF__STAGE_END;
-  return s;
+  return h->tail++;
 }
 
 static inline void df__fill(df__stage *s, df_callback_fn callback,
@@ -208,8 +195,7 @@ static inline int df__add_inline(df_deferred *d, df_callback_fn callback,
                                  void *errback_arg, const df_stage_site *site) {
   if (d && df__has_slot(d)) {
     df__stage *s = df__take_slot(d);
-    df__fill(s, callback, callback_arg, errback, site,
-             callback ? DF__STAGE_USER : DF__STAGE_PASS);
+    df__fill(s, callback, callback_arg, errback, site, 0);
     s->u.errback_arg = errback_arg;
     return 0;
   }
@@ -227,7 +213,7 @@ static inline int df__add_owned_inline(df_deferred *d, df_callback_fn callback,
                                        const df_stage_site *site) {
   if (d && release && df__has_slot(d)) {
     df__stage *s = df__take_slot(d);
-    df__fill(s, callback, arg, errback, site, DF__STAGE_OWNED);
+    df__fill(s, callback, arg, errback, site, 3 /* an owned pair */);
     s->u.release = release;
     return 0;
   }

@@ -122,7 +122,7 @@ static bool cut_stage_edge(df_stage *s, void *ctx) {
     owner->n_chain_out--;
     if (target->chained_to == owner) target->chained_to = NULL;
   }
-  s->kind = DF_STAGE_PASS;
+  s->kind = DF_STAGE_USER;
   s->callback = s->errback = NULL;
   return true;
 }

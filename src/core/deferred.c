@@ -251,7 +251,7 @@ static inline void fill_stage(df_stage *s, df_callback_fn callback,
   s->errback = errback;
   s->u.errback_arg = errback_arg;
   s->site = site;
-  s->kind = callback ? DF_STAGE_USER : DF_STAGE_PASS;
+  s->kind = DF_STAGE_USER;
 }
 
 /* A CONTINUE or CHAIN stage: no callbacks (df__stage_is_edge), and a
@@ -709,33 +709,23 @@ static inline bool take_simple(df_deferred *cur, df_result *out) {
 static DF_ALWAYS_INLINE df_result run_successes(df_deferred *d, df_result out,
                                       df_stage **last) {
   /* df__stage_peek, spelt out, with the head kept in a register: only
-   * this loop moves it while d runs (adds move the tail and its END mark,
-   * which are read again after every call). */
-  df_stage *next = d->head;
-  for (;;) {
-    if (DF_UNLIKELY(next->kind != DF_STAGE_USER)) {
-      /* One test per stage; here is why it said no (see df_stage). */
-      if (next == d->pub.tail) return out; /* the END mark: all done */
-      if (next == d->head_end) {           /* a full segment's end slot */
-        df__stage_advance(d);
-        next = d->head;
-        continue;
-      }
-      /* Of the stages, the loop runs only OWNED ones with a callback. */
-      if (next->kind != DF_STAGE_OWNED || next->callback == NULL) return out;
-      d->head = next + 1;
-      *last = next;
-      out = next->callback(out, next->callback_arg);
-      next->u.release(next->callback_arg);
-    } else {
-      d->head = next + 1;
-      *last = next;
-      out = next->callback(out, next->callback_arg);
+   * this loop moves it while d runs (adds move the tail, which is read
+   * again after every call). */
+  for (df_stage *next = d->head;; next++) {
+    if (next == d->pub.tail) return out;
+    if (DF_UNLIKELY(next == d->head_end)) {
+      df__stage_advance(d);
+      next = d->head;
     }
+    if (next->callback == NULL) return out;
+    d->head = next + 1;
+    *last = next;
+    out = next->callback(out, next->callback_arg);
+    if (DF_UNLIKELY(next->kind == DF_STAGE_OWNED))
+      next->u.release(next->callback_arg);
     if (DF_UNLIKELY(out.kind >= DF_FAILURE) &&
         !(out.kind == DF_DEFERRED && take_simple(d, &out)))
       return out;
-    next++;
   }
 }
 
@@ -754,7 +744,7 @@ static enum run_outcome run_stages(df_loop_stack *s, df_deferred *cur) {
   df_stage *st;
   while ((st = df__stage_peek(cur)) != NULL) {
     void (*release)(void *) = NULL; /* an OWNED stage's */
-    if (DF_UNLIKELY(!df__stage_is_plain(st))) {
+    if (DF_UNLIKELY(st->kind != DF_STAGE_USER)) {
       if (st->kind == DF_STAGE_OWNED) {
         release = st->u.release;
       } else if (!s) {

@@ -60,36 +60,18 @@ char *df__vformat(const char *fmt, va_list ap); /* malloc'd, or NULL */
 /* --- stages ----------------------------------------------------------------- */
 
 enum df_stage_kind {
-  DF_STAGE_USER = 0, /* an ordinary pair, with a callback               */
+  DF_STAGE_USER = 0, /* an ordinary callback/errback pair               */
   DF_STAGE_CONTINUE, /* rule S2: hand my result to waiter callback_arg  */
   DF_STAGE_CHAIN,    /* chain_deferred: fire callback_arg with my result */
-  DF_STAGE_OWNED,    /* a user pair whose shared arg (callback_arg) the
+  DF_STAGE_OWNED     /* a user pair whose shared arg (callback_arg) the
                         stage owns: release(arg) once it ran or is dropped */
-  DF_STAGE_PASS,     /* an ordinary pair without a callback (addErrback) */
-  DF_STAGE_END       /* not a stage: the slot at the tail of the queue   */
 };
 
 /* A stage: the public header's df__stage (so that the add macros can fill
- * one inline). `kind` is a df_stage_kind; u.errback_arg for USER and PASS
- * stages, u.release for OWNED ones.
- *
- * The slot at the tail of the queue is always marked END (adds write the
- * mark into the slot after the one they fill; each segment has one slot
- * more than its stages for it). So the firing loop's fast path asks one
- * question per stage, "is this kind USER?", and only on "no" looks at
- * why: the end of the queue, the end of a segment (whose extra slot was
- * marked when the segment filled up), or a stage it does not run. */
+ * one inline). `kind` is a df_stage_kind; u.errback_arg for USER stages,
+ * u.release for OWNED ones. */
 typedef df__stage df_stage;
-_Static_assert(DF_STAGE_USER == DF__STAGE_USER &&
-                   DF_STAGE_OWNED == DF__STAGE_OWNED &&
-                   DF_STAGE_PASS == DF__STAGE_PASS &&
-                   DF_STAGE_END == DF__STAGE_END,
-               "core.h's inline adds write these kinds");
-
-/* An ordinary pair, with or without a callback. */
-static inline bool df__stage_is_plain(const df_stage *s) {
-  return s->kind == DF_STAGE_USER || s->kind == DF_STAGE_PASS;
-}
+_Static_assert(DF_STAGE_OWNED == 3, "core.h's df__add_owned_inline writes 3");
 
 /* CONTINUE and CHAIN stages are edges to another deferred: they hold a
  * reference to it in callback_arg (collect.c walks them). Their callback
@@ -101,7 +83,7 @@ static inline bool df__stage_is_edge(const df_stage *s) {
 
 typedef struct df_stage_block {
   struct df_stage_block *next;
-  df_stage stages[DF_BLOCK_STAGES + 1]; /* + the end slot (see df_stage) */
+  df_stage stages[DF_BLOCK_STAGES];
 } df_stage_block;
 
 struct df_strbuf;
@@ -163,7 +145,7 @@ struct df_deferred {
   df_site fired; /* valid once CALLED: read it with df__fired_site()   */
   df_deferred *unhandled_prev, *unhandled_next; /* registry (unhandled.c) */
   df_debug_info *debug; /* COLD only: read it with df__debug_of()       */
-  df_stage inline_stages[DF_INLINE_STAGES + 1]; /* + the end slot   */
+  df_stage inline_stages[DF_INLINE_STAGES];
 };
 
 static inline bool df__called(const df_deferred *d) {
@@ -308,11 +290,10 @@ static inline df_stage *df__stages_link_block(df_deferred *d,
     d->inline_next = b;
   else
     df__block_of_end(d->tail_end)->next = b;
-  d->pub.tail = b->stages + 1;
+  d->pub.tail = b->stages;
   d->tail_end = b->stages + DF_BLOCK_STAGES;
   if (!(d->flags & DF_F_CALLED)) d->pub.add_end = d->tail_end;
-  b->stages[1].kind = DF_STAGE_END;
-  return b->stages;
+  return d->pub.tail++;
 }
 
 /* The tail segment is full: continue in a new block. (Even when the queue
@@ -381,7 +362,6 @@ static inline void df__stages_init(df_deferred *d) {
     first = d->inline_stages;
     d->tail_end = first + DF_INLINE_STAGES;
   }
-  first->kind = DF_STAGE_END;
   d->head = d->pub.tail = first;
   d->head_end = d->tail_end;
   d->pub.add_end = (d->flags & DF_F_CALLED) ? NULL : d->tail_end;
@@ -407,9 +387,7 @@ void df__stages_each(df_deferred *d, df__stage_visit_fn fn, void *ctx);
 /* A slot for one more stage at the end of the queue, or NULL (ENOMEM). */
 static inline df_stage *df__stage_append(df_deferred *d) {
   if (DF_UNLIKELY(d->pub.tail == d->tail_end)) return df__stage_append_slow(d);
-  df_stage *s = d->pub.tail++;
-  d->pub.tail->kind = DF_STAGE_END;
-  return s;
+  return d->pub.tail++;
 }
 
 static inline bool df__stages_empty(const df_deferred *d) {
