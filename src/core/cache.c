@@ -39,7 +39,9 @@ static void free_caches(void) {
     df__spares.blocks = b->next;
     df__free(b);
   }
-  df__spares.n_deferreds = df__spares.n_blocks = 0;
+  /* Empty lists: full room if the thread stays registered, else none. */
+  df__spares.room_deferreds = df__spares.registered ? DF_MAX_SPARE_DEFERREDS : 0;
+  df__spares.room_blocks = df__spares.registered ? DF_MAX_SPARE_BLOCKS : 0;
   df__free(df__loop.frames);
   memset(&df__loop, 0, sizeof df__loop);
   df__free(scratch.items);
@@ -48,14 +50,14 @@ static void free_caches(void) {
 
 static void thread_exit(void *p) {
   (void)p;
-  free_caches();
   df__spares.registered = false;
+  free_caches();
 }
 
 static void at_exit(void) {
   df__report_unhandled_at_exit();
-  free_caches();
   df__spares.registered = false;
+  free_caches();
   shutting_down = true;
   df__destructors_free();
 }
@@ -72,6 +74,10 @@ static bool register_thread(void) {
     pthread_once(&cache_once, init_once);
     pthread_setspecific(cache_key, &df__spares);
     df__spares.registered = true;
+    /* The lists are empty: a thread's spares are only kept once it is
+     * registered, and free_caches() empties them when it stops being. */
+    df__spares.room_deferreds = DF_MAX_SPARE_DEFERREDS;
+    df__spares.room_blocks = DF_MAX_SPARE_BLOCKS;
   }
   return true;
 }
@@ -86,7 +92,7 @@ df_deferred *df__deferred_alloc_slow(void) {
 }
 
 void df__deferred_release_slow(df_deferred *d) {
-  if (!register_thread() || df__spares.n_deferreds >= DF_MAX_SPARE_DEFERREDS) {
+  if (!register_thread() || df__spares.room_deferreds == 0) {
     if (d->inline_next) df__block_release(d->inline_next); /* kept block */
     df__free(d);
     return;
@@ -100,7 +106,7 @@ df_stage_block *df__block_alloc_slow(void) {
 }
 
 void df__block_release_slow(df_stage_block *b) {
-  if (!register_thread() || df__spares.n_blocks >= DF_MAX_SPARE_BLOCKS) {
+  if (!register_thread() || df__spares.room_blocks == 0) {
     df__free(b);
     return;
   }

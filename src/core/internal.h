@@ -204,7 +204,10 @@ static inline uint32_t df__internal_refs(const df_deferred *d) {
 typedef struct df_spares {
   df_deferred *deferreds; /* linked through ->unhandled_next */
   df_stage_block *blocks;
-  uint32_t n_deferreds, n_blocks;
+  /* How many more spares each list takes: DF_MAX_SPARE_* less what it
+   * holds, and 0 while the thread is not registered (so one test sends
+   * a release to the slow path for either reason). */
+  uint32_t room_deferreds, room_blocks;
   bool registered; /* this thread's caches will be freed at its exit */
 } df_spares;
 extern DF_TLS df_spares df__spares;
@@ -219,7 +222,7 @@ static inline df_deferred *df__deferred_pop(void) {
   df_deferred *d = df__spares.deferreds;
   if (DF_LIKELY(d != NULL)) {
     df__spares.deferreds = d->unhandled_next;
-    df__spares.n_deferreds--;
+    df__spares.room_deferreds++;
   }
   return d;
 }
@@ -228,21 +231,20 @@ static inline df_deferred *df__deferred_alloc(void) {
   return DF_LIKELY(d != NULL) ? d : df__deferred_alloc_slow();
 }
 static inline void df__deferred_release(df_deferred *d) {
-  if (DF_UNLIKELY(!df__spares.registered ||
-                  df__spares.n_deferreds >= DF_MAX_SPARE_DEFERREDS)) {
+  if (DF_UNLIKELY(df__spares.room_deferreds == 0)) {
     df__deferred_release_slow(d);
     return;
   }
   d->unhandled_next = df__spares.deferreds;
   df__spares.deferreds = d;
-  df__spares.n_deferreds++;
+  df__spares.room_deferreds--;
 }
 /* A spare stage block, or NULL if there is none (no allocator call). */
 static inline df_stage_block *df__block_pop(void) {
   df_stage_block *b = df__spares.blocks;
   if (DF_LIKELY(b != NULL)) {
     df__spares.blocks = b->next;
-    df__spares.n_blocks--;
+    df__spares.room_blocks++;
   }
   return b;
 }
@@ -251,14 +253,13 @@ static inline df_stage_block *df__block_alloc(void) {
   return DF_LIKELY(b != NULL) ? b : df__block_alloc_slow();
 }
 static inline void df__block_release(df_stage_block *b) {
-  if (DF_UNLIKELY(!df__spares.registered ||
-                  df__spares.n_blocks >= DF_MAX_SPARE_BLOCKS)) {
+  if (DF_UNLIKELY(df__spares.room_blocks == 0)) {
     df__block_release_slow(b);
     return;
   }
   b->next = df__spares.blocks;
   df__spares.blocks = b;
-  df__spares.n_blocks++;
+  df__spares.room_blocks--;
 }
 
 /* The queue's segments: the inline one, then blocks (stages.c has the
