@@ -158,8 +158,10 @@ typedef struct df__stage {
     void *errback_arg;          /* an ordinary pair */
     void (*release)(void *arg); /* an owned pair (df_deferred_add_owned) */
   } u;
-  const df_stage_site *site;
-  unsigned char kind; /* 0: an ordinary pair */
+  /* The address of the pair's static df_stage_site (or 0), whose low two
+   * bits (a site record is pointer-aligned) hold the stage's kind, 0 for
+   * an ordinary pair: a stage is five words. */
+  uintptr_t site_kind;
 } df__stage;
 typedef struct df__deferred_head {
   df__stage *tail;    /* where the next stage goes                    */
@@ -186,8 +188,7 @@ static inline void df__fill(df__stage *s, df_callback_fn callback,
   s->callback = callback;
   s->callback_arg = callback_arg;
   s->errback = errback;
-  s->site = site;
-  s->kind = kind;
+  s->site_kind = (uintptr_t)site | kind;
 }
 
 static inline int df__add_inline(df_deferred *d, df_callback_fn callback,

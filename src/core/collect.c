@@ -67,9 +67,9 @@ static bool held_from_outside(const df_deferred *d) {
 
 static bool visit_stage_target(df_stage *s, void *ctx) {
   walk *w = ctx;
-  if (s->kind == DF_STAGE_CONTINUE) {
+  if (df__stage_kind(s) == DF_STAGE_CONTINUE) {
     visit(w, s->callback_arg);
-  } else if (s->kind == DF_STAGE_CHAIN && w->chain_phase) {
+  } else if (df__stage_kind(s) == DF_STAGE_CHAIN && w->chain_phase) {
     if (++w->chain_edges > MAX_CHAIN_EDGES_WALKED)
       w->failed = true;
     else
@@ -115,14 +115,14 @@ static bool cut_stage_edge(df_stage *s, void *ctx) {
   if (!df__stage_is_edge(s)) return true;
   df_deferred *target = s->callback_arg;
   target->refs--;
-  if (s->kind == DF_STAGE_CONTINUE) {
+  if (df__stage_kind(s) == DF_STAGE_CONTINUE) {
     owner->n_waiters--;
   } else {
     target->n_chained_in--;
     owner->n_chain_out--;
     if (target->chained_to == owner) target->chained_to = NULL;
   }
-  s->kind = DF_STAGE_USER;
+  df__stage_set_kind(s, DF_STAGE_USER);
   s->callback = s->errback = NULL;
   return true;
 }

@@ -250,8 +250,7 @@ static inline void fill_stage(df_stage *s, df_callback_fn callback,
   s->callback_arg = callback_arg;
   s->errback = errback;
   s->u.errback_arg = errback_arg;
-  s->site = site;
-  s->kind = DF_STAGE_USER;
+  s->site_kind = (uintptr_t)site | DF_STAGE_USER;
 }
 
 /* A CONTINUE or CHAIN stage: no callbacks (df__stage_is_edge), and a
@@ -260,7 +259,7 @@ static inline void fill_edge_stage(df_stage *s, unsigned char kind,
                                    df_deferred *target,
                                    const df_stage_site *site) {
   fill_stage(s, NULL, target, NULL, NULL, site);
-  s->kind = kind;
+  df__stage_set_kind(s, kind);
 }
 
 /* The general case of adding a stage: a new block may have to be
@@ -332,7 +331,7 @@ int df_deferred_add_owned_at(df_deferred *d, df_callback_fn callback,
   }
   fill_stage(s, callback, arg, errback, NULL, site);
   s->u.release = release;
-  s->kind = DF_STAGE_OWNED;
+  df__stage_set_kind(s, DF_STAGE_OWNED);
   if (d->flags & DF_F_CALLED) run_callbacks(d); /* rule 1 */
   return 0;
 }
@@ -489,7 +488,7 @@ typedef struct waiter_search {
 static bool collect_waiter(df_stage *st, void *ctx) {
   waiter_search *ws = ctx;
   ws->steps++;
-  if (st->kind != DF_STAGE_CONTINUE) return true;
+  if (df__stage_kind(st) != DF_STAGE_CONTINUE) return true;
   df_deferred *w = st->callback_arg;
   if (w == ws->target) {
     ws->hit = true;
@@ -671,7 +670,7 @@ static bool run_observed(df_deferred *cur, const df_stage *st,
   if (release) release(arg);
   cur->flags &= ~DF_F_RUNNING;
   df__observe_stage(DF_EVENT_STAGE, cur, df__stage_index(cur, st), failed,
-                    st->site, input, &out);
+                    df__stage_site(st), input, &out);
   return after_call(cur, st, out, failed, in_failure);
 }
 
@@ -721,7 +720,7 @@ static DF_ALWAYS_INLINE df_result run_successes(df_deferred *d, df_result out,
     d->head = next + 1;
     *last = next;
     out = next->callback(out, next->callback_arg);
-    if (DF_UNLIKELY(next->kind == DF_STAGE_OWNED))
+    if (DF_UNLIKELY(df__stage_kind(next) == DF_STAGE_OWNED))
       next->u.release(next->callback_arg);
     if (DF_UNLIKELY(out.kind >= DF_FAILURE) &&
         !(out.kind == DF_DEFERRED && take_simple(d, &out)))
@@ -744,17 +743,17 @@ static enum run_outcome run_stages(df_loop_stack *s, df_deferred *cur) {
   df_stage *st;
   while ((st = df__stage_peek(cur)) != NULL) {
     void (*release)(void *) = NULL; /* an OWNED stage's */
-    if (DF_UNLIKELY(st->kind != DF_STAGE_USER)) {
-      if (st->kind == DF_STAGE_OWNED) {
+    if (DF_UNLIKELY(df__stage_kind(st) != DF_STAGE_USER)) {
+      if (df__stage_kind(st) == DF_STAGE_OWNED) {
         release = st->u.release;
       } else if (!s) {
         return RUN_BAIL;
       } else {
         df__stage_skip(cur);
         /* Field by field, not a struct copy: see df__result_load. */
-        unsigned char kind = st->kind;
+        unsigned kind = df__stage_kind(st);
         void *target = st->callback_arg;
-        const df_stage_site *site = st->site;
+        const df_stage_site *site = df__stage_site(st);
         if (kind == DF_STAGE_CONTINUE) {
           /* rule 11: hand my result to the waiter, which runs next, in
            * this same loop; my later stages wait until it is done. */
@@ -798,7 +797,7 @@ static enum run_outcome run_stages(df_loop_stack *s, df_deferred *cur) {
                          df__stage_index(cur, st), true);
       if (DF_UNLIKELY(df__observer != NULL))
         df__observe_stage(DF_EVENT_PASSED, cur, df__stage_index(cur, st),
-                          failed, st->site, NULL, &cur->result);
+                          failed, df__stage_site(st), NULL, &cur->result);
       continue;
     }
     df_failure *in_failure = failed ? cur->result.u.failure : NULL;

@@ -174,7 +174,7 @@ static void fill_entry(df_trace_entry *e, uint8_t kind, const df_deferred *d,
   e->kind = kind;
   e->errback_side = errback_side;
   e->stage_index = index;
-  e->site = stage ? stage->site : NULL;
+  e->site = stage ? df__stage_site(stage) : NULL;
   e->deferred = d;
   if (d) {
     e->deferred_created = d->created;

@@ -15,10 +15,13 @@
  * The first stages live inside the deferred (no pointer chase for the
  * common one- or two-stage chain); longer chains continue in 16-stage
  * blocks taken from a per-thread free list, so adding a stage never calls
- * malloc once the thread is warm. A stage is 48 bytes (its site is one
- * pointer to a static record): with the block header that is 48.5 bytes
- * per pending stage. `pub` and the stage layout are also in the public
- * header (core.h, marked private), whose add macros fill a stage inline.
+ * malloc once the thread is warm. A stage is five words, 40 bytes (its
+ * site is one pointer to a static record, with the stage's kind in the
+ * pointer's low bits): with the block header that is 40.5 bytes per
+ * pending stage. A freed deferred's struct keeps the block its queue
+ * ended in, and the next deferred made from it starts there. `pub` and
+ * the stage layout are also in the public header (core.h, marked
+ * private), whose add macros fill a stage inline.
  */
 #ifndef DF_CORE_INTERNAL_H
 #define DF_CORE_INTERNAL_H
@@ -73,12 +76,27 @@ enum df_stage_kind {
 typedef df__stage df_stage;
 _Static_assert(DF_STAGE_OWNED == 3, "core.h's df__add_owned_inline writes 3");
 
+/* A stage's kind and site, packed in site_kind (see core.h). */
+#define DF_STAGE_KIND_BITS ((uintptr_t)3)
+_Static_assert(_Alignof(df_stage_site) > DF_STAGE_KIND_BITS,
+               "a site record's low bits are free for the kind");
+static inline unsigned df__stage_kind(const df_stage *s) {
+  return (unsigned)(s->site_kind & DF_STAGE_KIND_BITS);
+}
+static inline const df_stage_site *df__stage_site(const df_stage *s) {
+  return (const df_stage_site *)(s->site_kind & ~DF_STAGE_KIND_BITS);
+}
+static inline void df__stage_set_kind(df_stage *s, unsigned kind) {
+  s->site_kind = (s->site_kind & ~DF_STAGE_KIND_BITS) | kind;
+}
+
 /* CONTINUE and CHAIN stages are edges to another deferred: they hold a
  * reference to it in callback_arg (collect.c walks them). Their callback
  * and errback are always NULL, which the firing loop's fast path relies
  * on to stop at them. */
 static inline bool df__stage_is_edge(const df_stage *s) {
-  return s->kind == DF_STAGE_CONTINUE || s->kind == DF_STAGE_CHAIN;
+  unsigned kind = df__stage_kind(s);
+  return kind == DF_STAGE_CONTINUE || kind == DF_STAGE_CHAIN;
 }
 
 typedef struct df_stage_block {

@@ -46,17 +46,17 @@ void df__stages_each(df_deferred *d, df__stage_visit_fn fn, void *ctx) {
 void df__stages_drop_all_slow(df_deferred *d) {
   df_stage *s;
   while ((s = df__stage_next(d)) != NULL) {
-    if (s->kind == DF_STAGE_CONTINUE) {
+    if (df__stage_kind(s) == DF_STAGE_CONTINUE) {
       df_deferred *waiter = s->callback_arg;
       d->n_waiters--;
       df_deferred_unref(waiter);
-    } else if (s->kind == DF_STAGE_CHAIN) {
+    } else if (df__stage_kind(s) == DF_STAGE_CHAIN) {
       df_deferred *target = s->callback_arg;
       if (target->chained_to == d) target->chained_to = NULL;
       target->n_chained_in--;
       d->n_chain_out--;
       df_deferred_unref(target);
-    } else if (s->kind == DF_STAGE_OWNED) {
+    } else if (df__stage_kind(s) == DF_STAGE_OWNED) {
       s->u.release(s->callback_arg);
     }
   }
