@@ -52,8 +52,7 @@ static DF_TLS uint32_t serial_counter; /* df_deferred_serial */
  * gc_count are only read once set, and inline stages are written before
  * they are read. Only stores, so that the callers' fast paths need no
  * stack frame; debug mode's extra record is make_slow()'s job. */
-static inline void init(df_deferred *d, df_canceller_fn canceller,
-                        void *canceller_arg, const char *file, int line,
+static inline void init(df_deferred *d, const char *file, int line,
                         const char *func) {
   d->result = df_none();
   d->flags = 0;
@@ -62,14 +61,14 @@ static inline void init(df_deferred *d, df_canceller_fn canceller,
   d->n_waiters = d->n_chained_in = d->n_chain_out = 0;
   d->serial = ++serial_counter;
   df__stages_init(d);
-  d->canceller = canceller;
-  d->canceller_arg = canceller_arg;
   d->chained_to = NULL;
   d->created.file = file;
   d->created.line = line;
   d->created.func = func;
-  /* fired, debug and canceller_arg_release are left alone: fired is read
-   * only once CALLED is set, the other two only on COLD deferreds. */
+  /* The canceller is the caller's to set (a deferred made fired never
+   * reads it); fired, debug and canceller_arg_release are left alone:
+   * fired is read only once CALLED is set, the other two only on COLD
+   * deferreds. */
 }
 
 /* Rule 3: `d` is called, here (the site callback()/errback() was given),
@@ -91,7 +90,9 @@ static DF_NOINLINE df_deferred *make_slow(df_canceller_fn canceller,
                                           const char *func) {
   df_deferred *d = df__deferred_alloc();
   if (DF_UNLIKELY(!d)) return NULL;
-  init(d, canceller, canceller_arg, file, line, func);
+  init(d, file, line, func);
+  d->canceller = canceller;
+  d->canceller_arg = canceller_arg;
   d->debug = NULL;
   d->canceller_arg_release = NULL;
   if (DF_UNLIKELY(df__debugging)) {
@@ -112,7 +113,9 @@ df_deferred *df_deferred_new_at(df_canceller_fn canceller, void *canceller_arg,
   df_deferred *d;
   if (DF_UNLIKELY(df__debugging || (d = df__deferred_pop()) == NULL))
     return make_slow(canceller, canceller_arg, file, line, func);
-  init(d, canceller, canceller_arg, file, line, func);
+  init(d, file, line, func);
+  d->canceller = canceller;
+  d->canceller_arg = canceller_arg;
   return d;
 }
 
@@ -145,8 +148,12 @@ df_deferred *df_succeed_at(df_result result, const char *file, int line,
    * (rules 3, 5, U2) for a plain value, without the general paths: the
    * common `return df_wait_on(df_succeed(x))` costs little more than
    * taking a deferred from the free list. */
-  init(d, NULL, NULL, file, line, func);
-  set_fired(d, result, file, line, func);
+  init(d, file, line, func);
+  /* set_fired(), without storing the site a second time; no canceller:
+   * it is never called on a fired deferred (rule C4). */
+  d->flags = DF_F_CALLED | DF_F_BORN_FIRED;
+  d->pub.add_end = NULL;
+  d->result = result;
   return d;
 }
 

@@ -130,7 +130,9 @@ enum {
   DF_F_COLD = 1u << 5,        /* has a debug record or owned canceller state:
                                  freeing it takes the slow path            */
   DF_F_LIVE = 1u << 6,        /* scratch: reachable from outside (collect.c) */
-  DF_F_EXPANDED = 1u << 7     /* scratch: edges walked (collect.c)           */
+  DF_F_EXPANDED = 1u << 7,    /* scratch: edges walked (collect.c)           */
+  DF_F_BORN_FIRED = 1u << 8   /* made fired (df_succeed): its fired site is
+                                 its created one, not stored twice         */
 };
 
 struct df_deferred {
@@ -185,7 +187,8 @@ _Static_assert(offsetof(df_deferred, paused) ==
 /* Where `d` was first fired; all NULL while unfired. */
 static inline df_site df__fired_site(const df_deferred *d) {
   df_site none = {NULL, NULL, 0};
-  return df__called(d) ? d->fired : none;
+  if (!df__called(d)) return none;
+  return (d->flags & DF_F_BORN_FIRED) ? d->created : d->fired;
 }
 /* The debug record (df_set_debugging), or NULL. */
 static inline df_debug_info *df__debug_of(const df_deferred *d) {
