@@ -706,32 +706,38 @@ static inline bool take_simple(df_deferred *cur, df_result *out) {
  * stage has a callback, run it, with the result in registers. RUNNING
  * must be set, and stays set from one callback to the next (no user code
  * can see `d` between them). A fired deferred a callback returns is taken
- * on the way (take_simple). Returns the last result, with *last the last
- * stage run (unchanged if none ran); stops before anything else: a
- * failure, a deferred to wait on, a stage without this side (pass-through)
- * or an edge stage (which has no callback at all). A failure or deferred
- * stops it before any peek, so *last is then still in the head segment,
- * as after_call needs for its trace. */
+ * on the way (take_simple). Returns the last result; stops before
+ * anything else: a failure, a deferred to wait on (then *last is the
+ * stage whose callback returned it, else *last is left alone), a stage
+ * without this side (pass-through) or an edge stage (which has no
+ * callback at all). A failure or deferred stops it before any peek, so
+ * *last is then still in the head segment, as after_call needs for its
+ * trace; after a success nobody needs the stage. */
 static DF_ALWAYS_INLINE df_result run_successes(df_deferred *d, df_result out,
                                       df_stage **last) {
-  /* df__stage_peek, spelt out, with the head kept in a register: only
-   * this loop moves it while d runs (adds move the tail, which is read
-   * again after every call). */
+  /* df__stage_peek, spelt out, with the head and its segment's end kept
+   * in registers: only this loop moves them while d runs (adds move the
+   * tail, which is read again after every call). */
+  df_stage *end = d->head_end;
   for (df_stage *next = d->head;; next++) {
     if (next == d->pub.tail) return out;
-    if (DF_UNLIKELY(next == d->head_end)) {
+    if (DF_UNLIKELY(next == end)) {
       df__stage_advance(d);
       next = d->head;
+      end = d->head_end;
     }
     if (next->callback == NULL) return out;
     d->head = next + 1;
-    *last = next;
     out = next->callback(out, next->callback_arg);
-    if (DF_UNLIKELY(df__stage_kind(next) == DF_STAGE_OWNED))
+    /* A stage with a callback is USER or OWNED (edges have none), and
+     * OWNED is the one of the two with the low kind bit set. */
+    if (DF_UNLIKELY(next->site_kind & 1))
       next->u.release(next->callback_arg);
     if (DF_UNLIKELY(out.kind >= DF_FAILURE) &&
-        !(out.kind == DF_DEFERRED && take_simple(d, &out)))
+        !(out.kind == DF_DEFERRED && take_simple(d, &out))) {
+      *last = next;
       return out;
+    }
   }
 }
 
@@ -821,7 +827,7 @@ static enum run_outcome run_stages(df_loop_stack *s, df_deferred *cur) {
         (out.kind == DF_DEFERRED && take_simple(cur, &out)))
       out = run_successes(cur, out, &last);
     cur->flags &= ~DF_F_RUNNING;
-    if (last != st) { /* later stages ran, each on a success */
+    if (last != st) { /* a later stage, run on a success, returned out */
       st = last;
       failed = false;
       in_failure = NULL;

@@ -80,6 +80,8 @@ _Static_assert(DF_STAGE_OWNED == 3, "core.h's df__add_owned_inline writes 3");
 #define DF_STAGE_KIND_BITS ((uintptr_t)3)
 _Static_assert(_Alignof(df_stage_site) > DF_STAGE_KIND_BITS,
                "a site record's low bits are free for the kind");
+_Static_assert((DF_STAGE_OWNED & 1) && !(DF_STAGE_USER & 1),
+               "run_successes tells OWNED from USER by the low kind bit");
 static inline unsigned df__stage_kind(const df_stage *s) {
   return (unsigned)(s->site_kind & DF_STAGE_KIND_BITS);
 }
