@@ -102,11 +102,21 @@ void df__deferred_release_slow(df_deferred *d) {
 
 df_stage_block *df__block_alloc_slow(void) {
   register_thread();
-  return df__malloc(sizeof(df_stage_block));
+  df_stage_block *b = df__malloc(df__block_bytes(DF_BLOCK_STAGES));
+  if (b) b->cap = DF_BLOCK_STAGES;
+  return b;
+}
+
+/* A block bigger than the pooled size: straight from the allocator. */
+df_stage_block *df__block_alloc_big(uint32_t cap) {
+  df_stage_block *b = df__malloc(df__block_bytes(cap));
+  if (b) b->cap = cap;
+  return b;
 }
 
 void df__block_release_slow(df_stage_block *b) {
-  if (!register_thread() || df__spares.room_blocks == 0) {
+  if (!register_thread() || df__spares.room_blocks == 0 ||
+      b->cap != DF_BLOCK_STAGES) {
     df__free(b);
     return;
   }

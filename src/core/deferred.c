@@ -225,7 +225,7 @@ static void destroy_one(df_deferred *d) {
 void df__deferred_destroy(df_deferred *d) {
   /* The common case: nothing to report, drop or release. */
   if (DF_LIKELY(!(d->flags & (DF_F_MARKED | DF_F_COLD)) &&
-                df__stages_empty(d) && d->result.kind < DF_FAILURE &&
+                df__stages_empty_small(d) && d->result.kind < DF_FAILURE &&
                 d->result.destructor == 0)) {
     df__stages_free_empty(d);
     df__deferred_release(d);
@@ -295,6 +295,7 @@ static DF_NOINLINE int add_callbacks_slow(df_deferred *d,
                                           const df_stage_site *site) {
   df_stage_block *b;
   if (DF_LIKELY(d->pub.tail == d->tail_end && !(d->flags & DF_F_CALLED)) &&
+      df__next_block_cap(d) == DF_BLOCK_STAGES &&
       (b = df__block_pop()) != NULL) {
     /* The inline add's only miss on an unfired deferred: its tail segment
      * is full. A pooled block, linked in with stores only (no call, so
@@ -693,7 +694,7 @@ static inline bool take_simple(df_deferred *cur, df_result *out) {
   (void)cur;
   if (!r || !df__sole_ref_unpaused(r) ||
       (r->flags & (DF_F_CALLED | DF_F_RUNNING | DF_F_COLD)) != DF_F_CALLED ||
-      r->result.kind >= DF_FAILURE || !df__stages_empty(r) ||
+      r->result.kind >= DF_FAILURE || !df__stages_empty_small(r) ||
       df__observer != NULL)
     return false;
   *out = df__result_load(&r->result);

@@ -6,8 +6,8 @@
  *   df_deferred                                  df_stage_block (pool)
  *   +----------------------------+               +--------------------+
  *   | pub.tail, pub.add_end -----+---(adds)----->| next ------------> ...
- *   | result, flags, refs, ...   |               | stages[16]         |
- *   | head, head_end ------------+---(runs)----->|                    |
+ *   | result, flags, refs, ...   |               | cap, stages[cap]   |
+ *   | head, head_end ------------+---(runs)----->| (16, 32, ... 1024) |
  *   | tail_end, inline_next -----+-------------->+--------------------+
  *   | inline_stages[2] <-- first segment
  *   +----------------------------+
@@ -15,12 +15,14 @@
  * The first stages live inside the deferred (no pointer chase for the
  * common one- or two-stage chain); longer chains continue in 16-stage
  * blocks taken from a per-thread free list, so adding a stage never calls
- * malloc once the thread is warm. A stage is five words, 40 bytes (its
- * site is one pointer to a static record, with the stage's kind in the
- * pointer's low bits): with the block header that is 40.5 bytes per
- * pending stage. A freed deferred's struct keeps the block its queue
- * ended in, and the next deferred made from it starts there. `pub` and
- * the stage layout are also in the public header (core.h, marked
+ * malloc once the thread is warm, and a queue that keeps growing goes on
+ * in blocks twice as big as the last (up to 1,024 stages). A stage is
+ * five words, 40 bytes (its site is one pointer to a static record, with
+ * the stage's kind in the pointer's low bits): with a block's header and
+ * back pointer, 41.5 bytes per stage in a 16-stage block and 40.0 in a
+ * 1,024-stage one. A freed deferred's struct keeps the 16-stage block its
+ * queue ended in, and the next deferred made from it starts there. `pub`
+ * and the stage layout are also in the public header (core.h, marked
  * private), whose add macros fill a stage inline.
  */
 #ifndef DF_CORE_INTERNAL_H
@@ -34,7 +36,8 @@
 #include "deferred.h"
 
 #define DF_INLINE_STAGES 2
-#define DF_BLOCK_STAGES 16
+#define DF_BLOCK_STAGES 16        /* a pooled block, the first after the inline segment */
+#define DF_BLOCK_STAGES_MAX 1024  /* later blocks double, up to this */
 
 /* Copy a result out of memory as two 8-byte halves. A plain struct copy
  * compiles to one 16-byte SSE load, and a result was usually just stored
@@ -101,10 +104,21 @@ static inline bool df__stage_is_edge(const df_stage *s) {
   return kind == DF_STAGE_CONTINUE || kind == DF_STAGE_CHAIN;
 }
 
+/* A segment of the queue after the inline one. Pooled blocks hold
+ * DF_BLOCK_STAGES; while a queue grows longer than its head's segment,
+ * each new block doubles (up to DF_BLOCK_STAGES_MAX), so a chain of a
+ * million stages makes about a thousand allocations, not 62,500. After
+ * the last stage comes a pointer back to the block (df__block_of_end). */
 typedef struct df_stage_block {
   struct df_stage_block *next;
-  df_stage stages[DF_BLOCK_STAGES];
+  uint32_t cap; /* stages */
+  df_stage stages[];
 } df_stage_block;
+
+static inline size_t df__block_bytes(uint32_t cap) {
+  return offsetof(df_stage_block, stages) + cap * sizeof(df_stage) +
+         sizeof(df_stage_block *);
+}
 
 struct df_strbuf;
 
@@ -276,7 +290,7 @@ static inline df_stage_block *df__block_alloc(void) {
   return DF_LIKELY(b != NULL) ? b : df__block_alloc_slow();
 }
 static inline void df__block_release(df_stage_block *b) {
-  if (DF_UNLIKELY(df__spares.room_blocks == 0)) {
+  if (DF_UNLIKELY(df__spares.room_blocks == 0 || b->cap != DF_BLOCK_STAGES)) {
     df__block_release_slow(b);
     return;
   }
@@ -293,9 +307,14 @@ static inline bool df__is_inline_end(const df_deferred *d,
   return end == d->inline_stages + DF_INLINE_STAGES;
 }
 
-static inline df_stage_block *df__block_of_end(df_stage *end) {
-  return (df_stage_block *)(void *)((char *)(end - DF_BLOCK_STAGES) -
-                                    offsetof(df_stage_block, stages));
+/* The block whose stages end at `end` (not the inline segment's end). */
+static inline df_stage_block *df__block_of_end(const df_stage *end) {
+  df_stage_block *b;
+  memcpy(&b, end, sizeof b);
+  return b;
+}
+static inline df_stage *df__block_end(df_stage_block *b) {
+  return b->stages + b->cap;
 }
 
 /* The segment after the one that ends at `end`. */
@@ -315,10 +334,22 @@ static inline df_stage *df__stages_link_block(df_deferred *d,
   else
     df__block_of_end(d->tail_end)->next = b;
   d->pub.tail = b->stages;
-  d->tail_end = b->stages + DF_BLOCK_STAGES;
+  d->tail_end = df__block_end(b);
+  memcpy(d->tail_end, &b, sizeof b); /* the way back (df__block_of_end) */
   if (!(d->flags & DF_F_CALLED)) d->pub.add_end = d->tail_end;
   return d->pub.tail++;
 }
+
+/* How many stages the next block of d's queue gets: a pooled one while
+ * the whole queue fits in its tail segment (a queue that runs as fast as
+ * it grows), else twice the tail segment, up to DF_BLOCK_STAGES_MAX. */
+static inline uint32_t df__next_block_cap(const df_deferred *d) {
+  if (d->head_end == d->tail_end || df__is_inline_end(d, d->tail_end))
+    return DF_BLOCK_STAGES;
+  uint32_t cap = df__block_of_end(d->tail_end)->cap * 2;
+  return cap < DF_BLOCK_STAGES_MAX ? cap : DF_BLOCK_STAGES_MAX;
+}
+df_stage_block *df__block_alloc_big(uint32_t cap); /* cache.c */
 
 /* The tail segment is full: continue in a new block. (Even when the queue
  * is empty this takes a block rather than rewinding to the inline
@@ -326,7 +357,9 @@ static inline df_stage *df__stages_link_block(df_deferred *d,
  * read by the loop after its callback returns. The old block goes back to
  * the pool when the head moves past it.) */
 static inline df_stage *df__stage_append_slow(df_deferred *d) {
-  df_stage_block *b = df__block_alloc();
+  uint32_t cap = df__next_block_cap(d);
+  df_stage_block *b =
+      cap == DF_BLOCK_STAGES ? df__block_alloc() : df__block_alloc_big(cap);
   return b ? df__stages_link_block(d, b) : NULL;
 }
 
@@ -334,14 +367,15 @@ static inline void df__stage_advance(df_deferred *d) {
   df_stage *end = d->head_end;
   df_stage_block *next = df__next_segment(d, end);
   if (!df__is_inline_end(d, end)) {
-    df__block_release(df__block_of_end(end));
-    d->run_base += DF_BLOCK_STAGES;
+    df_stage_block *old = df__block_of_end(end);
+    d->run_base += old->cap;
+    df__block_release(old);
   } else {
     d->inline_next = NULL;
     d->run_base += DF_INLINE_STAGES;
   }
   d->head = next->stages;
-  d->head_end = next->stages + DF_BLOCK_STAGES;
+  d->head_end = df__block_end(next);
 }
 
 typedef struct df_loop_frame {
@@ -444,7 +478,7 @@ static inline uint32_t df__stage_index(const df_deferred *d,
                                        const df_stage *st) {
   const df_stage *start = d->head_end == d->inline_stages + DF_INLINE_STAGES
                               ? d->inline_stages
-                              : d->head_end - DF_BLOCK_STAGES;
+                              : df__block_of_end(d->head_end)->stages;
   return d->run_base + (uint32_t)(st - start);
 }
 
@@ -457,12 +491,19 @@ uint32_t df__stages_pending(const df_deferred *d);
  * made from this struct to start its queue in (df__stages_init). The
  * struct and its block are then reused together: LIFO free lists hand
  * the same struct to the next loop iteration. */
+/* The fast paths that free a deferred ask this first: is its queue empty
+ * and held in the inline segment or one pooled-size block? (A bigger
+ * block goes back to malloc on the general path, destroy_one.) */
+static inline bool df__stages_empty_small(const df_deferred *d) {
+  return d->head == d->pub.tail &&
+         (d->head_end == d->inline_stages + DF_INLINE_STAGES ||
+          df__block_of_end(d->head_end)->cap == DF_BLOCK_STAGES);
+}
+/* Only when df__stages_empty_small(d). The head block of an empty queue
+ * is its last, so its next is already NULL. */
 static inline void df__stages_free_empty(df_deferred *d) {
-  if (d->head_end != d->inline_stages + DF_INLINE_STAGES) {
-    df_stage_block *b = df__block_of_end(d->head_end);
-    b->next = NULL;
-    d->inline_next = b;
-  }
+  if (d->head_end != d->inline_stages + DF_INLINE_STAGES)
+    d->inline_next = df__block_of_end(d->head_end);
 }
 
 /* observe.c: the firing observer (deferred.c reports only if set). */

@@ -1,16 +1,20 @@
 /* The stage queue of one deferred: a FIFO of callback/errback pairs.
  *
  * The queue is a list of segments. The first is the deferred's own
- * inline_stages array (DF_INLINE_STAGES long); the rest are pooled blocks
- * of DF_BLOCK_STAGES. `head` walks forward through them as stages run
+ * inline_stages array (DF_INLINE_STAGES long); the rest are blocks: of
+ * DF_BLOCK_STAGES, pooled, while the queue fits in its tail segment, and
+ * twice the tail segment (up to DF_BLOCK_STAGES_MAX) while it grows past
+ * it, so that long chains make few allocations and short-lived queues no
+ * big ones. `head` walks forward through them as stages run
  * (rule 6: each pair is removed before it runs), `tail` as stages are
  * added; each carries the end of its segment, so the common case of both
  * operations is a compare and an increment (the inline functions in
  * internal.h). This file has the rest: crossing into the next segment,
  * walking the queue, and dropping it.
  *
- * A block the head has left is returned to the pool at once, so a
- * million-stage chain gives its memory back as it runs. */
+ * A block the head has left is returned at once (to the pool, or to
+ * malloc if it is bigger), so a million-stage chain gives its memory
+ * back as it runs. */
 #include <stddef.h>
 
 #include "internal.h"
@@ -33,7 +37,7 @@ void df__stages_each(df_deferred *d, df__stage_visit_fn fn, void *ctx) {
     if (p == end) {
       df_stage_block *next = df__next_segment(d, end);
       p = next->stages;
-      end = p + DF_BLOCK_STAGES;
+      end = df__block_end(next);
     }
     if (!fn(p, ctx)) return;
     p++;
