@@ -81,6 +81,28 @@ static void test_long_queue_allocates_few_blocks(void **state) {
   default_allocator();
 }
 
+/* Once warm, a thread that builds chains of up to 2,000 stages (one block
+ * of each size) over and over allocates nothing: the bigger blocks have
+ * spare lists of their own. */
+static void test_warm_long_chains_allocate_nothing(void **state) {
+  (void)state;
+  count_allocations();
+  long warm = 0;
+  for (int round = 0; round < 5; round++) {
+    df_deferred *d = df_deferred_new();
+    for (int i = 0; i < 2000; i++)
+      df_deferred_add_callback(d, expect_index, (void *)(intptr_t)i);
+    df_deferred_callback(d, df_int(0));
+    df_result r;
+    assert_int_equal(df_deferred_take_result(d, &r), 0);
+    assert_int_equal(r.u.i, 2000);
+    df_deferred_unref(d);
+    if (round == 0) warm = support_allocations;
+  }
+  assert_int_equal(support_allocations, warm);
+  default_allocator();
+}
+
 /* A queue that runs as fast as it grows (a paused deferred fed one stage
  * at a time) stays in pooled blocks: once warm it allocates nothing, and
  * its stages still run in order. */
@@ -140,6 +162,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_long_chains_run_in_order),
       cmocka_unit_test(test_long_queue_allocates_few_blocks),
+      cmocka_unit_test(test_warm_long_chains_allocate_nothing),
       cmocka_unit_test(test_streaming_queue_allocates_nothing),
       cmocka_unit_test(test_stage_index_in_a_big_block),
   };

@@ -21,6 +21,26 @@ DF_TLS df_spares df__spares;
 DF_TLS df_loop_stack df__loop;
 static DF_TLS df_ptr_vec scratch;
 
+/* Spare blocks bigger than the pooled size, one list per size (32, 64,
+ * ... DF_BLOCK_STAGES_MAX stages), each keeping at most BIG_SPARE_STAGES
+ * stages' worth: a thread that builds long chains over and over stops
+ * allocating once warm, and holds at most 6 x 40 KiB for it. */
+#define BIG_CLASSES 6
+#define BIG_SPARE_STAGES 1024
+_Static_assert((DF_BLOCK_STAGES << BIG_CLASSES) == DF_BLOCK_STAGES_MAX,
+               "one spare list per doubling above the pooled size");
+typedef struct big_spares {
+  df_stage_block *list;
+  uint32_t n;
+} big_spares;
+static DF_TLS big_spares big[BIG_CLASSES];
+
+static unsigned big_class(uint32_t cap) {
+  unsigned c = 0;
+  while (((uint32_t)DF_BLOCK_STAGES << (c + 1)) < cap) c++;
+  return c; /* 32 -> 0, 64 -> 1, ... */
+}
+
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 static bool shutting_down; /* set by the atexit handler */
@@ -38,6 +58,14 @@ static void free_caches(void) {
     df_stage_block *b = df__spares.blocks;
     df__spares.blocks = b->next;
     df__free(b);
+  }
+  for (unsigned c = 0; c < BIG_CLASSES; c++) {
+    while (big[c].list) {
+      df_stage_block *b = big[c].list;
+      big[c].list = b->next;
+      df__free(b);
+    }
+    big[c].n = 0;
   }
   /* Empty lists: full room if the thread stays registered, else none. */
   df__spares.room_deferreds = df__spares.registered ? DF_MAX_SPARE_DEFERREDS : 0;
@@ -107,16 +135,38 @@ df_stage_block *df__block_alloc_slow(void) {
   return b;
 }
 
-/* A block bigger than the pooled size: straight from the allocator. */
+/* A block bigger than the pooled size: a spare of its size, else new. */
 df_stage_block *df__block_alloc_big(uint32_t cap) {
+  big_spares *s = &big[big_class(cap)];
+  if (s->list) {
+    df_stage_block *b = s->list;
+    s->list = b->next;
+    s->n--;
+    return b;
+  }
+  register_thread();
   df_stage_block *b = df__malloc(df__block_bytes(cap));
   if (b) b->cap = cap;
   return b;
 }
 
 void df__block_release_slow(df_stage_block *b) {
-  if (!register_thread() || df__spares.room_blocks == 0 ||
-      b->cap != DF_BLOCK_STAGES) {
+  if (!register_thread()) {
+    df__free(b);
+    return;
+  }
+  if (b->cap != DF_BLOCK_STAGES) {
+    big_spares *s = &big[big_class(b->cap)];
+    if ((s->n + 1) * b->cap > BIG_SPARE_STAGES) {
+      df__free(b);
+      return;
+    }
+    b->next = s->list;
+    s->list = b;
+    s->n++;
+    return;
+  }
+  if (df__spares.room_blocks == 0) {
     df__free(b);
     return;
   }
