@@ -148,6 +148,95 @@ static void test_owned_canceller_release_is_not_inherited(void **state) {
   assert_int_equal(released, 1);
 }
 
+/* --- `return df_wait_on(df_succeed(x))` ------------------------------------
+ * The firing loop takes the value of such a deferred and keeps its struct
+ * for the next df_succeed as it is, when nothing but df_succeed ever
+ * touched it. Whatever else the last one went through must not show. */
+
+static df_result return_succeed(df_result r, void *arg) {
+  (void)arg;
+  return df_wait_on(df_succeed(df_int(r.u.i + 1)));
+}
+
+static df_deferred *kept_for_later;
+static df_result return_succeed_touched(df_result r, void *arg) {
+  intptr_t how = (intptr_t)arg;
+  df_deferred *s = df_succeed(df_int(r.u.i + 1));
+  if (how == 1) { /* paused and unpaused: still as made */
+    df_deferred_pause(s);
+    df_deferred_unpause(s);
+  } else if (how == 2) { /* a callback ran on it */
+    df_deferred_add_callback(s, add_one, NULL);
+  } else if (how == 3) { /* a chain_deferred source fired into it */
+    df_deferred *src = df_deferred_new();
+    df_deferred_chain(src, s); /* s is called: the chain fails */
+    df_deferred_callback(src, df_int(0));
+    df_deferred_add_errback(src, handle, NULL);
+    df_deferred_unref(src);
+  } else if (how == 4) { /* still held by someone else */
+    df_deferred_unref(kept_for_later); /* the one before, if any */
+    kept_for_later = df_deferred_ref(s);
+  }
+  return df_wait_on(s);
+}
+
+static void test_returned_succeed_structs_start_afresh(void **state) {
+  (void)state;
+  for (intptr_t how = 0; how <= 4; how++) {
+    /* structs with no kept block, as df_succeed's reuse needs */
+    df_release_caches();
+    df_deferred *d = df_deferred_new();
+    for (int i = 0; i < 5; i++) {
+      df_deferred_add_callback(d, return_succeed, NULL);
+      df_deferred_add_callback(d, return_succeed_touched, (void *)how);
+    }
+    df_deferred_callback(d, df_int(0));
+    df_result r;
+    assert_int_equal(df_deferred_take_result(d, &r), 0);
+    assert_int_equal(r.u.i, how == 2 ? 15 : 10);
+    df_deferred_unref(d);
+    if (kept_for_later) {
+      assert_true(df_deferred_called(kept_for_later));
+      df_deferred_unref(kept_for_later);
+      kept_for_later = NULL;
+    }
+    /* the next one, whichever struct it gets, is as new */
+    int line = __LINE__ + 1;
+    df_deferred *fresh = df_succeed(df_int(7));
+    assert_true(df_deferred_called(fresh));
+    assert_int_equal(df_deferred_paused(fresh), 0);
+    assert_int_equal(df_deferred_pending_stages(fresh), 0);
+    assert_null(df_deferred_chained_to(fresh));
+    assert_int_equal(df_deferred_created_site(fresh).line, line);
+    df_deferred_add_callback(fresh, add_one, NULL);
+    assert_int_equal(df_deferred_take_result(fresh, &r), 0);
+    assert_int_equal(r.u.i, 8);
+    df_deferred_unref(fresh);
+  }
+}
+
+/* Each df_succeed gets a serial of its own, reused struct or not. */
+static uint32_t serials[8];
+static int n_serials;
+static df_result return_succeed_noting_serial(df_result r, void *arg) {
+  (void)arg;
+  df_deferred *s = df_succeed(df_int(r.u.i + 1));
+  serials[n_serials++] = df_deferred_serial(s);
+  return df_wait_on(s);
+}
+
+static void test_reused_succeed_structs_get_new_serials(void **state) {
+  (void)state;
+  n_serials = 0;
+  df_deferred *d = df_deferred_new();
+  for (int i = 0; i < 8; i++)
+    df_deferred_add_callback(d, return_succeed_noting_serial, NULL);
+  df_deferred_callback(d, df_int(0));
+  for (int i = 1; i < 8; i++) assert_int_equal(serials[i], serials[i - 1] + 1);
+  df_deferred_unref(d);
+  df_release_caches(); /* frees the kept struct too (valgrind) */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_chains_of_every_length_reuse_structs),
@@ -155,6 +244,8 @@ int main(void) {
       cmocka_unit_test(test_overflowing_the_free_list_frees_kept_blocks),
       cmocka_unit_test(test_unfired_queue_in_a_kept_block_is_dropped),
       cmocka_unit_test(test_owned_canceller_release_is_not_inherited),
+      cmocka_unit_test(test_returned_succeed_structs_start_afresh),
+      cmocka_unit_test(test_reused_succeed_structs_get_new_serials),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,6 +48,8 @@ static bool shutting_down; /* set by the atexit handler */
 /* Free the calling thread's caches (TLS is still valid in key destructors
  * and atexit handlers, which run in the thread concerned). */
 static void free_caches(void) {
+  df__free(df__spares.born_fired);
+  df__spares.born_fired = NULL;
   while (df__spares.deferreds) {
     df_deferred *d = df__spares.deferreds;
     df__spares.deferreds = d->unhandled_next;

@@ -142,7 +142,20 @@ df_deferred *df_succeed_at(df_result result, const char *file, int line,
                            const char *func) {
   df_deferred *d;
   if (DF_UNLIKELY(df__debugging || result.kind >= DF_FAILURE ||
-                  df__observer != NULL || (d = df__deferred_pop()) == NULL))
+                  df__observer != NULL))
+    return succeed_slow(result, file, line, func);
+  d = df__spares.born_fired;
+  if (DF_LIKELY(d != NULL)) {
+    /* What the last one left (take_simple): only what differs. */
+    df__spares.born_fired = NULL;
+    d->result = result;
+    d->serial = ++serial_counter;
+    d->created.file = file;
+    d->created.line = line;
+    d->created.func = func;
+    return d;
+  }
+  if (DF_UNLIKELY((d = df__deferred_pop()) == NULL))
     return succeed_slow(result, file, line, func);
   /* All that creating a deferred and firing it with nothing queued does
    * (rules 3, 5, U2) for a plain value, without the general paths: the
@@ -698,6 +711,15 @@ static inline bool take_simple(df_deferred *cur, df_result *out) {
       df__observer != NULL)
     return false;
   *out = df__result_load(&r->result);
+  if (r->flags == (DF_F_CALLED | DF_F_BORN_FIRED) &&
+      r->head == r->inline_stages && r->chained_to == NULL &&
+      df__spares.born_fired == NULL && df__spares.room_deferreds != 0) {
+    /* As df_succeed made it: never had a stage (so its queue, run_base
+     * and counters are as new), never chained, one reference, not
+     * paused. It waits for the next df_succeed as it is. */
+    df__spares.born_fired = r;
+    return true;
+  }
   df__stages_free_empty(r); /* and nothing to report or drop: */
   df__deferred_release(r);
   return true;

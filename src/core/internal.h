@@ -246,6 +246,11 @@ typedef struct df_spares {
    * a release to the slow path for either reason). */
   uint32_t room_deferreds, room_blocks;
   bool registered; /* this thread's caches will be freed at its exit */
+  /* One struct of a deferred made by df_succeed and taken by the firing
+   * loop untouched (take_simple), left as df_succeed makes one but for
+   * its result, serial and site: `return df_wait_on(df_succeed(x))`
+   * reuses it without initialising it again. */
+  df_deferred *born_fired;
 } df_spares;
 extern DF_TLS df_spares df__spares;
 df_deferred *df__deferred_alloc_slow(void);
