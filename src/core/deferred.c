@@ -951,7 +951,7 @@ static int run_ready(df_deferred *d) {
     df_result out = run_successes(d, df__result_load(&d->result), &st);
     d->flags &= ~DF_F_RUNNING;
     if (DF_LIKELY(out.kind < DF_FAILURE)) {
-      d->result = out;
+      df__result_store(&d->result, out);
     } else if (!after_call(d, st, out, false, NULL)) {
       finish_pass(d); /* waiting */
       unref(d);

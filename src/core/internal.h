@@ -57,6 +57,19 @@ static inline df_result df__result_load(const df_result *p) {
   memcpy((char *)&r + 8, &hi, 8);
   return r;
 }
+/* The other way: store a result that lives in two registers as its two
+ * halves, so that gcc does not first put together a kind it had kept
+ * apart (it splits `kind` off a result it tests). */
+static inline void df__result_store(df_result *p, df_result r) {
+  uint64_t lo, hi;
+  memcpy(&lo, &r, 8);
+  memcpy(&hi, (const char *)&r + 8, 8);
+#if defined(__GNUC__)
+  __asm__("" : "+r"(lo), "+r"(hi));
+#endif
+  memcpy(p, &lo, 8);
+  memcpy((char *)p + 8, &hi, 8);
+}
 
 /* --- allocation (alloc.c) ------------------------------------------------ */
 
