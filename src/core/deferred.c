@@ -700,11 +700,10 @@ static bool run_observed(df_deferred *cur, const df_stage *st,
  * result alone, has fired with a plain value, has nothing queued and is
  * neither paused nor running gives its value and is freed here. Anything
  * else (and every case the observer must see) goes to take_or_wait(). */
-static inline bool take_simple(df_deferred *cur, df_result *out) {
+static inline bool take_simple(df_result *out) {
   df_deferred *r = out->u.deferred;
-  /* r == cur fails the tests too: cur is RUNNING, and its loop holds a
-   * reference besides the user's. */
-  (void)cur;
+  /* A callback returning its own deferred fails the tests too: that one
+   * is RUNNING, and its loop holds a reference besides the user's. */
   if (!r || !df__sole_ref_unpaused(r) ||
       (r->flags & (DF_F_CALLED | DF_F_RUNNING | DF_F_COLD)) != DF_F_CALLED ||
       r->result.kind >= DF_FAILURE || !df__stages_empty_small(r) ||
@@ -757,7 +756,7 @@ static DF_ALWAYS_INLINE df_result run_successes(df_deferred *d, df_result out,
     if (DF_UNLIKELY(next->site_kind & 1))
       next->u.release(next->callback_arg);
     if (DF_UNLIKELY(out.kind >= DF_FAILURE) &&
-        !(out.kind == DF_DEFERRED && take_simple(d, &out))) {
+        !(out.kind == DF_DEFERRED && take_simple(&out))) {
       *last = next;
       return out;
     }
@@ -847,7 +846,7 @@ static enum run_outcome run_stages(df_loop_stack *s, df_deferred *cur) {
     if (DF_UNLIKELY(release != NULL)) release(arg);
     df_stage *last = st;
     if (DF_LIKELY(out.kind < DF_FAILURE) ||
-        (out.kind == DF_DEFERRED && take_simple(cur, &out)))
+        (out.kind == DF_DEFERRED && take_simple(&out)))
       out = run_successes(cur, out, &last);
     cur->flags &= ~DF_F_RUNNING;
     if (last != st) { /* a later stage, run on a success, returned out */
