@@ -12,8 +12,8 @@
  *     (values whose counting destructor ran);
  *   - the usual cmocka setup/teardown built on them;
  *   - small callbacks that several suites use under the same name;
- *   - the out-of-memory driver: a scenario run again and again with each
- *     of its allocations refused in turn.
+ *   - a counting allocator, and the out-of-memory driver: a scenario run
+ *     again and again with each of its allocations refused in turn.
  *
  * Suite-specific helpers stay in their suite. The callbacks below keep the
  * names the suites gave them, since a stage's callback name shows in
@@ -170,6 +170,24 @@ static inline void *support_failing_realloc(void *p, size_t n) {
   return realloc(p, n);
 }
 
+/* From an empty cache on, count the library's allocations in
+ * support_allocations (refusing none); support_default_allocator() puts
+ * the default allocator back (the caches are emptied first: the
+ * allocator may change only then). */
+static inline void support_count_allocations(void) {
+  df_release_caches();
+  support_fail_at = 0; /* never refuse */
+  support_allocations = 0;
+  assert_int_equal(df_set_allocator(support_failing_malloc,
+                                    support_failing_realloc, free),
+                   0);
+}
+
+static inline void support_default_allocator(void) {
+  df_release_caches();
+  df_set_allocator(NULL, NULL, NULL);
+}
+
 /* Run `scenario` with the library's n-th allocation refused, for n = 1,
  * 2, ..., until a run gets through without reaching its n-th allocation.
  * Before each run the caches are emptied (the allocator may change only
@@ -190,8 +208,7 @@ static inline long support_fail_each_allocation(
                                       support_failing_realloc, free),
                      0);
     int64_t outcome = scenario();
-    df_release_caches();
-    df_set_allocator(NULL, NULL, NULL);
+    support_default_allocator();
     runs++;
     bool failed = support_failed_allocations != 0;
     check(outcome, failed);

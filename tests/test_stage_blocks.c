@@ -26,20 +26,6 @@ static df_result fail_here(df_result r, void *arg) {
   return df_raise(&generic_error, "stage failed");
 }
 
-static void count_allocations(void) {
-  df_release_caches();
-  support_fail_at = 0; /* never refuse */
-  support_allocations = 0;
-  assert_int_equal(df_set_allocator(support_failing_malloc,
-                                    support_failing_realloc, free),
-                   0);
-}
-
-static void default_allocator(void) {
-  df_release_caches();
-  df_set_allocator(NULL, NULL, NULL);
-}
-
 /* Every length up to a few blocks of each size: all stages run, in order,
  * and the pending count is right before the fire. */
 static void test_long_chains_run_in_order(void **state) {
@@ -67,7 +53,7 @@ static void test_long_chains_run_in_order(void **state) {
  * 32, ... 1,024 stages, then 1,024 each), not 6,250 of 16 stages. */
 static void test_long_queue_allocates_few_blocks(void **state) {
   (void)state;
-  count_allocations();
+  support_count_allocations();
   df_deferred *d = df_deferred_new();
   for (int i = 0; i < 100000; i++)
     df_deferred_add_callback(d, expect_index, (void *)(intptr_t)i);
@@ -78,7 +64,7 @@ static void test_long_queue_allocates_few_blocks(void **state) {
   assert_int_equal(df_deferred_take_result(d, &r), 0);
   assert_int_equal(r.u.i, 100000);
   df_deferred_unref(d);
-  default_allocator();
+  support_default_allocator();
 }
 
 /* Once warm, a thread that builds chains of up to 2,000 stages (one block
@@ -86,7 +72,7 @@ static void test_long_queue_allocates_few_blocks(void **state) {
  * spare lists of their own. */
 static void test_warm_long_chains_allocate_nothing(void **state) {
   (void)state;
-  count_allocations();
+  support_count_allocations();
   long warm = 0;
   for (int round = 0; round < 5; round++) {
     df_deferred *d = df_deferred_new();
@@ -100,7 +86,7 @@ static void test_warm_long_chains_allocate_nothing(void **state) {
     if (round == 0) warm = support_allocations;
   }
   assert_int_equal(support_allocations, warm);
-  default_allocator();
+  support_default_allocator();
 }
 
 /* A queue that runs as fast as it grows (a paused deferred fed one stage
@@ -108,7 +94,7 @@ static void test_warm_long_chains_allocate_nothing(void **state) {
  * its stages still run in order. */
 static void test_streaming_queue_allocates_nothing(void **state) {
   (void)state;
-  count_allocations();
+  support_count_allocations();
   df_deferred *d = df_deferred_new();
   df_deferred_callback(d, df_int(0));
   int64_t next = 0; /* the value the next stage gets */
@@ -130,7 +116,7 @@ static void test_streaming_queue_allocates_nothing(void **state) {
   assert_int_equal(df_deferred_take_result(d, &r), 0);
   assert_int_equal(r.u.i, next);
   df_deferred_unref(d);
-  default_allocator();
+  support_default_allocator();
 }
 
 /* A failure raised far into a long queue names its stage by index, and an

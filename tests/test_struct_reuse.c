@@ -37,20 +37,6 @@ static int64_t run_chain(int stages) {
   return r.u.i;
 }
 
-static void count_allocations(void) {
-  df_release_caches();
-  support_fail_at = 0; /* never refuse */
-  support_allocations = 0;
-  assert_int_equal(df_set_allocator(support_failing_malloc,
-                                    support_failing_realloc, free),
-                   0);
-}
-
-static void default_allocator(void) {
-  df_release_caches();
-  df_set_allocator(NULL, NULL, NULL);
-}
-
 /* Chains of every length from 0 to 70 stages (the inline segment, then one
  * to five blocks), one after the other and in every order of lengths:
  * each struct comes back with whatever block it kept, and every chain
@@ -73,13 +59,13 @@ static void test_chains_of_every_length_reuse_structs(void **state) {
  * allocation at all, over and over. */
 static void test_warm_long_chains_allocate_nothing(void **state) {
   (void)state;
-  count_allocations();
+  support_count_allocations();
   assert_int_equal(run_chain(12), 12); /* warm: a struct and a block */
   long warm = support_allocations;
   assert_true(warm >= 2);
   for (int i = 0; i < 1000; i++) assert_int_equal(run_chain(12), 12);
   assert_int_equal(support_allocations, warm);
-  default_allocator();
+  support_default_allocator();
 }
 
 /* More structs with kept blocks than the free list holds (256): the
