@@ -22,8 +22,9 @@
  * and "#" lines of commentary. All library allocations go through a
  * counting allocator installed with df_set_allocator() before first use.
  *
- * Exit status: 0; 2 on a wrong result (a bug, reported as a crash); 3 if
- * the firing path of case a or b allocates once warm. Never on timing.
+ * Exit status: 0; 1 on a command line it does not understand; 2 on a
+ * wrong result (a bug, reported as a crash); 3 if the firing path of case
+ * a or b allocates once warm. Never on timing.
  *
  * Modes:
  *   bench            full run
@@ -37,6 +38,7 @@
 #define _GNU_SOURCE /* malloc_usable_size */
 #include <deferred.h>
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -524,32 +526,47 @@ static void in_child(void (*fn)(long), long n) {
 
 /* --- main ----------------------------------------------------------------- */
 
+static int usage(void) {
+  fprintf(stderr,
+          "usage: bench [--quick | --callgrind-b N | --callgrind CASE N]\n"
+          "  CASE: a, b, c, d, e, f (f1) or g (f2); N: a count, 0 or more\n");
+  return 1;
+}
+
+/* A whole decimal count, 0 or more, or false. */
+static bool parse_count(const char *text, long *out) {
+  char *end;
+  errno = 0;
+  long n = strtol(text, &end, 10);
+  if (end == text || *end != '\0' || errno != 0 || n < 0) return false;
+  *out = n;
+  return true;
+}
+
 int main(int argc, char **argv) {
   /* Before the library allocates anything. */
   df_set_allocator(counting_malloc, counting_realloc, counting_free);
 
-  if (argc == 3 && strcmp(argv[1], "--callgrind-b") == 0) {
-    long n = atol(argv[2]);
+  long n;
+  if (argc > 1 && strcmp(argv[1], "--callgrind-b") == 0) {
+    if (argc != 3 || !parse_count(argv[2], &n)) return usage();
     case_b(1000);
     case_b(n);
     return 0;
   }
-  if (argc == 4 && strcmp(argv[1], "--callgrind") == 0) {
-    /* Any case, for profiling by hand: --callgrind a|b|c|d|e N */
+  if (argc > 1 && strcmp(argv[1], "--callgrind") == 0) {
+    /* Any case, for profiling by hand: --callgrind a|b|c|d|e|f|g N */
     static const case_fn fns[] = {case_a, case_b, case_c,    case_d,
                                   case_e, case_f1, case_f2};
+    if (argc != 4 || !parse_count(argv[3], &n)) return usage();
     int k = argv[2][0] - 'a';
-    if (k < 0 || k > 6 || argv[2][1] != '\0') {
-      fprintf(stderr, "bench: --callgrind takes a case a-g (f: f1, g: f2) "
-                      "and a count\n");
-      return 1;
-    }
-    long n = atol(argv[3]);
+    if (k < 0 || k > 6 || argv[2][1] != '\0') return usage();
     fns[k](100);
     fns[k](n);
     return 0;
   }
-  quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+  quick = argc == 2 && strcmp(argv[1], "--quick") == 0;
+  if (argc > 1 && !quick) return usage();
   long scale = quick ? 20 : 1;
   int reps = quick ? 2 : 7;
 

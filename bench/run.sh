@@ -16,9 +16,12 @@ cd "$(dirname "$0")/.."
 
 mode=()
 quick=false
-if [[ "${1:-}" == "--quick" ]]; then
+if [[ $# -eq 1 && "$1" == "--quick" ]]; then
   mode=(--quick)
   quick=true
+elif [[ $# -ne 0 ]]; then
+  echo "usage: bench/run.sh [--quick]" >&2
+  exit 1
 fi
 
 build=${DF_BENCH_BUILD:-build-bench}
