@@ -42,6 +42,7 @@ enum {
 
 static int run_callbacks(df_deferred *d);
 static int run_ready(df_deferred *d);
+static int run_one(df_deferred *d, df_stage *st);
 
 static DF_TLS uint32_t serial_counter; /* df_deferred_serial */
 
@@ -425,7 +426,9 @@ int df_deferred_callback_at(df_deferred *d, df_result result, const char *file,
      * queued, its "finished" step for an unfired deferred (never marked)
      * is nothing. */
     d->chained_to = NULL;
-    if (df__stages_empty(d)) return 0;
+    df_stage *st = d->head;
+    if (st == d->pub.tail) return 0;
+    if (st + 1 == d->pub.tail) return run_one(d, st); /* one stage */
     return run_ready(d);
   }
   return callback_slow(d, result, file, line, func);
@@ -968,6 +971,69 @@ static int run_ready(df_deferred *d) {
     return 0;
   }
   run_frames(d);
+  return 0;
+}
+
+/* run_one() met something other than the plain end: its stage returned
+ * a failure or a deferred, queued more stages, or an observer appeared.
+ * `d` holds the run's reference; the stage has run and released. The
+ * result goes where run_ready() would have put it, and the rest of the
+ * queue, if any, runs as run_ready() runs it. */
+static DF_NOINLINE int run_one_rest(df_deferred *d, df_stage *st,
+                                    df_result out) {
+  if (out.kind < DF_FAILURE) {
+    df__result_store(&d->result, out);
+  } else if (!after_call(d, st, out, false, NULL)) {
+    finish_pass(d); /* waiting */
+    unref(d);
+    return 0;
+  }
+  if (df__stages_empty(d)) {
+    finish_pass(d);
+    unref(d);
+    return 0;
+  }
+  /* run_ready() takes its own reference: give ours back first (if the
+   * callback dropped the user's, refs is 0 only until the next line). */
+  d->refs--;
+  return run_ready(d);
+}
+
+/* run_ready() for the commonest queue of all, one ordinary stage with a
+ * callback (`st`, the head and only stage), met by callback() of an
+ * unfired deferred with a plain value and no observer: the stage is
+ * called directly, with no loop and no saved registers but two. If it
+ * returns a plain value and queued nothing meanwhile, `d` is done here;
+ * anything else goes on in run_one_rest(). */
+static DF_NOINLINE int run_one(df_deferred *d, df_stage *st) {
+  /* An edge (no callback) needs run_ready(); so does a head at its
+   * segment's end, whose stage is in the next block (not for an unfired
+   * deferred, whose head is still at the queue's start, but cheap). */
+  if (DF_UNLIKELY(st->callback == NULL || st == d->head_end))
+    return run_ready(d);
+  d->refs++; /* a callback may drop the last user reference */
+  d->flags |= DF_F_RUNNING;
+  d->head = st + 1;
+  df_result out = st->callback(df__result_load(&d->result), st->callback_arg);
+  /* OWNED has the low kind bit set; USER does not (see run_successes) */
+  if (DF_UNLIKELY(st->site_kind & 1)) st->u.release(st->callback_arg);
+  d->flags &= ~DF_F_RUNNING;
+  if (DF_UNLIKELY(out.kind >= DF_FAILURE || d->head != d->pub.tail ||
+                  df__observer != NULL))
+    return run_one_rest(d, st, out);
+  df__result_store(&d->result, out);
+  /* finish_pass() for a success: clear a mark (an unfired deferred has
+   * none, nor can its own callback give it one, but it is two
+   * instructions). Then unref(), whose garbage test is simpler here: the
+   * queue is empty, so no waiter's CONTINUE stage is in it, and d's
+   * result is a plain value, so it waits on nothing; only chain_deferred
+   * edges into d can hold it. */
+  df__mark_clear(d);
+  if (DF_LIKELY(--d->refs == 0)) {
+    df__deferred_destroy(d);
+  } else if (DF_UNLIKELY((uint32_t)d->refs <= d->n_chained_in)) {
+    df__collect_if_garbage(d);
+  }
   return 0;
 }
 
