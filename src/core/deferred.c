@@ -703,7 +703,7 @@ static bool run_observed(df_deferred *cur, const df_stage *st,
  * result alone, has fired with a plain value, has nothing queued and is
  * neither paused nor running gives its value and is freed here. Anything
  * else (and every case the observer must see) goes to take_or_wait(). */
-static inline bool take_simple(df_result *out) {
+static inline bool take_simple_general(df_result *out) {
   df_deferred *r = out->u.deferred;
   /* A callback returning its own deferred fails the tests too: that one
    * is RUNNING, and its loop holds a reference besides the user's. */
@@ -725,6 +725,26 @@ static inline bool take_simple(df_result *out) {
   df__stages_free_empty(r); /* and nothing to report or drop: */
   df__deferred_release(r);
   return true;
+}
+
+/* take_simple_general(), first trying the commonest case on its own: a
+ * deferred as df_succeed made it, never touched since. Its flags say it
+ * was made fired (so it holds the plain value it was made with, unless a
+ * stage ran: its queue is still at the start of the inline segment) and
+ * is neither running, cold nor marked; one reference and no pause, never
+ * chained: its struct waits for the next df_succeed as it is. */
+static DF_ALWAYS_INLINE bool take_simple(df_result *out) {
+  df_deferred *r = out->u.deferred;
+  if (DF_LIKELY(r != NULL) && r->flags == (DF_F_CALLED | DF_F_BORN_FIRED) &&
+      df__sole_ref_unpaused(r) && r->head == r->inline_stages &&
+      r->pub.tail == r->inline_stages && r->chained_to == NULL &&
+      df__observer == NULL && df__spares.born_fired == NULL &&
+      df__spares.room_deferreds != 0) {
+    *out = df__result_load(&r->result);
+    df__spares.born_fired = r;
+    return true;
+  }
+  return take_simple_general(out);
 }
 
 /* The hottest loop of the library: `out` is a success; while the next
