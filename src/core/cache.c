@@ -52,7 +52,7 @@ static void free_caches(void) {
   df__spares.born_fired = NULL;
   while (df__spares.deferreds) {
     df_deferred *d = df__spares.deferreds;
-    df__spares.deferreds = d->unhandled_next;
+    df__spares.deferreds = d->chained_to;
     df__free(d->inline_next); /* its kept block, if any */
     df__free(d);
   }
