@@ -210,6 +210,20 @@ void df_deferred_unref(df_deferred *d) {
   if (d) unref(d);
 }
 
+/* unref() of a deferred whose queue is empty and whose result is a plain
+ * value, as a run that ends in success leaves it: with no CONTINUE stage
+ * queued it has no waiter, and it waits on nothing, so of the references
+ * other deferreds may hold only chain_deferred edges into it are left
+ * for the garbage test (df__internal_refs without the two terms that are
+ * 0 here). */
+static inline void unref_settled(df_deferred *d) {
+  if (DF_LIKELY(--d->refs == 0)) {
+    df__deferred_destroy(d);
+  } else if (DF_UNLIKELY((uint32_t)d->refs <= d->n_chained_in)) {
+    df__collect_if_garbage(d);
+  }
+}
+
 /* Freeing one deferred can free the next (its stages and result hold
  * references), so destruction recurses. Like CPython's "trashcan", the
  * first DESTROY_DEPTH levels recurse, keeping the order in which a
@@ -974,6 +988,11 @@ static int run_ready(df_deferred *d) {
     d->flags &= ~DF_F_RUNNING;
     if (DF_LIKELY(out.kind < DF_FAILURE)) {
       df__result_store(&d->result, out);
+      if (DF_LIKELY(df__stages_empty(d))) {
+        finish_pass(d);
+        unref_settled(d);
+        return 0;
+      }
     } else if (!after_call(d, st, out, false, NULL)) {
       finish_pass(d); /* waiting */
       unref(d);
@@ -1044,16 +1063,9 @@ static DF_NOINLINE int run_one(df_deferred *d, df_stage *st) {
   df__result_store(&d->result, out);
   /* finish_pass() for a success: clear a mark (an unfired deferred has
    * none, nor can its own callback give it one, but it is two
-   * instructions). Then unref(), whose garbage test is simpler here: the
-   * queue is empty, so no waiter's CONTINUE stage is in it, and d's
-   * result is a plain value, so it waits on nothing; only chain_deferred
-   * edges into d can hold it. */
+   * instructions); the observer was tested above. */
   df__mark_clear(d);
-  if (DF_LIKELY(--d->refs == 0)) {
-    df__deferred_destroy(d);
-  } else if (DF_UNLIKELY((uint32_t)d->refs <= d->n_chained_in)) {
-    df__collect_if_garbage(d);
-  }
+  unref_settled(d);
   return 0;
 }
 
