@@ -1084,8 +1084,11 @@ const df_result *df_deferred_result(const df_deferred *d) {
   return &d->result;
 }
 int df_deferred_take_result(df_deferred *d, df_result *out) {
-  if (!d || !out || !df__called(d) || (d->flags & DF_F_RUNNING) ||
-      df__waiting(d))
+  /* called, not running, not waiting: one mask, one compare, and the
+   * waiting test without testing CALLED again */
+  if (!d || !out ||
+      (d->flags & (DF_F_CALLED | DF_F_RUNNING)) != DF_F_CALLED ||
+      d->result.kind == DF_DEFERRED)
     return DF_EINVAL;
   *out = df__result_load(&d->result);
   d->result = df_none();
