@@ -7,7 +7,7 @@ Never fails on a missed target: the exit status is always 0.
 import sys
 
 
-processes = {}  # path -> how many times its runtime ran (run.sh: 1 or 2)
+processes = {}  # path -> how many times its runtime ran (run.sh: 1 or 3)
 
 
 def read(path):
@@ -18,8 +18,8 @@ def read(path):
             line = line.rstrip("\n")
             if line.startswith("R\t"):
                 _, key, value = line.split("\t")
-                # run.sh may run a runtime twice: keep each case's best
-                # time, and the last of anything else.
+                # run.sh may run a runtime more than once: keep each
+                # case's best time, and the last of anything else.
                 if key == "a.ns":
                     processes[path] += 1
                 if key.endswith(".ns") and key in values:
@@ -63,9 +63,9 @@ print("libdeferred benchmark: ns per operation (lower is better); best of N runs
 for note in c_notes + tw_notes + nd_notes:
     print("  " + note)
 if max(processes.values()) > 1:
-    print("  Each runtime ran in 2 processes, alternating with the others; "
-          "each case shows")
-    print("  its best ns/op over both.")
+    print(f"  Each runtime ran in {max(processes.values())} processes, "
+          "alternating with the others; each case")
+    print("  shows its best ns/op over all of them.")
 print("  Twisted/C and Node/C: how many times faster C is. C/direct: how many")
 print("  times slower C is than calling the same 10 callbacks through a")
 print("  volatile function-pointer table (the direct-call limit, "

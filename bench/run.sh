@@ -35,10 +35,11 @@ cmake --build "$build" --target df_bench -j"$(nproc)" >/dev/null
 bin=$build/bin/df_bench
 
 # Each runtime runs in its own process. The full mode runs the three
-# twice, alternating (C, Twisted, Node, C, Twisted, Node), and report.py
-# keeps each case's best ns/op across the two: the machine's noise moves
-# whole processes by tens of percent, and this way a slow moment costs no
-# runtime its figure.
+# three times, alternating (C, Twisted, Node, C, Twisted, Node, ...), and
+# report.py keeps each case's best ns/op across the three: the machine's
+# noise moves whole processes by tens of percent (with two, one run in
+# twelve still had both C processes 20 % slow), and this way a slow
+# moment costs no runtime its figure.
 python=/usr/bin/python3
 have_twisted=false
 "$python" -c 'import twisted' 2>/dev/null && have_twisted=true
@@ -64,7 +65,7 @@ run_all() {
 }
 
 run_all
-$quick || run_all
+$quick || { run_all; run_all; }
 
 # Instructions per stage of case b: callgrind counts the whole program with
 # N iterations and with 0 (same warm-up), the difference is N iterations.
