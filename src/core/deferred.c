@@ -743,10 +743,11 @@ static inline bool take_simple_general(df_result *out) {
 
 /* take_simple_general(), first trying the commonest case on its own: a
  * deferred as df_succeed made it, never touched since. Its flags say it
- * was made fired (so it holds the plain value it was made with, unless a
- * stage ran: its queue is still at the start of the inline segment) and
- * is neither running, cold nor marked; one reference and no pause, never
- * chained: its struct waits for the next df_succeed as it is. */
+ * was made fired and is neither running, cold nor marked; its queue,
+ * still empty at the start of the inline segment, says no stage was ever
+ * added, so it holds the plain value it was made with. With one
+ * reference, no pause and never chained, its struct waits for the next
+ * df_succeed as it is. */
 static DF_ALWAYS_INLINE bool take_simple(df_result *out) {
   df_deferred *r = out->u.deferred;
   if (DF_LIKELY(r != NULL) && r->flags == (DF_F_CALLED | DF_F_BORN_FIRED) &&
