@@ -118,6 +118,20 @@ static inline int support_teardown(void **state) {
   return 0;
 }
 
+/* --- failures -------------------------------------------------------------- */
+
+/* Asserts that f's traceback (df_failure_traceback) contains `needle`,
+ * and prints the traceback if it does not. */
+static inline void assert_traceback_contains(const df_failure *f,
+                                             const char *needle) {
+  char *text = df_failure_traceback(f);
+  assert_non_null(text);
+  bool found = strstr(text, needle) != NULL;
+  if (!found) print_error("no \"%s\" in the traceback:\n%s", needle, text);
+  free(text);
+  assert_true(found);
+}
+
 /* --- callbacks ------------------------------------------------------------ */
 
 /* Passes the result on unchanged. */
