@@ -322,6 +322,10 @@ static double measure(const char *name, case_fn fn, long n, int reps) {
 
 /* --- memory: per pending stage, per unfired deferred ------------------------- */
 
+/* Bytes per unfired deferred, as measured below: case f2's memory floor
+ * (huge_chain) writes and reads that many per deferred. */
+static double deferred_bytes;
+
 static void measure_memory(void) {
   enum { N_DEFERREDS = 10000, N_STAGES = 100000 };
   static df_deferred *ds[N_DEFERREDS];
@@ -331,7 +335,8 @@ static void measure_memory(void) {
   int64_t live0 = counts.live;
   uint64_t a0 = allocations();
   for (int i = 0; i < N_DEFERREDS; i++) ds[i] = df_deferred_new();
-  emit("mem.deferred_bytes", (double)(counts.live - live0) / N_DEFERREDS);
+  deferred_bytes = (double)(counts.live - live0) / N_DEFERREDS;
+  emit("mem.deferred_bytes", deferred_bytes);
   emit("mem.deferred_allocs_cold", (double)(allocations() - a0) / N_DEFERREDS);
   for (int i = 0; i < 100; i++) df_deferred_unref(ds[i]);
   a0 = allocations();
@@ -481,6 +486,35 @@ static f_figures huge_chain_once(long n, df_deferred **ds) {
   return f;
 }
 
+/* What f2 cannot go below on this machine whatever the library does: a
+ * chain of n deferreds of deferred_bytes each writes every byte once
+ * (creating) and reads it back at least once (firing and freeing). This
+ * times just that, one memset per deferred-sized piece of a buffer that
+ * was touched beforehand (warm, like f2's figure) and one load per cache
+ * line, best of F_WARM_RUNS: no allocator, no library. */
+static double memory_floor_ns(long n) {
+  size_t size = deferred_bytes > 0 ? (size_t)deferred_bytes : 64;
+  char *buf = malloc((size_t)n * size);
+  check(buf != NULL, "case f memory floor: malloc");
+  memset(buf, 1, (size_t)n * size);
+  double best = INFINITY;
+  for (int r = 0; r < F_WARM_RUNS; r++) {
+    double t0 = now_ns();
+    for (long i = 0; i < n; i++) memset(buf + (size_t)i * size, (int)i, size);
+    uint64_t sum = 0;
+    for (size_t at = 0; at < (size_t)n * size; at += 64) {
+      uint64_t word;
+      memcpy(&word, buf + at, sizeof word);
+      sum += word;
+    }
+    double t = now_ns() - t0;
+    sink += (int64_t)(sum & 1);
+    if (t < best) best = t;
+  }
+  free(buf);
+  return best / (double)n;
+}
+
 static void huge_chain(long n) {
   keep_freed_memory();
   df_deferred **ds = malloc((size_t)n * sizeof *ds);
@@ -494,6 +528,8 @@ static void huge_chain(long n) {
   }
   f_emit(&best, "f2");
   free(ds);
+  emit("f2.floor_ns_per_deferred", memory_floor_ns(n));
+  emit("f2.floor_bytes", deferred_bytes);
 }
 
 /* Case f as a case_fn, for --callgrind. */
