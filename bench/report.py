@@ -149,8 +149,10 @@ if "f2.floor_ns_per_deferred" in c:
     print(f"  f2's memory floor: {c['f2.floor_ns_per_deferred']:.1f} ns/deferred "
           f"to write {c['f2.floor_bytes']:.0f} B per deferred once and read it "
           "back once,")
-    print("    with no allocator and no library (what the chain cannot go "
-          "below on this machine)")
+    print("    with no allocator and no library: a chain of deferreds this "
+          "size, each touched")
+    print("    when made and again when fired or freed, cannot go below it "
+          "on this machine")
 print("  cold: the first run in a fresh process, every page a first-touch "
       "page fault;")
 print("  warm: the same run again, malloc keeping what the first freed "
