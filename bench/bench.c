@@ -58,6 +58,7 @@ static struct {
   uint64_t mallocs;  /* malloc, and realloc(NULL, n) */
   uint64_t reallocs; /* realloc of a live block      */
   int64_t live;      /* usable bytes held by the library */
+  int64_t peak;      /* the most `live` has been since a case f run began */
 } counts;
 
 static size_t usable(void *p) {
@@ -69,11 +70,16 @@ static size_t usable(void *p) {
 #endif
 }
 
+static void note_live(int64_t change) {
+  counts.live += change;
+  if (counts.live > counts.peak) counts.peak = counts.live;
+}
+
 static void *counting_malloc(size_t n) {
   void *p = malloc(n);
   if (p) {
     counts.mallocs++;
-    counts.live += (int64_t)usable(p);
+    note_live((int64_t)usable(p));
   }
   return p;
 }
@@ -84,7 +90,7 @@ static void *counting_realloc(void *old, size_t n) {
   void *p = realloc(old, n);
   if (p) {
     counts.reallocs++;
-    counts.live += (int64_t)usable(p) - (int64_t)before;
+    note_live((int64_t)usable(p) - (int64_t)before);
   }
   return p;
 }
@@ -397,8 +403,8 @@ static void keep_freed_memory(void) {
 /* The figures of one run of f1 or f2, printed as key.name value. */
 typedef struct f_figures {
   int count;
-  const char *names[8];
-  double values[8];
+  const char *names[10];
+  double values[10];
 } f_figures;
 
 static void f_add(f_figures *f, const char *name, double value) {
@@ -424,6 +430,7 @@ static f_figures huge_stages_once(long n) {
   f_figures f = {0};
   stack_lowest = (uintptr_t)&base;
   long rss0 = max_rss_kib();
+  int64_t live0 = counts.peak = counts.live;
   uint64_t a0 = allocations();
   double t0 = now_ns();
   df_deferred *d = df_deferred_new();
@@ -438,6 +445,7 @@ static f_figures huge_stages_once(long n) {
   f_add(&f, "add_ns_per_stage", (t1 - t0) / (double)n);
   f_add(&f, "fire_ns_per_stage", (t2 - t1) / (double)n);
   f_add(&f, "allocs_per_stage", (double)(a1 - a0) / (double)n);
+  f_add(&f, "heap_bytes_per_stage", (double)(counts.peak - live0) / (double)n);
   f_add(&f, "rss_kib", (double)(max_rss_kib() - rss0));
   f_add(&f, "stack_bytes", (double)((uintptr_t)&base - stack_lowest));
   return f;
@@ -462,6 +470,7 @@ static f_figures huge_chain_once(long n, df_deferred **ds) {
   f_figures f = {0};
   stack_lowest = (uintptr_t)&base;
   long rss0 = max_rss_kib();
+  int64_t live0 = counts.peak = counts.live;
   double t0 = now_ns();
   for (long i = 0; i < n; i++) ds[i] = df_deferred_new();
   for (long i = 0; i + 1 < n; i++)
@@ -481,6 +490,7 @@ static f_figures huge_chain_once(long n, df_deferred **ds) {
   f_add(&f, "build_ns_per_deferred", (t1 - t0) / (double)n);
   f_add(&f, "fire_ns_per_deferred", (t2 - t1) / (double)n);
   f_add(&f, "free_ns_per_deferred", (t3 - t2) / (double)n);
+  f_add(&f, "heap_bytes_per_deferred", (double)(counts.peak - live0) / (double)n);
   f_add(&f, "rss_kib", (double)(max_rss_kib() - rss0));
   f_add(&f, "stack_bytes", (double)((uintptr_t)&base - stack_lowest));
   return f;
@@ -530,6 +540,42 @@ static void huge_chain(long n) {
   free(ds);
   emit("f2.floor_ns_per_deferred", memory_floor_ns(n));
   emit("f2.floor_bytes", deferred_bytes);
+}
+
+/* Case f at a smaller size, to show how its costs grow: a first run to
+ * warm up (not printed), then the best of F_WARM_RUNS, printed as
+ * f1@N.* and f2@N.* (report.py's scaling table). */
+#define F_SCALING_SIZES {10000, 100000}
+
+static void f_emit_at(const f_figures *f, const char *key, long n) {
+  char name[32];
+  snprintf(name, sizeof name, "%s@%ld", key, n);
+  f_emit(f, name);
+}
+
+static void stages_at_size(long n) {
+  keep_freed_memory();
+  f_figures best = {0};
+  huge_stages_once(n);
+  for (int r = 0; r < F_WARM_RUNS; r++) {
+    f_figures run = huge_stages_once(n);
+    f_keep_best(&best, &run);
+  }
+  f_emit_at(&best, "f1", n);
+}
+
+static void chain_at_size(long n) {
+  keep_freed_memory();
+  df_deferred **ds = malloc((size_t)n * sizeof *ds);
+  check(ds != NULL, "case f chain: malloc");
+  f_figures best = {0};
+  huge_chain_once(n, ds);
+  for (int r = 0; r < F_WARM_RUNS; r++) {
+    f_figures run = huge_chain_once(n, ds);
+    f_keep_best(&best, &run);
+  }
+  f_emit_at(&best, "f2", n);
+  free(ds);
 }
 
 /* Case f as a case_fn, for --callgrind. */
@@ -636,6 +682,11 @@ int main(int argc, char **argv) {
 
   measure_memory();
   long huge = 1000000;
+  static const long smaller[] = F_SCALING_SIZES;
+  for (size_t i = 0; i < sizeof smaller / sizeof smaller[0]; i++) {
+    in_child(stages_at_size, smaller[i]);
+    in_child(chain_at_size, smaller[i]);
+  }
   in_child(huge_stages, huge);
   in_child(huge_chain, huge);
 

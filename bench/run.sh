@@ -82,6 +82,20 @@ if ! $quick && command -v valgrind >/dev/null; then
   iN=$(total $n)
   printf 'R\tcallgrind.n\t%s\nR\tcallgrind.ir0\t%s\nR\tcallgrind.irN\t%s\n' \
     "$n" "$i0" "$iN" >"$out/callgrind.txt"
+  # Case f's instructions at 0, 10,000 and 100,000 stages (f1, bench's
+  # case letter f) and deferreds (f2, letter g): equal slopes between the
+  # sizes show the cost per stage does not grow with n.
+  total_case() {
+    valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.$1.$2" \
+      "$bin" --callgrind "$1" "$2" >/dev/null 2>&1
+    awk '/^(summary|totals):/ { print $2; exit }' "$out/callgrind.$1.$2"
+  }
+  for pair in f1:f f2:g; do
+    for size in 0 10000 100000; do
+      printf 'R\tcallgrind.%s.ir%s\t%s\n' "${pair%%:*}" "$size" \
+        "$(total_case "${pair##*:}" "$size")" >>"$out/callgrind.txt"
+    done
+  done
 fi
 
 "$python" bench/report.py "$out/c.txt" "$out/twisted.txt" "$out/node.txt" \
