@@ -2,7 +2,9 @@
 into one table, with the targets marked PASS or MISS.
 
 Usage: report.py C.txt TWISTED.txt NODE.txt CALLGRIND.txt (bench/run.sh).
-Never fails on a missed target: the exit status is always 0.
+Never fails on a missed target: the exit status is 0, or 2 with a message
+if the C output lacks a figure the table needs (the C benchmark did not
+run to its end).
 """
 import sys
 
@@ -13,7 +15,12 @@ processes = {}  # path -> how many times its runtime ran (run.sh: 1 or 3)
 def read(path):
     values, notes = {}, []
     processes[path] = 0
-    with open(path) as f:
+    try:
+        f = open(path)
+    except OSError as e:
+        print(f"report.py: cannot read {path}: {e.strerror}", file=sys.stderr)
+        sys.exit(2)
+    with f:
         for line in f:
             line = line.rstrip("\n")
             if line.startswith("R\t"):
@@ -33,10 +40,28 @@ def read(path):
     return values, notes
 
 
+if len(sys.argv) != 5:
+    print("usage: report.py C.txt TWISTED.txt NODE.txt CALLGRIND.txt",
+          file=sys.stderr)
+    sys.exit(2)
 c, c_notes = read(sys.argv[1])
 tw, tw_notes = read(sys.argv[2])
 nd, nd_notes = read(sys.argv[3])
 cg, _ = read(sys.argv[4])
+
+# The figures every part of the report reads; the C benchmark prints them
+# all when it runs to its end.
+NEEDED = ["a.ns", "b.ns", "direct.ns", "a.fire_allocs", "b.fire_allocs",
+          "b.allocs", "c.allocs", "stage_allocs_warm", "mem.stage_bytes",
+          "mem.deferred_bytes", "mem.deferred_allocs_cold",
+          "mem.deferred_allocs_warm", "f1.ns_per_stage", "f2.ns_per_deferred",
+          "f1.cold.rss_kib", "f2.cold.rss_kib"]
+missing = [k for k in NEEDED if k not in c]
+if missing:
+    print(f"report.py: {sys.argv[1]} has no {', '.join(missing[:3])}"
+          f"{' ...' if len(missing) > 3 else ''}: the C benchmark did not "
+          "run to its end", file=sys.stderr)
+    sys.exit(2)
 
 CASES = [
     ("a", "create + 1 callback + fire"),
