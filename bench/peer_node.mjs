@@ -7,7 +7,12 @@
 // starting the next. Output: "R<TAB>key<TAB>value" lines (ns per operation)
 // and "#" comments.
 
-const quick = process.argv.includes("--quick");
+const args = process.argv.slice(2);
+if (!(args.length === 0 || (args.length === 1 && args[0] === "--quick"))) {
+  console.error("usage: node peer_node.mjs [--quick]");
+  process.exit(1);
+}
+const quick = args.length === 1;
 const SCALE = quick ? 20 : 1;
 const REPS = quick ? 2 : 7;
 

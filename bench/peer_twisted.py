@@ -13,7 +13,10 @@ import twisted
 
 from twisted.internet.defer import Deferred, DeferredList, gatherResults, succeed
 
-QUICK = "--quick" in sys.argv
+if sys.argv[1:] not in ([], ["--quick"]):
+    print("usage: peer_twisted.py [--quick]", file=sys.stderr)
+    sys.exit(1)
+QUICK = sys.argv[1:] == ["--quick"]
 SCALE = 20 if QUICK else 1
 REPS = 2 if QUICK else 5
 
