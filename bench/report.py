@@ -213,10 +213,27 @@ if len(rows) > 1:
                           f"{(i2 - i1) / (n2 - n1):,.0f} from {n1:,} to {n2:,}")
     if slopes:
         print("  callgrind: " + ";\n             ".join(slopes))
-    print("  Time per unit rises with n only as the working set leaves the "
-          "caches (f2 at")
-    print("  1,000,000 is 300 MiB); instructions, heap per unit and C stack "
-          "stay flat.")
+    # What the rows say, from the figures: time per unit from the smallest
+    # size to the largest, and whether the C stack moved at all.
+    n_lo, n_hi = rows[0][0], rows[-1][0]
+    print(f"  from {n_lo:,} to {n_hi:,}:")
+    for column, fig, unit in [(1, "ns_per_stage", "stage"),
+                              (2, "ns_per_deferred", "deferred")]:
+        keys = [row[column] for row in rows]
+        times_ = [c.get(f"{k}.{fig}") for k in keys]
+        stacks = [c.get(f"{k}.stack_bytes") for k in keys]
+        if None in times_ or None in stacks:
+            continue
+        stack = ("the same C stack at every size"
+                 if max(stacks) - min(stacks) <= 64
+                 else f"C stack from {min(stacks):.0f} to {max(stacks):.0f} B")
+        print(f"    {keys[-1]}: time per {unit} x{times_[-1] / times_[0]:.1f}, "
+              f"{stack}")
+    held = c.get(f"{rows[-1][2]}.heap_bytes_per_deferred", 0) * n_hi / 2**20
+    print("  (time per unit may rise as the working set leaves the caches: "
+          f"f2 at {n_hi:,}")
+    print(f"  holds {held:,.0f} MiB of deferreds; callgrind, in the full mode, "
+          "counts instructions)")
 print("  cold: the first run in a fresh process, every page a first-touch "
       "page fault;")
 print("  warm: the same run again, malloc keeping what the first freed "
