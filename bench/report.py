@@ -178,27 +178,34 @@ if "f2.floor_ns_per_deferred" in c:
           "size, each touched")
     print("    when made and again when fired or freed, cannot go below it "
           "on this machine")
-# How case f's costs grow with n: the smaller sizes (f1@N, f2@N) beside
-# the 1,000,000 run, and callgrind's instructions per unit between sizes.
-sizes = sorted({int(k.split("@")[1].split(".")[0]) for k in c if k.startswith("f1@")})
-rows = [(n, f"f1@{n}", f"f2@{n}") for n in sizes]
-if "f1.n" in c:
-    rows.append((int(c["f1.n"]), "f1", "f2"))
-if len(rows) > 1:
-    print("  how the costs grow (warm, best of 3 per size, each size in its own "
-          "child):")
+def figure(key, field, fmt):
+    v = c.get(f"{key}.{field}")
+    return "-" if v is None else format(v, fmt)
+
+
+def print_growth():
+    """How case f's costs grow with n: the smaller sizes (f1@N, f2@N)
+    beside the 1,000,000 run, callgrind's instructions per unit between
+    sizes, and what the rows say. A function, so that its names stay out
+    of the report's globals (it once overwrote `stack`)."""
+    sizes = sorted({int(k.split("@")[1].split(".")[0])
+                    for k in c if k.startswith("f1@")})
+    rows = [(n, f"f1@{n}", f"f2@{n}") for n in sizes]
+    if "f1.n" in c:
+        rows.append((int(c["f1.n"]), "f1", "f2"))
+    if len(rows) < 2:
+        return
+    print("  how the costs grow (warm, best of 3 per size, each size in its "
+          "own child):")
     print(f"  {'n':>11}  {'f1 ns/stage':>11} {'heap B':>7} {'C stack':>8}"
           f"   {'f2 ns/deferred':>14} {'heap B':>7} {'C stack':>8}")
     for n, k1, k2 in rows:
-        def get(k, field, fmt):
-            v = c.get(f"{k}.{field}")
-            return "-" if v is None else format(v, fmt)
-        print(f"  {n:>11,}  {get(k1, 'ns_per_stage', '.1f'):>11} "
-              f"{get(k1, 'heap_bytes_per_stage', '.1f'):>7} "
-              f"{get(k1, 'stack_bytes', '.0f'):>8}   "
-              f"{get(k2, 'ns_per_deferred', '.1f'):>14} "
-              f"{get(k2, 'heap_bytes_per_deferred', '.1f'):>7} "
-              f"{get(k2, 'stack_bytes', '.0f'):>8}")
+        print(f"  {n:>11,}  {figure(k1, 'ns_per_stage', '.1f'):>11} "
+              f"{figure(k1, 'heap_bytes_per_stage', '.1f'):>7} "
+              f"{figure(k1, 'stack_bytes', '.0f'):>8}   "
+              f"{figure(k2, 'ns_per_deferred', '.1f'):>14} "
+              f"{figure(k2, 'heap_bytes_per_deferred', '.1f'):>7} "
+              f"{figure(k2, 'stack_bytes', '.0f'):>8}")
     print("  heap B: the library's heap at its peak per stage / deferred "
           "(counting allocator);")
     print("  C stack: the deepest C stack a callback saw, in bytes below the "
@@ -213,27 +220,30 @@ if len(rows) > 1:
                           f"{(i2 - i1) / (n2 - n1):,.0f} from {n1:,} to {n2:,}")
     if slopes:
         print("  callgrind: " + ";\n             ".join(slopes))
-    # What the rows say, from the figures: time per unit from the smallest
-    # size to the largest, and whether the C stack moved at all.
+    # Time per unit from the smallest size to the largest, and whether
+    # the C stack moved at all.
     n_lo, n_hi = rows[0][0], rows[-1][0]
     print(f"  from {n_lo:,} to {n_hi:,}:")
-    for column, fig, unit in [(1, "ns_per_stage", "stage"),
-                              (2, "ns_per_deferred", "deferred")]:
+    for column, field, unit in [(1, "ns_per_stage", "stage"),
+                                (2, "ns_per_deferred", "deferred")]:
         keys = [row[column] for row in rows]
-        times_ = [c.get(f"{k}.{fig}") for k in keys]
+        per_unit = [c.get(f"{k}.{field}") for k in keys]
         stacks = [c.get(f"{k}.stack_bytes") for k in keys]
-        if None in times_ or None in stacks:
+        if None in per_unit or None in stacks:
             continue
-        stack = ("the same C stack at every size"
-                 if max(stacks) - min(stacks) <= 64
-                 else f"C stack from {min(stacks):.0f} to {max(stacks):.0f} B")
-        print(f"    {keys[-1]}: time per {unit} x{times_[-1] / times_[0]:.1f}, "
-              f"{stack}")
+        stack_note = ("the same C stack at every size"
+                      if max(stacks) - min(stacks) <= 64
+                      else f"C stack from {min(stacks):.0f} to {max(stacks):.0f} B")
+        print(f"    {keys[-1]}: time per {unit} x{per_unit[-1] / per_unit[0]:.1f}, "
+              f"{stack_note}")
     held = c.get(f"{rows[-1][2]}.heap_bytes_per_deferred", 0) * n_hi / 2**20
     print("  (time per unit may rise as the working set leaves the caches: "
           f"f2 at {n_hi:,}")
     print(f"  holds {held:,.0f} MiB of deferreds; callgrind, in the full mode, "
           "counts instructions)")
+
+
+print_growth()
 print("  cold: the first run in a fresh process, every page a first-touch "
       "page fault;")
 print("  warm: the same run again, malloc keeping what the first freed "
