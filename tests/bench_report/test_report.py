@@ -1,0 +1,132 @@
+"""bench/report.py on recorded outputs: the table, the targets and the
+growth table it prints, and its errors.
+
+fixture/ holds the four files of one full `bench/run.sh` run (C, Twisted,
+Node, callgrind; the C file has three processes' outputs, as run.sh
+writes it). Each check runs report.py as run.sh does and reads what it
+prints; a variant changes one figure in a copy to see that the line
+that depends on it changes with it.
+
+Usage: test_report.py REPORT_PY (ctest: bench_report). Exit 0 if every
+check passes; 1 with the failures listed otherwise.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+REPORT = sys.argv[1]
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURE = os.path.join(HERE, "fixture")
+NAMES = ["c.txt", "twisted.txt", "node.txt", "callgrind.txt"]
+failures = []
+
+
+def run(paths):
+    p = subprocess.run([sys.executable, REPORT, *paths], capture_output=True,
+                       text=True)
+    return p.returncode, p.stdout, p.stderr
+
+
+def fixture_paths(tmp, change=None):
+    """The fixture's four paths; with `change` (name -> function of the
+    text), a copy of the changed files in `tmp`."""
+    paths = []
+    for name in NAMES:
+        path = os.path.join(FIXTURE, name)
+        if change and name in change:
+            with open(path) as f:
+                text = change[name](f.read())
+            path = os.path.join(tmp, name)
+            with open(path, "w") as f:
+                f.write(text)
+        paths.append(path)
+    return paths
+
+
+def expect(what, ok, detail=""):
+    if not ok:
+        failures.append(f"{what}{': ' + detail if detail else ''}")
+
+
+def line_with(out, text):
+    return next((L for L in out.splitlines() if text in L), None)
+
+
+def target_line(out, text):
+    L = line_with(out, text)
+    return L.split()[0] if L else None
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    # The recorded run, as recorded.
+    rc, out, err = run(fixture_paths(tmp))
+    expect("recorded run: exit 0", rc == 0, f"rc {rc}, stderr {err!r}")
+    for text, status in [
+        ("(b) >= 8x faster than Node", "PASS"),
+        ("(e) >= 8x faster than Promise.all", "MISS"),
+        ("1,000,000 stages: works with the default stack", "PASS"),
+        ("1,000,000-deferred chain: works with the default stack", "PASS"),
+        ("no allocation on the firing path of (a)/(b)", "PASS"),
+        ("1,000,000-deferred chain: warm time per stage", "MISS"),
+    ]:
+        got = target_line(out, text)
+        expect(f"target {text!r} is {status}", got == status, f"got {got}")
+    expect("callgrind per stage of case b printed",
+           line_with(out, "callgrind, case b: 603 instructions per op") is not None)
+    expect("growth table: three sizes",
+           all(line_with(out, f"  {n:>11}  ") for n in
+               ["10,000", "100,000", "1,000,000"]))
+    expect("growth table: callgrind slopes",
+           line_with(out, "f1 39 instructions per stage from 0 to 10,000, "
+                          "39 from 10,000 to 100,000") is not None)
+    expect("growth table: the C stack did not move",
+           line_with(out, "f2: time per deferred") is not None and
+           "the same C stack at every size" in line_with(out, "f2: time per deferred"))
+    expect("f2's memory floor beside its target",
+           "memory floor 43.6 ns" in (line_with(out, "1,000,000-deferred chain: warm") or ""))
+
+    # A stack limit other than 8 MiB: the two stack targets miss.
+    rc, out, _ = run(fixture_paths(tmp, {"c.txt": lambda t: t.replace(
+        "stack_limit_kib\t8192", "stack_limit_kib\t-1")}))
+    expect("unlimited stack: exit 0", rc == 0)
+    got = target_line(out, "1,000,000 stages: works with the default stack")
+    expect("unlimited stack: the stack target misses", got == "MISS", f"got {got}")
+
+    # A deeper C stack at one size: the growth summary says so.
+    rc, out, _ = run(fixture_paths(tmp, {"c.txt": lambda t: t.replace(
+        "f2@100000.stack_bytes\t208", "f2@100000.stack_bytes\t50000")}))
+    L = line_with(out, "f2: time per deferred") or ""
+    expect("a stack that grew is reported", "C stack from 208 to 50000 B" in L, L)
+
+    # No Twisted, no Node: their targets are n/a, the rest still prints.
+    rc, out, _ = run(fixture_paths(tmp, {
+        "twisted.txt": lambda t: "# Twisted: not installed, skipped\n",
+        "node.txt": lambda t: "# Node: not on PATH, skipped\n"}))
+    expect("no peers: exit 0", rc == 0)
+    got = target_line(out, "(b) >= 200x faster than Twisted")
+    expect("no Twisted: its target is n/a", got == "n/a", f"got {got}")
+
+    # No callgrind (quick mode): said, not a crash.
+    rc, out, _ = run(fixture_paths(tmp, {"callgrind.txt": lambda t: ""}))
+    expect("no callgrind: exit 0", rc == 0)
+    expect("no callgrind: said so", line_with(out, "callgrind: skipped") is not None)
+
+    # Errors: exit 2 and a message, never a traceback.
+    for what, paths in [
+        ("a C output cut short", fixture_paths(tmp, {
+            "c.txt": lambda t: t[:t.index("R\tmem.")]})),
+        ("a file that does not exist",
+         [os.path.join(tmp, "missing.txt")] + fixture_paths(tmp)[1:]),
+        ("a wrong argument count", fixture_paths(tmp)[:2]),
+    ]:
+        rc, out, err = run(paths)
+        expect(f"{what}: exit 2", rc == 2, f"rc {rc}")
+        expect(f"{what}: a message, no traceback",
+               err.startswith(("report.py:", "usage:")) and "Traceback" not in err,
+               repr(err[:200]))
+
+if failures:
+    print("FAIL:\n  " + "\n  ".join(failures))
+    sys.exit(1)
+print("ok: bench/report.py on the recorded run and its variants")
