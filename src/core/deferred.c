@@ -716,7 +716,9 @@ static bool run_observed(df_deferred *cur, const df_stage *st,
  * df_wait_on(df_succeed(x))`: a returned deferred that is held by this
  * result alone, has fired with a plain value, has nothing queued and is
  * neither paused nor running gives its value and is freed here. Anything
- * else (and every case the observer must see) goes to take_or_wait(). */
+ * else (and every case the observer must see) goes to take_or_wait().
+ * Only take_simple() calls it, after keeping for the next df_succeed
+ * any deferred that could be kept. */
 static inline bool take_simple_general(df_result *out) {
   df_deferred *r = out->u.deferred;
   /* A callback returning its own deferred fails the tests too: that one
@@ -727,15 +729,6 @@ static inline bool take_simple_general(df_result *out) {
       df__observer != NULL)
     return false;
   *out = df__result_load(&r->result);
-  if (r->flags == (DF_F_CALLED | DF_F_BORN_FIRED) &&
-      r->head == r->inline_stages && r->chained_to == NULL &&
-      df__spares.born_fired == NULL && df__spares.room_deferreds != 0) {
-    /* As df_succeed made it: never had a stage (so its queue, run_base
-     * and counters are as new), never chained, one reference, not
-     * paused. It waits for the next df_succeed as it is. */
-    df__spares.born_fired = r;
-    return true;
-  }
   df__stages_free_empty(r); /* and nothing to report or drop: */
   df__deferred_release(r);
   return true;
@@ -745,9 +738,11 @@ static inline bool take_simple_general(df_result *out) {
  * deferred as df_succeed made it, never touched since. Its flags say it
  * was made fired and is neither running, cold nor marked; its queue,
  * still empty at the start of the inline segment, says no stage was ever
- * added, so it holds the plain value it was made with. With one
- * reference, no pause and never chained, its struct waits for the next
- * df_succeed as it is. */
+ * added (so its queue, run_base and counters are as new), and it holds
+ * the plain value it was made with. With one reference, no pause and
+ * never chained, its struct waits for the next df_succeed as it is. Any
+ * other deferred take_simple_general() takes, it frees: one that passes
+ * its tests and could be kept would have passed these. */
 static DF_ALWAYS_INLINE bool take_simple(df_result *out) {
   df_deferred *r = out->u.deferred;
   if (DF_LIKELY(r != NULL) && r->flags == (DF_F_CALLED | DF_F_BORN_FIRED) &&
