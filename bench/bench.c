@@ -454,16 +454,28 @@ static f_figures huge_stages_once(long n) {
 /* Warm: best of F_WARM_RUNS, like the other cases' best of N. */
 #define F_WARM_RUNS 3
 
-static void huge_stages(long n) {
+/* Prints a cold run as key.cold, if it is to be printed. */
+static void f_emit_cold(const f_figures *cold, const char *key, bool print) {
+  char name[32];
+  if (!print) return;
+  snprintf(name, sizeof name, "%s.cold", key);
+  f_emit(cold, name);
+}
+
+/* One size of f1: a cold run (printed if `print_cold`), then the best of
+ * F_WARM_RUNS warm runs, printed under `key`. */
+static void stages_runs(long n, const char *key, bool print_cold) {
   keep_freed_memory();
   f_figures cold = huge_stages_once(n), best = {0};
-  f_emit(&cold, "f1.cold");
+  f_emit_cold(&cold, key, print_cold);
   for (int r = 0; r < F_WARM_RUNS; r++) {
     f_figures run = huge_stages_once(n);
     f_keep_best(&best, &run);
   }
-  f_emit(&best, "f1");
+  f_emit(&best, key);
 }
+
+static void huge_stages(long n) { stages_runs(n, "f1", true); }
 
 static f_figures huge_chain_once(long n, df_deferred **ds) {
   char base;
@@ -525,57 +537,43 @@ static double memory_floor_ns(long n) {
   return best / (double)n;
 }
 
-static void huge_chain(long n) {
+/* One size of f2, as stages_runs() for f1; the main size also prints
+ * its memory floor. */
+static void chain_runs(long n, const char *key, bool main_size) {
   keep_freed_memory();
   df_deferred **ds = malloc((size_t)n * sizeof *ds);
   check(ds != NULL, "case f chain: malloc");
   memset(ds, 0, (size_t)n * sizeof *ds); /* its pages are not the library's */
   f_figures cold = huge_chain_once(n, ds), best = {0};
-  f_emit(&cold, "f2.cold");
+  f_emit_cold(&cold, key, main_size);
   for (int r = 0; r < F_WARM_RUNS; r++) {
     f_figures run = huge_chain_once(n, ds);
     f_keep_best(&best, &run);
   }
-  f_emit(&best, "f2");
+  f_emit(&best, key);
   free(ds);
-  emit("f2.floor_ns_per_deferred", memory_floor_ns(n));
-  emit("f2.floor_bytes", deferred_bytes);
+  if (main_size) {
+    emit("f2.floor_ns_per_deferred", memory_floor_ns(n));
+    emit("f2.floor_bytes", deferred_bytes);
+  }
 }
 
-/* Case f at a smaller size, to show how its costs grow: a first run to
- * warm up (not printed), then the best of F_WARM_RUNS, printed as
- * f1@N.* and f2@N.* (report.py's scaling table). */
+static void huge_chain(long n) { chain_runs(n, "f2", true); }
+
+/* Case f at a smaller size, to show how its costs grow: printed as f1@N.*
+ * and f2@N.* (report.py's growth table), without the cold run. */
 #define F_SCALING_SIZES {10000, 100000}
 
-static void f_emit_at(const f_figures *f, const char *key, long n) {
-  char name[32];
-  snprintf(name, sizeof name, "%s@%ld", key, n);
-  f_emit(f, name);
-}
-
 static void stages_at_size(long n) {
-  keep_freed_memory();
-  f_figures best = {0};
-  huge_stages_once(n);
-  for (int r = 0; r < F_WARM_RUNS; r++) {
-    f_figures run = huge_stages_once(n);
-    f_keep_best(&best, &run);
-  }
-  f_emit_at(&best, "f1", n);
+  char key[32];
+  snprintf(key, sizeof key, "f1@%ld", n);
+  stages_runs(n, key, false);
 }
 
 static void chain_at_size(long n) {
-  keep_freed_memory();
-  df_deferred **ds = malloc((size_t)n * sizeof *ds);
-  check(ds != NULL, "case f chain: malloc");
-  f_figures best = {0};
-  huge_chain_once(n, ds);
-  for (int r = 0; r < F_WARM_RUNS; r++) {
-    f_figures run = huge_chain_once(n, ds);
-    f_keep_best(&best, &run);
-  }
-  f_emit_at(&best, "f2", n);
-  free(ds);
+  char key[32];
+  snprintf(key, sizeof key, "f2@%ld", n);
+  chain_runs(n, key, false);
 }
 
 /* Case f as a case_fn, for --callgrind. */
