@@ -73,27 +73,28 @@ $quick || { run_all; run_all; }
 if ! $quick && command -v valgrind >/dev/null; then
   echo "running callgrind..." >&2
   n=20000
+  # total NAME ARGS...: the instructions callgrind counts in df_bench ARGS
+  # (its output file is $out/callgrind.NAME).
   total() {
-    valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.$1" \
-      "$bin" --callgrind-b "$1" >/dev/null 2>&1
-    awk '/^(summary|totals):/ { print $2; exit }' "$out/callgrind.$1"
+    local name=$1
+    shift
+    valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.$name" \
+      "$bin" "$@" >/dev/null 2>&1
+    awk '/^(summary|totals):/ { print $2; exit }' "$out/callgrind.$name"
   }
-  i0=$(total 0)
-  iN=$(total $n)
+  i0=$(total 0 --callgrind-b 0)
+  iN=$(total $n --callgrind-b $n)
   printf 'R\tcallgrind.n\t%s\nR\tcallgrind.ir0\t%s\nR\tcallgrind.irN\t%s\n' \
     "$n" "$i0" "$iN" >"$out/callgrind.txt"
   # Case f's instructions at 0, 10,000 and 100,000 stages (f1, bench's
   # case letter f) and deferreds (f2, letter g): equal slopes between the
   # sizes show the cost per stage does not grow with n.
-  total_case() {
-    valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.$1.$2" \
-      "$bin" --callgrind "$1" "$2" >/dev/null 2>&1
-    awk '/^(summary|totals):/ { print $2; exit }' "$out/callgrind.$1.$2"
-  }
   for pair in f1:f f2:g; do
+    letter=${pair##*:}
     for size in 0 10000 100000; do
       printf 'R\tcallgrind.%s.ir%s\t%s\n' "${pair%%:*}" "$size" \
-        "$(total_case "${pair##*:}" "$size")" >>"$out/callgrind.txt"
+        "$(total "$letter.$size" --callgrind "$letter" "$size")" \
+        >>"$out/callgrind.txt"
     done
   done
 fi
