@@ -278,14 +278,13 @@ void df__deferred_destroy(df_deferred *d) {
 
 /* --- adding stages ------------------------------------------------------------ */
 
+/* An ordinary pair, stored as the public header's inline add stores it
+ * (df__fill). */
 static inline void fill_stage(df_stage *s, df_callback_fn callback,
                               void *callback_arg, df_callback_fn errback,
                               void *errback_arg, const df_stage_site *site) {
-  s->callback = callback;
-  s->callback_arg = callback_arg;
-  s->errback = errback;
+  df__fill(s, callback, callback_arg, errback, site, DF_STAGE_USER);
   s->u.errback_arg = errback_arg;
-  s->site_kind = (uintptr_t)site | DF_STAGE_USER;
 }
 
 /* A CONTINUE or CHAIN stage: no callbacks (df__stage_is_edge), and a
@@ -293,8 +292,8 @@ static inline void fill_stage(df_stage *s, df_callback_fn callback,
 static inline void fill_edge_stage(df_stage *s, unsigned char kind,
                                    df_deferred *target,
                                    const df_stage_site *site) {
-  fill_stage(s, NULL, target, NULL, NULL, site);
-  df__stage_set_kind(s, kind);
+  df__fill(s, NULL, target, NULL, site, kind);
+  s->u.errback_arg = NULL;
 }
 
 /* The general case of adding a stage: a new block may have to be
@@ -365,9 +364,8 @@ int df_deferred_add_owned_at(df_deferred *d, df_callback_fn callback,
     release(arg);
     return DF_ENOMEM;
   }
-  fill_stage(s, callback, arg, errback, NULL, site);
+  df__fill(s, callback, arg, errback, site, DF_STAGE_OWNED);
   s->u.release = release;
-  df__stage_set_kind(s, DF_STAGE_OWNED);
   if (d->flags & DF_F_CALLED) run_callbacks(d); /* rule 1 */
   return 0;
 }
