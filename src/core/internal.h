@@ -456,7 +456,7 @@ static inline void df__set_called(df_deferred *d) {
  * targets, releases OWNED arguments) and give back the blocks. */
 static inline void df__stages_drop_all(df_deferred *d) {
   if (DF_LIKELY(d->head == d->pub.tail &&
-                d->head_end == d->inline_stages + DF_INLINE_STAGES))
+                df__is_inline_end(d, d->head_end)))
     return; /* empty, and still on the inline segment */
   df__stages_drop_all_slow(d);
 }
@@ -497,7 +497,7 @@ static inline void df__stage_skip(df_deferred *d) { d->head++; }
  * per stage; only traces and the observer ask. */
 static inline uint32_t df__stage_index(const df_deferred *d,
                                        const df_stage *st) {
-  const df_stage *start = d->head_end == d->inline_stages + DF_INLINE_STAGES
+  const df_stage *start = df__is_inline_end(d, d->head_end)
                               ? d->inline_stages
                               : df__block_of_end(d->head_end)->stages;
   return d->run_base + (uint32_t)(st - start);
@@ -517,13 +517,13 @@ uint32_t df__stages_pending(const df_deferred *d);
  * block goes back to malloc on the general path, destroy_one.) */
 static inline bool df__stages_empty_small(const df_deferred *d) {
   return d->head == d->pub.tail &&
-         (d->head_end == d->inline_stages + DF_INLINE_STAGES ||
+         (df__is_inline_end(d, d->head_end) ||
           df__block_of_end(d->head_end)->cap == DF_BLOCK_STAGES);
 }
 /* Only when df__stages_empty_small(d). The head block of an empty queue
  * is its last, so its next is already NULL. */
 static inline void df__stages_free_empty(df_deferred *d) {
-  if (d->head_end != d->inline_stages + DF_INLINE_STAGES)
+  if (!df__is_inline_end(d, d->head_end))
     d->inline_next = df__block_of_end(d->head_end);
 }
 
