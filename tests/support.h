@@ -168,20 +168,29 @@ static inline df_result return_deferred_owned(df_result r, void *arg) {
 static long support_allocations, support_fail_at;
 static int support_failed_allocations;
 
+/* Counts one allocation; true if it is the one to refuse. */
+static inline bool support_refuse_this_allocation(void) {
+  if (++support_allocations != support_fail_at) return false;
+  support_failed_allocations++;
+  return true;
+}
+
 static inline void *support_failing_malloc(size_t n) {
-  if (++support_allocations == support_fail_at) {
-    support_failed_allocations++;
-    return NULL;
-  }
-  return malloc(n);
+  return support_refuse_this_allocation() ? NULL : malloc(n);
 }
 
 static inline void *support_failing_realloc(void *p, size_t n) {
-  if (++support_allocations == support_fail_at) {
-    support_failed_allocations++;
-    return NULL;
-  }
-  return realloc(p, n);
+  return support_refuse_this_allocation() ? NULL : realloc(p, n);
+}
+
+/* Empty the caches (the allocator may change only then), zero the count
+ * and install the failing allocator. */
+static inline void support_install_failing_allocator(void) {
+  df_release_caches();
+  support_allocations = 0;
+  assert_int_equal(df_set_allocator(support_failing_malloc,
+                                    support_failing_realloc, free),
+                   0);
 }
 
 /* From an empty cache on, count the library's allocations in
@@ -189,12 +198,8 @@ static inline void *support_failing_realloc(void *p, size_t n) {
  * the default allocator back (the caches are emptied first: the
  * allocator may change only then). */
 static inline void support_count_allocations(void) {
-  df_release_caches();
   support_fail_at = 0; /* never refuse */
-  support_allocations = 0;
-  assert_int_equal(df_set_allocator(support_failing_malloc,
-                                    support_failing_realloc, free),
-                   0);
+  support_install_failing_allocator();
 }
 
 static inline void support_default_allocator(void) {
@@ -214,13 +219,9 @@ static inline long support_fail_each_allocation(
     long max_points) {
   long runs = 0;
   for (support_fail_at = 1;; support_fail_at++) {
-    df_release_caches();
-    support_allocations = 0;
     support_failed_allocations = 0;
     destroyed = 0;
-    assert_int_equal(df_set_allocator(support_failing_malloc,
-                                      support_failing_realloc, free),
-                     0);
+    support_install_failing_allocator();
     int64_t outcome = scenario();
     support_default_allocator();
     runs++;
