@@ -105,6 +105,7 @@ class CleanFailure(Failure):
 defer.Failure = CleanFailure
 
 registry = weakref.WeakValueDictionary()  # serial -> live deferred
+running_chains = []  # the `chain` list of each _runCallbacks running
 
 
 def _patch_run_callbacks():
@@ -115,9 +116,11 @@ def _patch_run_callbacks():
     waiter just handed a result (`chainee`) stay alive until the loop pops
     its next pair or returns; a deferred freed then is reported later than
     libdeferred, which reports when the last real reference goes
-    (docs/twisted-programmers.md, difference 7). The function is Twisted's
-    installed source, compiled in defer's namespace, with two assignments
-    added; if the expected lines are not found, this fails instead of
+    (docs/twisted-programmers.md, difference 7). It also tells the harness
+    when a chain_deferred stage has dropped its target (stage_dropped) and
+    which deferreds the loop holds (running_chains). The function is
+    Twisted's installed source, compiled in defer's namespace, with these
+    lines added; if the expected lines are not found, this fails instead of
     guessing."""
     import inspect
     import textwrap
@@ -127,21 +130,77 @@ def _patch_run_callbacks():
         # the CONTINUE hand-off (rule 11)
         ("                chain.append(chainee)\n",
          "                del chainee\n                " + drop + "\n"),
-        # after a callback ran (the finally of the call)
+        # after a callback ran (the finally of the call); if it was a
+        # chain_deferred stage, its target has lost the stage's reference
         ("                    current._runningCallbacks = False\n",
+         "                    _df_target = _df_chain_target(callback)\n"
          "                    " + drop + "\n"),
+        # ... which stage_dropped() looks at once the call's exception, if
+        # any, has been made the result (its traceback held the target's
+        # callback frame, so the target): before the next stage is popped
+        # or, after the last, before the end of the pass
+        ("            item = current.callbacks.pop(0)\n",
+         "            _df_stage_dropped(_df_target)\n"
+         "            _df_target = None\n", "before"),
+        ("        if finished:\n",
+         "        _df_stage_dropped(_df_target)\n"
+         "        _df_target = None\n", "before"),
+        # the deferreds this run holds, as libdeferred's loop frames do
+        ("    chain: List[Deferred[Any]] = [self]\n",
+         "    _df_running_chains.append(chain)\n"
+         "    _df_target = None\n"),
     ]
-    for old, add in edits:
+    for old, add, *where in edits:
         if src.count(old) != 1:
             sys.stderr.write("twisted_runner.py: unexpected Twisted "
                              "_runCallbacks source; update "
                              "_patch_run_callbacks\n")
             sys.exit(3)
-        src = src.replace(old, old + add)
+        src = src.replace(old, add + old if where else old + add)
+    # The names the added lines use, put where the compiled function
+    # looks for its globals (defer's namespace).
+    defer._df_chain_target = chain_target
+    defer._df_stage_dropped = stage_dropped
+    defer._df_running_chains = running_chains
     namespace = {}
     exec(compile(src, inspect.getsourcefile(Deferred), "exec"),
          defer.__dict__, namespace)
-    Deferred._runCallbacks = namespace["_runCallbacks"]
+    run_callbacks = namespace["_runCallbacks"]
+
+    def _runCallbacks(self):
+        depth = len(running_chains)
+        try:
+            run_callbacks(self)
+        finally:
+            del running_chains[depth:]  # every way out of the loop
+
+    Deferred._runCallbacks = _runCallbacks
+
+
+def chain_target(callback):
+    """A weak reference to the deferred whose callback or errback
+    `callback` is (the two sides of a chain_deferred stage), or None."""
+    target = getattr(callback, "__self__", None)
+    return weakref.ref(target) if isinstance(target, Deferred) else None
+
+
+def stage_dropped(ref):
+    """A chain_deferred stage has run: libdeferred drops the reference it
+    held on its target there (src/core/deferred.c, fire_chained and the
+    end of the chained run), and frees the target at once if that leaves
+    it in an unreachable group (a deferred waiting on it, say), reporting
+    its unhandled failure before the chaining deferred's next stage runs.
+    Python would free that group only when gc.collect() ran, at the end of
+    the operation. Torn down here as a release would tear it down."""
+    global releasing
+    if ref is None or collecting:
+        return
+    was = releasing
+    releasing = True
+    try:
+        teardown_if_garbage(ref)
+    finally:
+        releasing = was
 
 
 _patch_run_callbacks()
@@ -488,9 +547,11 @@ MAX_CHAIN_EDGES_WALKED = 32  # src/core/collect.c
 
 def outside_held():
     """ids of the deferreds something other than a deferred holds: the
-    slots, the deferreds being torn down, the groups being freed."""
+    slots, the deferreds being torn down, the groups being freed, and the
+    deferreds a running _runCallbacks holds (libdeferred's loop frames)."""
     held = [d for d in table if d is not None] + dying + \
-        [d for group in collector for d in group]
+        [d for group in collector for d in group] + \
+        [d for chain in running_chains for d in chain]
     return held
 
 
