@@ -351,6 +351,51 @@ static void test_cancel_walks_long_waiting_chain_to_its_end(void **state) {
   df_deferred_unref(end);
 }
 
+/* rule C3, lifetimes: cancelling a deferred that waits holds every deferred
+ * on the waiting chain until the canceller returns, as the frames of
+ * Twisted's recursive cancel() do. Here the middle one, which nothing else
+ * holds, ends in a failure while the inner canceller fires: it is reported
+ * once cancel() lets go of it, not inside the canceller (the differential
+ * test's seed 777, program 26978). */
+static int reports_inside_canceller = -1;
+static void canceller_that_errbacks_and_counts(df_deferred *d, void *arg) {
+  (void)arg;
+  canceller_calls++;
+  df_deferred_errback(d, df_failure_new(&generic_error, "from canceller"));
+  reports_inside_canceller = reports;
+}
+
+static df_result raise_generic(df_result r, void *arg) {
+  (void)arg;
+  df_result_drop(r);
+  return df_raise(&generic_error, "after the hand-off");
+}
+
+static void test_cancel_holds_the_waiting_chain_until_the_canceller_returns(
+    void **state) {
+  (void)state;
+  df_deferred *inner =
+      df_deferred_new_with_canceller(canceller_that_errbacks_and_counts, NULL);
+  df_deferred *middle = df_deferred_new();
+  df_deferred *top = df_deferred_new();
+  df_deferred_add_callback(middle, return_deferred, inner);
+  df_deferred_callback(middle, df_none()); /* middle waits on inner */
+  df_deferred_add_callback(top, return_deferred, middle);
+  df_deferred_callback(top, df_none()); /* top waits on middle */
+  /* After the hand-off to top, middle's own result becomes a failure. */
+  df_deferred_add_callback(middle, raise_generic, NULL);
+  df_deferred_add_errback(top, on_errback, NULL);
+  df_deferred_unref(middle); /* only the waiting chain holds it now */
+  df_deferred_cancel(top);
+  assert_int_equal(canceller_calls, 1);
+  assert_int_equal(errback_calls, 1); /* top got the canceller's failure */
+  assert_int_equal(reports_inside_canceller, 0);
+  assert_int_equal(reports, 1); /* middle's, once cancel() returned */
+  df_deferred_unref(top);
+  df_deferred_unref(inner);
+  assert_int_equal(reports, 1);
+}
+
 /* rule C4: a deferred paused with a plain result is not cancelled. */
 static void test_cancel_paused_deferred_with_result_does_nothing(
     void **state) {
@@ -442,6 +487,7 @@ int main(void) {
       T(test_cancel_waiting_deferred_cancels_what_it_waits_on),
       T(test_cancelled_inner_without_canceller_swallows_one_fire),
       T(test_cancel_walks_long_waiting_chain_to_its_end),
+      T(test_cancel_holds_the_waiting_chain_until_the_canceller_returns),
       T(test_cancel_paused_deferred_with_result_does_nothing),
       T(test_cancel_paused_unfired_deferred_fails_on_unpause),
       T(test_unhandled_cancelled_error_is_reported),

@@ -291,7 +291,9 @@ int df_deferred_chain_at(df_deferred *d, df_deferred *other,
  *     callback()/errback() on `d` is silently swallowed, once (rule 24).
  *   - waiting on another deferred: cancel that one instead (rule C3), which
  *     sends its outcome back here; this walks long waiting chains without
- *     recursion.
+ *     recursion. Like Twisted's recursion, it holds a reference to each
+ *     deferred on the way (and to the one it cancels) until the canceller
+ *     and the fire have returned, so none is freed under them.
  *   - otherwise (fired, or paused with a result): nothing.
  * Returns 0, or DF_EINVAL for NULL. */
 #define df_deferred_cancel(d) df_deferred_cancel_at((d), DF_HERE)

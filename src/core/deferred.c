@@ -475,9 +475,19 @@ int df_deferred_cancel_at(df_deferred *d, const char *file, int line,
                           const char *func) {
   if (!d) return DF_EINVAL;
   /* rule C3: waiting on a chain: cancel what it waits on instead. Walking
-   * to the end of the waiting chain here is what Twisted's recursion does. */
+   * to the end of the waiting chain here is what Twisted's recursion does;
+   * its frames hold every deferred on the way until the canceller returns,
+   * and so does this (in the scratch vector, above whatever the callers
+   * keep there), so that one the canceller's fire lets go is freed, and
+   * its unhandled failure reported, when Twisted frees it: after. Were
+   * the vector to fail to grow, the rest of the way is simply not held. */
+  df_ptr_vec *held = df__scratch_vec();
+  size_t base = held->len;
   df_deferred *target = d;
-  while (df__waiting(target)) target = target->result.u.deferred;
+  while (df__waiting(target)) {
+    if (df__ptr_vec_push(held, target) == 0) df_deferred_ref(target);
+    target = target->result.u.deferred;
+  }
   df_deferred_ref(target);
   if (!df__called(target)) { /* rule C1 */
     if (target->canceller)
@@ -492,6 +502,12 @@ int df_deferred_cancel_at(df_deferred *d, const char *file, int line,
   }
   /* rule C4: fired, or paused with a plain result: nothing. */
   df_deferred_unref(target);
+  /* Innermost first, as Twisted's frames return. Each is popped before
+   * it is let go: freeing it may use the vector above `base`. */
+  while (held->len > base) {
+    df_deferred *on_the_way = held->items[--held->len];
+    df_deferred_unref(on_the_way);
+  }
   return 0;
 }
 
