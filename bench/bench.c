@@ -19,8 +19,10 @@
  * library were free.
  *
  * Output: one "R<TAB>key<TAB>value" line per figure (report.py reads them)
- * and "#" lines of commentary. All library allocations go through a
- * counting allocator installed with df_set_allocator() before first use.
+ * and "#" lines of commentary. Library allocations are counted by a
+ * counting allocator installed with df_set_allocator(), on runs of their
+ * own: the timed runs (but case f's cold one, whose counts are printed
+ * with it) and the --callgrind modes use malloc directly.
  *
  * Exit status: 0; 1 on a command line it does not understand; 2 on a
  * wrong result (a bug, reported as a crash); 3 if the firing path of case
@@ -101,6 +103,24 @@ static void counting_free(void *p) {
 }
 
 static uint64_t allocations(void) { return counts.mallocs + counts.reallocs; }
+
+/* Counting (true) or the C library's allocator. Counting is
+ * instrumentation: allocations and bytes are counted on runs of their own,
+ * and the timed runs use malloc directly, as a program linking the library
+ * does (the hook's call and malloc_usable_size() cost 50 instructions a
+ * malloc/free pair, 5 % of case f2). Swapping needs no deferred or
+ * failure alive (df_set_allocator); counting_* call malloc, so a block
+ * may be freed by either. */
+static void use_counting_allocator(bool counting) {
+  df_release_caches();
+  int rc = counting ? df_set_allocator(counting_malloc, counting_realloc,
+                                       counting_free)
+                    : df_set_allocator(NULL, NULL, NULL);
+  if (rc != 0) {
+    fprintf(stderr, "bench: df_set_allocator failed\n");
+    exit(2);
+  }
+}
 
 /* --- helpers ----------------------------------------------------------------- */
 
@@ -295,31 +315,37 @@ static void case_direct(long n) {
 typedef void (*case_fn)(long n);
 
 /* Best of `reps` runs of `n` iterations, after a warm-up; ns per iteration.
- * Also reports allocations per iteration over the timed runs, and those
- * inside the fire over a separate, untimed run. */
+ * Also reports allocations per iteration, and those inside the fire, over
+ * a separate, untimed run after a warm-up of its own with the counting
+ * allocator; the timed runs use malloc directly. */
 static double measure(const char *name, case_fn fn, long n, int reps) {
-  fn(n / 10 + 1); /* warm: caches filled, code and data in cache */
-  /* Allocations inside the fire, counted on a run of their own. */
   long counted = n / 10 + 1;
+  fn(counted); /* warm: caches filled, code and data in cache */
+  uint64_t allocs = allocations();
   firing_allocs = 0;
   count_firing = true;
   fn(counted);
   count_firing = false;
+  allocs = allocations() - allocs;
   uint64_t fire_allocs = firing_allocs;
+
+  use_counting_allocator(false);
+  fn(counted); /* warm again: the swap emptied the caches */
   double best = INFINITY;
-  uint64_t allocs = allocations();
   for (int r = 0; r < reps; r++) {
     double t0 = now_ns();
     fn(n);
     double t = now_ns() - t0;
     if (t < best) best = t;
   }
+  use_counting_allocator(true);
+
   double per_op = best / (double)n;
   char key[64];
   snprintf(key, sizeof key, "%s.ns", name);
   emit(key, per_op);
   snprintf(key, sizeof key, "%s.allocs", name);
-  emit(key, (double)(allocations() - allocs) / ((double)n * reps));
+  emit(key, (double)allocs / (double)counted);
   snprintf(key, sizeof key, "%s.fire_allocs", name);
   emit(key, (double)fire_allocs / (double)counted);
   fflush(stdout);
@@ -420,6 +446,15 @@ static void f_emit(const f_figures *f, const char *key) {
   }
 }
 
+/* The counted figures (allocations, heap) of an untimed run with the
+ * counting allocator, into `timed`, a run without it. */
+static void f_take_counts(f_figures *timed, const f_figures *counted) {
+  for (int i = 0; i < timed->count; i++)
+    if (strncmp(timed->names[i], "allocs", 6) == 0 ||
+        strncmp(timed->names[i], "heap", 4) == 0)
+      timed->values[i] = counted->values[i];
+}
+
 /* values[1] is the total time per stage or deferred: keep the best run. */
 static void f_keep_best(f_figures *best, const f_figures *run) {
   if (best->count == 0 || run->values[1] < best->values[1]) *best = *run;
@@ -462,16 +497,22 @@ static void f_emit_cold(const f_figures *cold, const char *key, bool print) {
   f_emit(cold, name);
 }
 
-/* One size of f1: a cold run (printed if `print_cold`), then the best of
- * F_WARM_RUNS warm runs, printed under `key`. */
+/* One size of f1: a cold run (printed if `print_cold`; counted, so its
+ * time includes the counting allocator's), an untimed warm run for the
+ * counts, then the best of F_WARM_RUNS warm runs with malloc directly,
+ * printed under `key`. */
 static void stages_runs(long n, const char *key, bool print_cold) {
   keep_freed_memory();
   f_figures cold = huge_stages_once(n), best = {0};
   f_emit_cold(&cold, key, print_cold);
+  f_figures counted = huge_stages_once(n); /* warm, counted, untimed */
+  use_counting_allocator(false);
   for (int r = 0; r < F_WARM_RUNS; r++) {
     f_figures run = huge_stages_once(n);
     f_keep_best(&best, &run);
   }
+  use_counting_allocator(true);
+  f_take_counts(&best, &counted);
   f_emit(&best, key);
 }
 
@@ -546,10 +587,14 @@ static void chain_runs(long n, const char *key, bool main_size) {
   memset(ds, 0, (size_t)n * sizeof *ds); /* its pages are not the library's */
   f_figures cold = huge_chain_once(n, ds), best = {0};
   f_emit_cold(&cold, key, main_size);
+  f_figures counted = huge_chain_once(n, ds); /* warm, counted, untimed */
+  use_counting_allocator(false);
   for (int r = 0; r < F_WARM_RUNS; r++) {
     f_figures run = huge_chain_once(n, ds);
     f_keep_best(&best, &run);
   }
+  use_counting_allocator(true);
+  f_take_counts(&best, &counted);
   f_emit(&best, key);
   free(ds);
   if (main_size) {
@@ -624,9 +669,7 @@ static bool parse_count(const char *text, long *out) {
 }
 
 int main(int argc, char **argv) {
-  /* Before the library allocates anything. */
-  df_set_allocator(counting_malloc, counting_realloc, counting_free);
-
+  /* The instruction counts use malloc directly, as the timed runs do. */
   long n;
   if (argc > 1 && strcmp(argv[1], "--callgrind-b") == 0) {
     if (argc != 3 || !parse_count(argv[2], &n)) return usage();
@@ -647,6 +690,8 @@ int main(int argc, char **argv) {
   }
   quick = argc == 2 && strcmp(argv[1], "--quick") == 0;
   if (argc > 1 && !quick) return usage();
+  /* Before the library allocates anything. */
+  use_counting_allocator(true);
   long scale = quick ? 20 : 1;
   int reps = quick ? 2 : 7;
 
