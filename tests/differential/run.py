@@ -344,8 +344,14 @@ def show(args, program, out):
     out.write("--- program ---\n%s\n" % "\n".join(program))
     if c_error:
         out.write("--- C side: %s\n" % c_error)
-    out.write("--- diff (libdeferred -> Twisted) ---\n")
-    for line in difflib.unified_diff(c, py, "libdeferred", "twisted", lineterm="", n=1000):
+    diff = list(difflib.unified_diff(c, py, "libdeferred", "twisted",
+                                     lineterm="", n=1000))
+    if not diff:
+        out.write("--- both traces (identical) ---\n")
+        diff = c
+    else:
+        out.write("--- diff (libdeferred -> Twisted) ---\n")
+    for line in diff:
         out.write(line + "\n")
 
 
@@ -424,8 +430,14 @@ def main():
         return 0
     version = check_setup(args)
     if args.program:
-        with open(args.program) as f:
-            lines = [l.strip() for l in f if l.strip() and not l.startswith("#")]
+        try:
+            with open(args.program) as f:
+                lines = [l.strip() for l in f
+                         if l.strip() and not l.startswith("#")]
+        except (OSError, UnicodeDecodeError) as e:
+            sys.stderr.write("run.py: cannot read the program %s: %s\n"
+                             % (args.program, e))
+            return 2
         show(args, lines, sys.stdout)
         return 0
 
