@@ -102,6 +102,10 @@ def main():
         for p in programs:
             print("\n".join(p) + "\n---")
         return 0
+    if not os.access(args.runner, os.X_OK):
+        sys.stderr.write("run.py: list_runner not found or not executable: "
+                         "%r (give --runner)\n" % args.runner)
+        return 2
     c = traces([args.runner], programs)
     tw = traces([args.python, os.path.join(HERE, "twisted_list_runner.py")],
                 programs)
