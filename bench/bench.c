@@ -460,7 +460,9 @@ static void f_keep_best(f_figures *best, const f_figures *run) {
   if (best->count == 0 || run->values[1] < best->values[1]) *best = *run;
 }
 
-static f_figures huge_stages_once(long n) {
+/* One run of f1; `ds` is f2's (one deferred needs no array). */
+static f_figures huge_stages_once(long n, df_deferred **ds) {
+  (void)ds;
   char base;
   f_figures f = {0};
   stack_lowest = (uintptr_t)&base;
@@ -497,23 +499,29 @@ static void f_emit_cold(const f_figures *cold, const char *key, bool print) {
   f_emit(cold, name);
 }
 
-/* One size of f1: a cold run (printed if `print_cold`; counted, so its
- * time includes the counting allocator's), an untimed warm run for the
- * counts, then the best of F_WARM_RUNS warm runs with malloc directly,
- * printed under `key`. */
-static void stages_runs(long n, const char *key, bool print_cold) {
-  keep_freed_memory();
-  f_figures cold = huge_stages_once(n), best = {0};
+/* One size of f1 or f2 (`once` runs it on n, with `ds`): a cold run
+ * (printed if `print_cold`; counted, so its time includes the counting
+ * allocator's), an untimed warm run for the counts, then the best of
+ * F_WARM_RUNS warm runs with malloc directly, printed under `key`. */
+static void f_runs(long n, const char *key, bool print_cold,
+                   f_figures (*once)(long n, df_deferred **ds),
+                   df_deferred **ds) {
+  f_figures cold = once(n, ds), best = {0};
   f_emit_cold(&cold, key, print_cold);
-  f_figures counted = huge_stages_once(n); /* warm, counted, untimed */
+  f_figures counted = once(n, ds); /* warm, counted, untimed */
   use_counting_allocator(false);
   for (int r = 0; r < F_WARM_RUNS; r++) {
-    f_figures run = huge_stages_once(n);
+    f_figures run = once(n, ds);
     f_keep_best(&best, &run);
   }
   use_counting_allocator(true);
   f_take_counts(&best, &counted);
   f_emit(&best, key);
+}
+
+static void stages_runs(long n, const char *key, bool print_cold) {
+  keep_freed_memory();
+  f_runs(n, key, print_cold, huge_stages_once, NULL);
 }
 
 static void huge_stages(long n) { stages_runs(n, "f1", true); }
@@ -578,24 +586,13 @@ static double memory_floor_ns(long n) {
   return best / (double)n;
 }
 
-/* One size of f2, as stages_runs() for f1; the main size also prints
- * its memory floor. */
+/* One size of f2; the main size also prints its memory floor. */
 static void chain_runs(long n, const char *key, bool main_size) {
   keep_freed_memory();
   df_deferred **ds = malloc((size_t)n * sizeof *ds);
   check(ds != NULL, "case f chain: malloc");
   memset(ds, 0, (size_t)n * sizeof *ds); /* its pages are not the library's */
-  f_figures cold = huge_chain_once(n, ds), best = {0};
-  f_emit_cold(&cold, key, main_size);
-  f_figures counted = huge_chain_once(n, ds); /* warm, counted, untimed */
-  use_counting_allocator(false);
-  for (int r = 0; r < F_WARM_RUNS; r++) {
-    f_figures run = huge_chain_once(n, ds);
-    f_keep_best(&best, &run);
-  }
-  use_counting_allocator(true);
-  f_take_counts(&best, &counted);
-  f_emit(&best, key);
+  f_runs(n, key, main_size, huge_chain_once, ds);
   free(ds);
   if (main_size) {
     emit("f2.floor_ns_per_deferred", memory_floor_ns(n));
@@ -623,7 +620,7 @@ static void chain_at_size(long n) {
 
 /* Case f as a case_fn, for --callgrind. */
 static void case_f1(long n) {
-  if (n > 0) huge_stages_once(n);
+  if (n > 0) huge_stages_once(n, NULL);
 }
 static void case_f2(long n) {
   if (n < 2) return;
