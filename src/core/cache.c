@@ -130,11 +130,16 @@ void df__deferred_release_slow(df_deferred *d) {
   df__deferred_release(d);
 }
 
-df_stage_block *df__block_alloc_slow(void) {
+/* A new block of `cap` stages, from the allocator. */
+static df_stage_block *new_block(uint32_t cap) {
   register_thread();
-  df_stage_block *b = df__malloc(df__block_bytes(DF_BLOCK_STAGES));
-  if (b) b->cap = DF_BLOCK_STAGES;
+  df_stage_block *b = df__malloc(df__block_bytes(cap));
+  if (b) b->cap = cap;
   return b;
+}
+
+df_stage_block *df__block_alloc_slow(void) {
+  return new_block(DF_BLOCK_STAGES);
 }
 
 /* A block bigger than the pooled size: a spare of its size, else new. */
@@ -146,10 +151,7 @@ df_stage_block *df__block_alloc_big(uint32_t cap) {
     s->n--;
     return b;
   }
-  register_thread();
-  df_stage_block *b = df__malloc(df__block_bytes(cap));
-  if (b) b->cap = cap;
-  return b;
+  return new_block(cap);
 }
 
 void df__block_release_slow(df_stage_block *b) {
