@@ -123,11 +123,6 @@ static df_result return_fired(df_result r, void *arg) {
   return df_wait_on(df_succeed(df_int(r.u.i + 100)));
 }
 
-static df_result return_arg_deferred(df_result r, void *arg) {
-  (void)r;
-  return df_wait_on(df_deferred_ref(arg));
-}
-
 static void test_returned_deferreds(void **state) {
   (void)state;
   df_deferred *d = df_deferred_new();
@@ -138,7 +133,7 @@ static void test_returned_deferreds(void **state) {
 
   df_deferred *inner = df_deferred_new();
   d = df_deferred_new();
-  df_deferred_add_callback(d, return_arg_deferred, inner);
+  df_deferred_add_callback(d, return_deferred, inner);
   assert_int_equal(df_deferred_callback(d, df_int(1)), 0);
   assert_ptr_equal(df_deferred_waiting_on(d), inner);
   assert_int_equal(df_deferred_take_result(d, &r), DF_EINVAL); /* waiting */
