@@ -4,6 +4,7 @@
 #   bench/run.sh           full run (a few minutes): C, Twisted, Node, callgrind
 #   bench/run.sh --quick   few iterations, no callgrind (CI; under 30 s)
 #
+# Installs what it needs on Debian when missing (scripts/deps.sh).
 # Builds bench/bench.c against libdeferred (static, -O2) in its own build
 # directory ($DF_BENCH_BUILD, default build-bench), runs each runtime in its
 # own process, then prints one table (bench/report.py).
@@ -22,6 +23,18 @@ if [[ $# -eq 1 && "$1" == "--quick" ]]; then
 elif [[ $# -ne 0 ]]; then
   echo "usage: bench/run.sh [--quick]" >&2
   exit 1
+fi
+
+# What the run needs, installed on Debian when missing (as the README's
+# commands do): the compiler and CMake, the two peers, and valgrind for
+# the full mode's callgrind counts. If they cannot be installed (no root,
+# not Debian), the run goes on without them: a missing peer or valgrind
+# is skipped with a line saying so, a missing compiler stops the build.
+needs=(build-essential cmake python3 python3-twisted nodejs)
+$quick || needs+=(valgrind)
+if ! scripts/deps.sh "${needs[@]}"; then
+  echo "bench/run.sh: could not install ${needs[*]}; going on with what" \
+    "is there" >&2
 fi
 
 build=${DF_BENCH_BUILD:-build-bench}
