@@ -1,7 +1,7 @@
 // The Node side of the benchmark suite: native Promise.
 //
-// Same cases as bench/bench.c. A "deferred" is a new Promise whose resolve
-// function is kept; callbacks are .then()/.catch(). Each iteration runs
+// Same cases as the C benchmark (bench/cases.c). A "deferred" is a new
+// Promise whose resolve function is kept; callbacks are .then()/.catch(). Each iteration runs
 // until its final promise has settled, microtasks included: the loop is an
 // async function that awaits the final promise of every iteration before
 // starting the next. Output: "R<TAB>key<TAB>value" lines (ns per operation)

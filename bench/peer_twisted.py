@@ -1,9 +1,10 @@
 """The Twisted side of the benchmark suite (run as /usr/bin/python3).
 
-Same cases as bench/bench.c, with twisted.internet.defer.Deferred fired
-synchronously: no reactor is started, every chain runs to completion inside
-the .callback() call, exactly as in C. Case e uses gatherResults (a
-DeferredList underneath); a plain DeferredList is timed too, for reference.
+Same cases as the C benchmark (bench/cases.c), with
+twisted.internet.defer.Deferred fired synchronously: no reactor is started,
+every chain runs to completion inside the .callback() call, exactly as in C.
+Case e uses gatherResults (a DeferredList underneath); a plain DeferredList
+is timed too, for reference.
 Output: "R<TAB>key<TAB>value" lines (ns per operation) and "#" comments.
 """
 import sys

@@ -1,5 +1,5 @@
-"""Merge the outputs of bench/bench.c, peer_twisted.py and peer_node.mjs
-into one table, with the targets marked PASS or MISS.
+"""Merge the outputs of the C benchmark (bench/*.c), peer_twisted.py and
+peer_node.mjs into one table, with the targets marked PASS or MISS.
 
 Usage: report.py C.txt TWISTED.txt NODE.txt CALLGRIND.txt (bench/run.sh).
 Never fails on a missed target: the exit status is 0, or 2 with a message

@@ -5,7 +5,7 @@
 #   bench/run.sh --quick   few iterations, no callgrind (CI; under 30 s)
 #
 # Installs what it needs on Debian when missing (scripts/deps.sh).
-# Builds bench/bench.c against libdeferred (static, -O2) in its own build
+# Builds the C benchmark (bench/*.c) against libdeferred (static, -O2) in its own build
 # directory ($DF_BENCH_BUILD, default build-bench), runs each runtime in its
 # own process, then prints one table (bench/report.py).
 #

@@ -1,0 +1,96 @@
+/* What the parts of the C benchmark share (bench.c has the overview):
+ * the counting allocator (counting.c), the cases a-e and the direct-call
+ * limit (cases.c), case f (case_f.c), and the helpers every part uses,
+ * inline here so that the cases' loops are compiled as they were when
+ * the benchmark was one file (their callgrind counts are compared across
+ * commits in docs/performance.md). */
+#ifndef DF_BENCH_H
+#define DF_BENCH_H
+
+#include <deferred.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* --- helpers (bench.c) ----------------------------------------------------- */
+
+extern volatile int64_t sink; /* results go here so nothing is folded away */
+
+/* A wrong result is a bug: say which case and exit with status 2. */
+static inline void check(bool ok, const char *what) {
+  if (!ok) {
+    fprintf(stderr, "bench: wrong result in %s\n", what);
+    exit(2);
+  }
+}
+
+/* Take a fired deferred's integer result and drop the deferred. */
+static inline int64_t take_int(df_deferred *d) {
+  df_result r;
+  check(df_deferred_take_result(d, &r) == 0 && r.kind == DF_INT, "take");
+  df_deferred_unref(d);
+  return r.u.i;
+}
+
+double now_ns(void);      /* CLOCK_MONOTONIC */
+long max_rss_kib(void);   /* this process's peak RSS */
+void emit(const char *key, double value); /* an "R<TAB>key<TAB>value" line */
+
+/* Bytes per unfired deferred, as measure_memory() in bench.c found them:
+ * case f2's memory floor writes and reads that many per deferred. */
+extern double deferred_bytes;
+
+/* --- the counting allocator (counting.c) ----------------------------------- */
+
+typedef struct bench_counts {
+  uint64_t mallocs;  /* malloc, and realloc(NULL, n) */
+  uint64_t reallocs; /* realloc of a live block      */
+  int64_t live;      /* usable bytes held by the library */
+  int64_t peak;      /* the most `live` has been since a case f run began */
+} bench_counts;
+extern bench_counts counts;
+
+/* Library allocations so far (mallocs and reallocs), while counting. */
+uint64_t allocations(void);
+/* Install the counting allocator (true) or the C library's (false); the
+ * library's caches are released first. Exits with status 2 on failure. */
+void use_counting_allocator(bool counting);
+
+/* --- cases a-e and the direct-call limit (cases.c) ------------------------- */
+
+typedef void (*case_fn)(long n);
+
+/* Allocations made inside df_deferred_callback() for cases a, b, c, summed
+ * over a run while count_firing is set; reset by the caller. */
+extern uint64_t firing_allocs;
+extern bool count_firing;
+
+df_result add_one_0(df_result r, void *arg); /* returns its input + 1 */
+
+void case_a(long n);
+void case_b(long n);
+void case_c(long n);
+void case_d(long n);
+void case_e(long n);
+void case_direct(long n);
+
+/* --- case f (case_f.c) ----------------------------------------------------- */
+
+/* Case f at a smaller size, to show how its costs grow: printed as f1@N.*
+ * and f2@N.* (report.py's growth table), without the cold run. */
+#define F_SCALING_SIZES {10000, 100000}
+
+void huge_stages(long n);    /* f1 at its main size, cold and warm */
+void huge_chain(long n);     /* f2 at its main size, and its memory floor */
+void stages_at_size(long n); /* f1@n, warm only */
+void chain_at_size(long n);  /* f2@n, warm only */
+/* One run of f1 or f2 on n, for --callgrind. */
+void case_f1(long n);
+void case_f2(long n);
+/* Run fn(n) in a forked child (its own peak RSS); exits with status 2 if
+ * the child fails. */
+void in_child(void (*fn)(long), long n);
+
+#endif /* DF_BENCH_H */
