@@ -45,7 +45,9 @@
 #include <math.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/utsname.h>
 #include <time.h>
+#include <unistd.h>
 
 /* --- helpers ----------------------------------------------------------------- */
 
@@ -154,6 +156,55 @@ static void measure_memory(void) {
   df_release_caches();
 }
 
+/* --- the machine ---------------------------------------------------------- */
+
+#if defined(__clang__)
+#define COMPILER "clang " __clang_version__
+#elif defined(__GNUC__)
+#define COMPILER "gcc " __VERSION__
+#else
+#define COMPILER "an unknown compiler"
+#endif
+#ifndef DF_BENCH_C_FLAGS /* bench/CMakeLists.txt passes the build's flags */
+#define DF_BENCH_C_FLAGS "flags not known"
+#endif
+
+/* The CPU's model name from /proc/cpuinfo, or "unknown CPU". */
+static void cpu_model(char *out, size_t size) {
+  snprintf(out, size, "unknown CPU");
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  if (!f) return;
+  char line[256];
+  while (fgets(line, sizeof line, f)) {
+    char *colon = strchr(line, ':');
+    if (strncmp(line, "model name", 10) == 0 && colon) {
+      snprintf(out, size, "%s", colon + 1 + strspn(colon + 1, " \t"));
+      out[strcspn(out, "\n")] = '\0';
+      break;
+    }
+  }
+  fclose(f);
+}
+
+/* "#" lines saying what the figures were measured on (report.py prints
+ * them above the table), so that a pasted run carries its machine. */
+static void print_machine(void) {
+  char cpu[160];
+  cpu_model(cpu, sizeof cpu);
+  struct utsname u;
+  if (uname(&u) != 0) snprintf(u.sysname, sizeof u.sysname, "unknown OS");
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  printf("# machine: %s, %ld online CPUs, %.1f GiB; %s %s %s\n", cpu,
+         sysconf(_SC_NPROCESSORS_ONLN),
+         pages > 0 && page > 0 ? (double)pages * (double)page / 1073741824.0
+                               : 0.0,
+         u.sysname, u.release, u.machine);
+  char compiler[] = COMPILER; /* clang's version ends in a space */
+  size_t len = strlen(compiler);
+  while (len > 0 && compiler[len - 1] == ' ') compiler[--len] = '\0';
+  printf("# C built with %s, %s\n", compiler, DF_BENCH_C_FLAGS);
+}
+
 /* --- main ----------------------------------------------------------------- */
 
 static int usage(void) {
@@ -202,6 +253,7 @@ int main(int argc, char **argv) {
 
   struct rlimit stack;
   getrlimit(RLIMIT_STACK, &stack);
+  print_machine();
   printf("# C: libdeferred %s, static, best of %d runs per case\n",
          DF_VERSION_STRING, reps);
   emit("stack_limit_kib", stack.rlim_cur == RLIM_INFINITY
