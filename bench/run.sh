@@ -4,10 +4,10 @@
 #   bench/run.sh           full run (a few minutes): C, Twisted, Node, callgrind
 #   bench/run.sh --quick   few iterations, no callgrind (CI; under 30 s)
 #
-# Installs what it needs on Debian when missing (scripts/deps.sh).
-# Builds the C benchmark (bench/*.c) against libdeferred (static, -O2) in its own build
-# directory ($DF_BENCH_BUILD, default build-bench), runs each runtime in its
-# own process, then prints one table (bench/report.py).
+# Installs what it needs on Debian when missing (scripts/deps.sh). Builds
+# the C benchmark (bench/*.c) against libdeferred (static, -O2) in its own
+# build directory ($DF_BENCH_BUILD, default build-bench), runs each runtime
+# in its own process, then prints one table (bench/report.py).
 #
 # Exit status: non-zero only if a benchmark crashes (or finds a wrong
 # result), or if the firing path of case a or b allocates once warm.
