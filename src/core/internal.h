@@ -505,13 +505,6 @@ static inline uint32_t df__stage_index(const df_deferred *d,
 
 uint32_t df__stages_pending(const df_deferred *d);
 
-/* Before the struct of a deferred goes back to the free list with an
- * empty queue: when empty, the head's segment is the only one left, and
- * it is a block unless it is the inline one. A block is kept, in
- * inline_next (unused while the struct is spare), for the next deferred
- * made from this struct to start its queue in (df__stages_init). The
- * struct and its block are then reused together: LIFO free lists hand
- * the same struct to the next loop iteration. */
 /* The fast paths that free a deferred ask this first: is its queue empty
  * and held in the inline segment or one pooled-size block? (A bigger
  * block goes back to malloc on the general path, destroy_one.) */
@@ -520,8 +513,16 @@ static inline bool df__stages_empty_small(const df_deferred *d) {
          (df__is_inline_end(d, d->head_end) ||
           df__block_of_end(d->head_end)->cap == DF_BLOCK_STAGES);
 }
-/* Only when df__stages_empty_small(d). The head block of an empty queue
- * is its last, so its next is already NULL. */
+
+/* Before the struct of a deferred goes back to the free list with an
+ * empty queue (only when df__stages_empty_small(d)): when empty, the
+ * head's segment is the only one left, and it is a block unless it is the
+ * inline one. A block is kept, in inline_next (unused while the struct is
+ * spare), for the next deferred made from this struct to start its queue
+ * in (df__stages_init). The struct and its block are then reused
+ * together: LIFO free lists hand the same struct to the next loop
+ * iteration. The head block of an empty queue is its last, so its next is
+ * already NULL. */
 static inline void df__stages_free_empty(df_deferred *d) {
   if (!df__is_inline_end(d, d->head_end))
     d->inline_next = df__block_of_end(d->head_end);
