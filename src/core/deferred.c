@@ -72,6 +72,16 @@ static inline void init(df_deferred *d, const char *file, int line,
    * deferreds. */
 }
 
+/* init() and the canceller: a deferred made unfired (df_deferred_new,
+ * make_slow). */
+static inline void init_unfired(df_deferred *d, df_canceller_fn canceller,
+                                void *canceller_arg, const char *file,
+                                int line, const char *func) {
+  init(d, file, line, func);
+  d->canceller = canceller;
+  d->canceller_arg = canceller_arg;
+}
+
 /* Rule 3: `d` is called, here (the site callback()/errback() was given),
  * with `r`. What comes next (the run) is the caller's. */
 static inline void set_fired(df_deferred *d, df_result r, const char *file,
@@ -91,9 +101,7 @@ static DF_NOINLINE df_deferred *make_slow(df_canceller_fn canceller,
                                           const char *func) {
   df_deferred *d = df__deferred_alloc();
   if (DF_UNLIKELY(!d)) return NULL;
-  init(d, file, line, func);
-  d->canceller = canceller;
-  d->canceller_arg = canceller_arg;
+  init_unfired(d, canceller, canceller_arg, file, line, func);
   d->debug = NULL;
   d->canceller_arg_release = NULL;
   if (DF_UNLIKELY(df__debugging)) {
@@ -114,9 +122,7 @@ df_deferred *df_deferred_new_at(df_canceller_fn canceller, void *canceller_arg,
   df_deferred *d;
   if (DF_UNLIKELY(df__debugging || (d = df__deferred_pop()) == NULL))
     return make_slow(canceller, canceller_arg, file, line, func);
-  init(d, file, line, func);
-  d->canceller = canceller;
-  d->canceller_arg = canceller_arg;
+  init_unfired(d, canceller, canceller_arg, file, line, func);
   return d;
 }
 
