@@ -178,6 +178,8 @@ if "f2.floor_ns_per_deferred" in c:
           "size, each touched")
     print("    when made and again when fired or freed, cannot go below it "
           "on this machine")
+
+
 def figure(key, field, fmt):
     v = c.get(f"{key}.{field}")
     return "-" if v is None else format(v, fmt)
