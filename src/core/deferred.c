@@ -777,6 +777,15 @@ static DF_ALWAYS_INLINE bool take_simple(df_result *out) {
   return take_simple_general(out);
 }
 
+/* take_simple() on the success loop's carried result, which is left as
+ * it is unless taken (take_simple() writes *out only then). */
+static DF_ALWAYS_INLINE bool take_simple_halves(df__result_halves *h) {
+  df_result out = df__result_join(*h);
+  if (!take_simple(&out)) return false;
+  *h = df__result_split(out);
+  return true;
+}
+
 /* The hottest loop of the library: `out` is a success; while the next
  * stage has a callback, run it, with the result in registers. RUNNING
  * must be set, and stays set from one callback to the next (no user code
@@ -794,24 +803,25 @@ static DF_ALWAYS_INLINE df_result run_successes(df_deferred *d, df_result out,
    * in registers: only this loop moves them while d runs (adds move the
    * tail, which is read again after every call). */
   df_stage *end = d->head_end;
+  df__result_halves h = df__result_split(out);
   for (df_stage *next = d->head;; next++) {
-    if (next == d->pub.tail) return out;
+    if (next == d->pub.tail) return df__result_join(h);
     if (DF_UNLIKELY(next == end)) {
       df__stage_advance(d);
       next = d->head;
       end = d->head_end;
     }
-    if (next->callback == NULL) return out;
+    if (next->callback == NULL) return df__result_join(h);
     d->head = next + 1;
-    out = next->callback(out, next->callback_arg);
+    h = df__result_split(next->callback(df__result_join(h), next->callback_arg));
     /* A stage with a callback is USER or OWNED (edges have none), and
      * OWNED is the one of the two with the low kind bit set. */
     if (DF_UNLIKELY(next->site_kind & 1))
       next->u.release(next->callback_arg);
-    if (DF_UNLIKELY(out.kind >= DF_FAILURE) &&
-        !(out.kind == DF_DEFERRED && take_simple(&out))) {
+    if (DF_UNLIKELY(df__halves_kind(h) >= DF_FAILURE) &&
+        !(df__halves_kind(h) == DF_DEFERRED && take_simple_halves(&h))) {
       *last = next;
-      return out;
+      return df__result_join(h);
     }
   }
 }

@@ -71,6 +71,38 @@ static inline void df__result_store(df_result *p, df_result r) {
   memcpy((char *)p + 8, &hi, 8);
 }
 
+/* The result the success loop (run_successes) carries from one callback
+ * to the next, as the two 64-bit halves it travels in. Given the struct,
+ * clang keeps `kind` and `destructor` in two registers and packs them
+ * again before every call: callgrind counts case b at 694 instructions
+ * with the struct, 648 with the halves. gcc gets the halves without the
+ * barrier, which costs it 10 more: 603 with the struct, 606 with the
+ * halves, 616 with the barrier too. */
+typedef struct df__result_halves {
+  uint64_t lo, hi;
+} df__result_halves;
+static inline df__result_halves df__result_split(df_result r) {
+  df__result_halves h;
+  memcpy(&h.lo, &r, 8);
+  memcpy(&h.hi, (const char *)&r + 8, 8);
+#if defined(__clang__)
+  __asm__("" : "+r"(h.lo), "+r"(h.hi)); /* keep them two 64-bit values */
+#endif
+  return h;
+}
+static inline df_result df__result_join(df__result_halves h) {
+  df_result r;
+  memcpy(&r, &h.lo, 8);
+  memcpy((char *)&r + 8, &h.hi, 8);
+  return r;
+}
+/* The kind: the struct's first bytes, so the first bytes of lo. */
+static inline df_kind df__halves_kind(df__result_halves h) {
+  df_kind k;
+  memcpy(&k, &h.lo, sizeof k);
+  return k;
+}
+
 /* --- allocation (alloc.c) ------------------------------------------------ */
 
 /* df__malloc, df__realloc, df__free: see ../private.h. */
