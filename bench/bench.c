@@ -261,6 +261,7 @@ int main(int argc, char **argv) {
                               : (double)stack.rlim_cur / 1024.0);
 
   measure("direct", case_direct, 4000000 / scale, reps);
+  measure("direct_one_site", case_direct_one_site, 4000000 / scale, reps);
   measure("a", case_a, 2000000 / scale, reps);
   measure("b", case_b, 1000000 / scale, reps);
   measure("c", case_c, 500000 / scale, reps);

@@ -75,6 +75,7 @@ void case_c(long n);
 void case_d(long n);
 void case_e(long n);
 void case_direct(long n);
+void case_direct_one_site(long n);
 
 /* --- case f (case_f.c) ----------------------------------------------------- */
 

@@ -99,6 +99,17 @@ with tempfile.TemporaryDirectory() as tmp:
     L = line_with(out, "f2: time per deferred") or ""
     expect("a stack that grew is reported", "C stack from 208 to 50000 B" in L, L)
 
+    # The one-call-site reference (benchmarks since it was added): its own
+    # line; the ratio still divides by the direct-call limit.
+    rc, out, _ = run(fixture_paths(tmp, {"c.txt": lambda t: t.replace(
+        "R\tdirect.ns\t", "R\tdirect_one_site.ns\t31.5\nR\tdirect.ns\t", 1)}))
+    L = line_with(out, "the same 10 from one call site in a loop") or ""
+    expect("one call site: its line", "31.5" in L, L)
+    L = line_with(out, "b create + 10 callbacks") or ""
+    expect("one call site: C/direct unchanged", "2.3x" in L, L)
+    expect("recorded run: no one-call-site line",
+           line_with(run(fixture_paths(tmp))[1], "one call site in a loop") is None)
+
     # No Twisted, no Node: their targets are n/a, the rest still prints.
     rc, out, _ = run(fixture_paths(tmp, {
         "twisted.txt": lambda t: "# Twisted: not installed, skipped\n",
