@@ -145,23 +145,13 @@ static DF_NOINLINE df_deferred *succeed_slow(df_result result,
 }
 
 /* Twisted's succeed() (helpers.c has its relatives). */
-df_deferred *df_succeed_at(df_result result, const char *file, int line,
-                           const char *func) {
+/* df_succeed() on a struct from the free list (or the general case).
+ * Out of line, so that the common case below needs no stack frame with
+ * any compiler (clang saved three registers for this path). */
+static DF_NOINLINE df_deferred *succeed_fresh(df_result result,
+                                              const char *file, int line,
+                                              const char *func) {
   df_deferred *d;
-  if (DF_UNLIKELY(df__debugging || result.kind >= DF_FAILURE ||
-                  df__observer != NULL))
-    return succeed_slow(result, file, line, func);
-  d = df__spares.born_fired;
-  if (DF_LIKELY(d != NULL)) {
-    /* What the last one left (take_simple): only what differs. */
-    df__spares.born_fired = NULL;
-    d->result = result;
-    d->serial = ++serial_counter;
-    d->created.file = file;
-    d->created.line = line;
-    d->created.func = func;
-    return d;
-  }
   if (DF_UNLIKELY((d = df__deferred_pop()) == NULL))
     return succeed_slow(result, file, line, func);
   /* All that creating a deferred and firing it with nothing queued does
@@ -174,6 +164,24 @@ df_deferred *df_succeed_at(df_result result, const char *file, int line,
   d->flags = DF_F_CALLED | DF_F_BORN_FIRED;
   d->pub.add_end = NULL;
   d->result = result;
+  return d;
+}
+
+df_deferred *df_succeed_at(df_result result, const char *file, int line,
+                           const char *func) {
+  df_deferred *d;
+  if (DF_UNLIKELY(df__debugging || result.kind >= DF_FAILURE ||
+                  df__observer != NULL))
+    return succeed_slow(result, file, line, func);
+  d = df__spares.born_fired;
+  if (DF_UNLIKELY(d == NULL)) return succeed_fresh(result, file, line, func);
+  /* What the last one left (take_simple): only what differs. */
+  df__spares.born_fired = NULL;
+  d->result = result;
+  d->serial = ++serial_counter;
+  d->created.file = file;
+  d->created.line = line;
+  d->created.func = func;
   return d;
 }
 
