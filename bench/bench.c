@@ -15,8 +15,10 @@
  *      cold, then warm)
  *
  * plus the direct-call limit: the 10 callbacks of case b called through a
- * volatile function-pointer table, which is what case b would cost if the
- * library were free.
+ * volatile function-pointer table, each from a call site of its own, which
+ * is what case b would cost if the library were free; and, for reference,
+ * the same 10 calls from one call site in a loop, as a dispatcher makes
+ * them.
  *
  * Output: one "R<TAB>key<TAB>value" line per figure (report.py reads them)
  * and "#" lines of commentary. Library allocations are counted by a
