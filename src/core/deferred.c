@@ -144,10 +144,10 @@ static DF_NOINLINE df_deferred *succeed_slow(df_result result,
   return d;
 }
 
-/* Twisted's succeed() (helpers.c has its relatives). */
 /* df_succeed() on a struct from the free list (or the general case).
- * Out of line, so that the common case below needs no stack frame with
- * any compiler (clang saved three registers for this path). */
+ * Out of line, so that df_succeed_at's common case, the struct kept by
+ * take_simple, needs no stack frame with any compiler (clang saved three
+ * registers for this path). */
 static DF_NOINLINE df_deferred *succeed_fresh(df_result result,
                                               const char *file, int line,
                                               const char *func) {
@@ -167,6 +167,7 @@ static DF_NOINLINE df_deferred *succeed_fresh(df_result result,
   return d;
 }
 
+/* Twisted's succeed() (helpers.c has its relatives). */
 df_deferred *df_succeed_at(df_result result, const char *file, int line,
                            const char *func) {
   df_deferred *d;
