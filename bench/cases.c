@@ -148,12 +148,13 @@ void case_e(long n) {
  * from a call site of its own (written out, so that every compiler makes
  * the same code: clang unrolls a ten-turn loop by itself, gcc does not,
  * and the ten sites take 14-20 ns here where one site takes 26-34). */
-#define CALL_DIRECT(k) r = direct_table[k](r, NULL);
+#define CALL_DIRECT(k) (r = direct_table[k](r, NULL))
 void case_direct(long n) {
   for (long i = 0; i < n; i++) {
     df_result r = df_int(i);
-    CALL_DIRECT(0) CALL_DIRECT(1) CALL_DIRECT(2) CALL_DIRECT(3) CALL_DIRECT(4)
-    CALL_DIRECT(5) CALL_DIRECT(6) CALL_DIRECT(7) CALL_DIRECT(8) CALL_DIRECT(9)
+    CALL_DIRECT(0), CALL_DIRECT(1), CALL_DIRECT(2), CALL_DIRECT(3);
+    CALL_DIRECT(4), CALL_DIRECT(5), CALL_DIRECT(6), CALL_DIRECT(7);
+    CALL_DIRECT(8), CALL_DIRECT(9);
     check(r.u.i == i + 10, "direct");
     sink += r.u.i;
   }
