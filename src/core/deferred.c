@@ -791,7 +791,7 @@ static DF_ALWAYS_INLINE bool take_simple(df_result *out) {
 static DF_ALWAYS_INLINE bool take_simple_halves(df__result_halves *h) {
   df_result out = df__result_join(*h);
   if (!take_simple(&out)) return false;
-  *h = df__result_split(out);
+  *h = df__result_carry(out);
   return true;
 }
 
@@ -812,7 +812,7 @@ static DF_ALWAYS_INLINE df_result run_successes(df_deferred *d, df_result out,
    * in registers: only this loop moves them while d runs (adds move the
    * tail, which is read again after every call). */
   df_stage *end = d->head_end;
-  df__result_halves h = df__result_split(out);
+  df__result_halves h = df__result_carry(out);
   for (df_stage *next = d->head;; next++) {
     if (next == d->pub.tail) return df__result_join(h);
     if (DF_UNLIKELY(next == end)) {
@@ -822,7 +822,7 @@ static DF_ALWAYS_INLINE df_result run_successes(df_deferred *d, df_result out,
     }
     if (next->callback == NULL) return df__result_join(h);
     d->head = next + 1;
-    h = df__result_split(next->callback(df__result_join(h), next->callback_arg));
+    h = df__result_carry(next->callback(df__result_join(h), next->callback_arg));
     /* A stage with a callback is USER or OWNED (edges have none), and
      * OWNED is the one of the two with the low kind bit set. */
     if (DF_UNLIKELY(next->site_kind & 1))

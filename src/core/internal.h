@@ -39,45 +39,8 @@
 #define DF_BLOCK_STAGES 16        /* a pooled block, the first after the inline segment */
 #define DF_BLOCK_STAGES_MAX 1024  /* later blocks double, up to this */
 
-/* Copy a result out of memory as two 8-byte halves. A plain struct copy
- * compiles to one 16-byte SSE load, and a result was usually just stored
- * as two 8-byte halves (it travels in two registers): the CPU cannot
- * forward two stores into one load, and stalls until both reach the cache
- * (measured: take_result 7 ns -> 2 ns after a fire). */
+/* A result as the two 8-byte halves it travels in (two registers). */
 _Static_assert(sizeof(df_result) == 16, "a result is two 8-byte halves");
-static inline df_result df__result_load(const df_result *p) {
-  uint64_t lo, hi;
-  df_result r;
-  memcpy(&lo, p, 8);
-  memcpy(&hi, (const char *)p + 8, 8);
-#if defined(__GNUC__)
-  __asm__("" : "+r"(lo), "+r"(hi)); /* keep them two scalar loads */
-#endif
-  memcpy(&r, &lo, 8);
-  memcpy((char *)&r + 8, &hi, 8);
-  return r;
-}
-/* The other way: store a result that lives in two registers as its two
- * halves, so that gcc does not first put together a kind it had kept
- * apart (it splits `kind` off a result it tests). */
-static inline void df__result_store(df_result *p, df_result r) {
-  uint64_t lo, hi;
-  memcpy(&lo, &r, 8);
-  memcpy(&hi, (const char *)&r + 8, 8);
-#if defined(__GNUC__)
-  __asm__("" : "+r"(lo), "+r"(hi));
-#endif
-  memcpy(p, &lo, 8);
-  memcpy((char *)p + 8, &hi, 8);
-}
-
-/* The result the success loop (run_successes) carries from one callback
- * to the next, as the two 64-bit halves it travels in. Given the struct,
- * clang keeps `kind` and `destructor` in two registers and packs them
- * again before every call: callgrind counts case b at 694 instructions
- * with the struct, 648 with the halves. gcc gets the halves without the
- * barrier, which costs it 10 more: 603 with the struct, 606 with the
- * halves, 616 with the barrier too. */
 typedef struct df__result_halves {
   uint64_t lo, hi;
 } df__result_halves;
@@ -85,9 +48,6 @@ static inline df__result_halves df__result_split(df_result r) {
   df__result_halves h;
   memcpy(&h.lo, &r, 8);
   memcpy(&h.hi, (const char *)&r + 8, 8);
-#if defined(__clang__)
-  __asm__("" : "+r"(h.lo), "+r"(h.hi)); /* keep them two 64-bit values */
-#endif
   return h;
 }
 static inline df_result df__result_join(df__result_halves h) {
@@ -96,11 +56,57 @@ static inline df_result df__result_join(df__result_halves h) {
   memcpy((char *)&r + 8, &h.hi, 8);
   return r;
 }
+/* Make the compiler treat the halves as two opaque 64-bit values here,
+ * so that it neither merges them into one 16-byte access nor splits
+ * them into the struct's fields. */
+static inline void df__halves_pin(df__result_halves *h) {
+#if defined(__GNUC__)
+  __asm__("" : "+r"(h->lo), "+r"(h->hi));
+#else
+  (void)h;
+#endif
+}
 /* The kind: the struct's first bytes, so the first bytes of lo. */
 static inline df_kind df__halves_kind(df__result_halves h) {
   df_kind k;
   memcpy(&k, &h.lo, sizeof k);
   return k;
+}
+
+/* Copy a result out of memory as two 8-byte halves. A plain struct copy
+ * compiles to one 16-byte SSE load, and a result was usually just stored
+ * as two 8-byte halves (it travels in two registers): the CPU cannot
+ * forward two stores into one load, and stalls until both reach the cache
+ * (measured: take_result 7 ns -> 2 ns after a fire). */
+static inline df_result df__result_load(const df_result *p) {
+  df__result_halves h;
+  memcpy(&h.lo, p, 8);
+  memcpy(&h.hi, (const char *)p + 8, 8);
+  df__halves_pin(&h); /* keep them two scalar loads */
+  return df__result_join(h);
+}
+/* The other way: store a result that lives in two registers as its two
+ * halves, so that gcc does not first put together a kind it had kept
+ * apart (it splits `kind` off a result it tests). */
+static inline void df__result_store(df_result *p, df_result r) {
+  df__result_halves h = df__result_split(r);
+  df__halves_pin(&h);
+  memcpy(p, &h.lo, 8);
+  memcpy((char *)p + 8, &h.hi, 8);
+}
+
+/* The result the success loop (run_successes) carries from one callback
+ * to the next, as its halves. Given the struct, clang keeps `kind` and
+ * `destructor` in two registers and packs them again before every call:
+ * callgrind counts case b at 694 instructions with the struct, 648 with
+ * the halves pinned. gcc gets the halves unpinned, as pinning costs it
+ * 10 more: 603 with the struct, 606 with the halves, 616 pinned. */
+static inline df__result_halves df__result_carry(df_result r) {
+  df__result_halves h = df__result_split(r);
+#if defined(__clang__)
+  df__halves_pin(&h);
+#endif
+  return h;
 }
 
 /* --- allocation (alloc.c) ------------------------------------------------ */
