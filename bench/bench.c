@@ -258,6 +258,8 @@ int main(int argc, char **argv) {
   print_machine();
   printf("# C: libdeferred %s, static, best of %d runs per case\n",
          DF_VERSION_STRING, reps);
+  /* report.py judges no timed target on a quick run's figures. */
+  emit("quick", quick ? 1.0 : 0.0);
   emit("stack_limit_kib", stack.rlim_cur == RLIM_INFINITY
                               ? -1.0
                               : (double)stack.rlim_cur / 1024.0);

@@ -123,6 +123,32 @@ with tempfile.TemporaryDirectory() as tmp:
     expect("no callgrind: exit 0", rc == 0)
     expect("no callgrind: said so", line_with(out, "callgrind: skipped") is not None)
 
+    # A quick run (the C output says `quick 1`): no timed target is judged,
+    # each shows ---- with its figure; the counts are judged as ever.
+    # The fixture, a full run from before the key existed, is judged whole.
+    rc, out, _ = run(fixture_paths(tmp, {"c.txt": lambda t: t.replace(
+        "R\ta.ns\t", "R\tquick\t1\nR\ta.ns\t", 1)}))
+    expect("quick run: exit 0", rc == 0)
+    expect("quick run: says why", line_with(out, "quick mode: 2 short runs") is not None)
+    for text, status in [
+        ("(b) >= 8x faster than Node", "----"),
+        ("(e) >= 8x faster than Promise.all", "----"),
+        ("(b) within 3.5x of the direct-call limit", "----"),
+        ("1,000,000-deferred chain: warm time per stage", "----"),
+        ("no allocation on the firing path of (a)/(b)", "PASS"),
+        ("1,000,000 stages: works with the default stack", "PASS"),
+    ]:
+        got = target_line(out, text)
+        expect(f"quick run: {text!r} is {status}", got == status, f"got {got}")
+    L = line_with(out, "(e) >= 8x faster than Promise.all") or ""
+    expect("quick run: the figure is still shown", L.endswith("x"), L)
+    rc, out, _ = run(fixture_paths(tmp, {"c.txt": lambda t: t.replace(
+        "R\ta.ns\t", "R\tquick\t0\nR\ta.ns\t", 1)}))
+    got = target_line(out, "(e) >= 8x faster than Promise.all")
+    expect("full run (quick 0): judged", got == "MISS", f"got {got}")
+    expect("recorded run: no quick-mode line",
+           line_with(run(fixture_paths(tmp))[1], "quick mode:") is None)
+
     # Errors: exit 2 and a message, never a traceback.
     for what, paths in [
         ("a C output cut short", fixture_paths(tmp, {
