@@ -58,20 +58,25 @@ def target_line(out, text):
     return L.split()[0] if L else None
 
 
+def expect_targets(label, out, statuses):
+    """Each (text, status) of `statuses`: the target line is marked so."""
+    for text, status in statuses:
+        got = target_line(out, text)
+        expect(f"{label}: {text!r} is {status}", got == status, f"got {got}")
+
+
 with tempfile.TemporaryDirectory() as tmp:
     # The recorded run, as recorded.
     rc, out, err = run(fixture_paths(tmp))
     expect("recorded run: exit 0", rc == 0, f"rc {rc}, stderr {err!r}")
-    for text, status in [
+    expect_targets("recorded run", out, [
         ("(b) >= 8x faster than Node", "PASS"),
         ("(e) >= 8x faster than Promise.all", "MISS"),
         ("1,000,000 stages: works with the default stack", "PASS"),
         ("1,000,000-deferred chain: works with the default stack", "PASS"),
         ("no allocation on the firing path of (a)/(b)", "PASS"),
         ("1,000,000-deferred chain: warm time per stage", "MISS"),
-    ]:
-        got = target_line(out, text)
-        expect(f"target {text!r} is {status}", got == status, f"got {got}")
+    ])
     expect("callgrind per stage of case b printed",
            line_with(out, "callgrind, case b: 603 instructions per op") is not None)
     expect("growth table: three sizes",
@@ -130,16 +135,14 @@ with tempfile.TemporaryDirectory() as tmp:
         "R\ta.ns\t", "R\tquick\t1\nR\ta.ns\t", 1)}))
     expect("quick run: exit 0", rc == 0)
     expect("quick run: says why", line_with(out, "quick mode: 2 short runs") is not None)
-    for text, status in [
+    expect_targets("quick run", out, [
         ("(b) >= 8x faster than Node", "----"),
         ("(e) >= 8x faster than Promise.all", "----"),
         ("(b) within 3.5x of the direct-call limit", "----"),
         ("1,000,000-deferred chain: warm time per stage", "----"),
         ("no allocation on the firing path of (a)/(b)", "PASS"),
         ("1,000,000 stages: works with the default stack", "PASS"),
-    ]:
-        got = target_line(out, text)
-        expect(f"quick run: {text!r} is {status}", got == status, f"got {got}")
+    ])
     L = line_with(out, "(e) >= 8x faster than Promise.all") or ""
     expect("quick run: the figure is still shown", L.endswith("x"), L)
     rc, out, _ = run(fixture_paths(tmp, {"c.txt": lambda t: t.replace(
