@@ -1,6 +1,7 @@
 /* What the parts of the C benchmark share (bench.c has the overview):
  * the counting allocator (counting.c), the cases a-e and the direct-call
- * limit (cases.c), case f (case_f.c), and the helpers every part uses,
+ * limit (cases.c), case f (case_f.c), the ideal bounds of e and f2
+ * (ideal.c), and the helpers every part uses,
  * inline here so that the cases' loops are compiled as they were when
  * the benchmark was one file (their callgrind counts are compared across
  * commits in docs/performance.md). */
@@ -42,6 +43,10 @@ void emit(const char *key, double value); /* an "R<TAB>key<TAB>value" line */
  * case f2's memory floor writes and reads that many per deferred. */
 extern double deferred_bytes;
 
+typedef void (*case_fn)(long n);
+/* The shortest of `reps` timed runs of fn(n), in ns (the caller warms up). */
+double best_run_ns(case_fn fn, long n, int reps);
+
 /* --- the counting allocator (counting.c) ----------------------------------- */
 
 typedef struct bench_counts {
@@ -59,8 +64,6 @@ uint64_t allocations(void);
 void use_counting_allocator(bool counting);
 
 /* --- cases a-e and the direct-call limit (cases.c) ------------------------- */
-
-typedef void (*case_fn)(long n);
 
 /* Allocations made inside df_deferred_callback() for cases a, b, c, summed
  * over a run while count_firing is set; reset by the caller. */
@@ -90,6 +93,15 @@ void chain_at_size(long n);  /* f2@n, warm only */
 /* One run of f1 or f2 on n, for --callgrind. */
 void case_f1(long n);
 void case_f2(long n);
+/* --- ideal bounds (ideal.c) ----------------------------------------------- */
+
+/* The best of `reps` runs of case e's pattern (n gathers, ns per gather)
+ * and of f2's (a chain of n, ns per deferred) with the least a deferred
+ * must hold and do, no library and no allocator: what a library, doing
+ * all that and more, will not beat on this machine. */
+double ideal_gather_ns(long n, int reps);
+double ideal_chain_ns(long n, int reps);
+
 /* Run fn(n) in a forked child (its own peak RSS); exits with status 2 if
  * the child fails. */
 void in_child(void (*fn)(long), long n);

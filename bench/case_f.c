@@ -209,7 +209,8 @@ static double memory_floor_ns(long n) {
   return best / (double)n;
 }
 
-/* One size of f2; the main size also prints its memory floor. */
+/* One size of f2; the main size also prints its memory floor and its
+ * ideal bound (ideal.c). */
 static void chain_runs(long n, const char *key, bool main_size) {
   keep_freed_memory();
   df_deferred **ds = malloc((size_t)n * sizeof *ds);
@@ -220,6 +221,7 @@ static void chain_runs(long n, const char *key, bool main_size) {
   if (main_size) {
     emit("f2.floor_ns_per_deferred", memory_floor_ns(n));
     emit("f2.floor_bytes", deferred_bytes);
+    emit("f2.ideal_ns_per_deferred", ideal_chain_ns(n, F_WARM_RUNS));
   }
 }
 

@@ -20,6 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURE = os.path.join(HERE, "fixture")
 NAMES = ["c.txt", "twisted.txt", "node.txt", "callgrind.txt"]
 failures = []
+NODE_E = 11026.1  # the fixture's best Node (e), in ns
 
 
 def run(paths):
@@ -114,6 +115,40 @@ with tempfile.TemporaryDirectory() as tmp:
     expect("one call site: C/direct unchanged", "2.3x" in L, L)
     expect("recorded run: no one-call-site line",
            line_with(run(fixture_paths(tmp))[1], "one call site in a loop") is None)
+
+    # The ideal bounds (ideal.c; runs since they were added): each printed,
+    # beside f2's target too, and a target asking for less time than its
+    # case's bound is listed as unreachable. The fixture's (b) stage is 5.7
+    # ns, so f2's target is 11.4 ns; its Node (e) is NODE_E ns, so (e)'s
+    # target is NODE_E / 8.
+    def with_ideals(e_ideal, f2_ideal):
+        return {"c.txt": lambda t: t.replace(
+            "R\ta.ns\t", f"R\te.ideal_ns\t{e_ideal}\n"
+            f"R\tf2.ideal_ns_per_deferred\t{f2_ideal}\nR\ta.ns\t", 1)}
+    rc, out, _ = run(fixture_paths(tmp, with_ideals(1000, 25.5)))
+    expect("ideal bounds: exit 0", rc == 0)
+    L = line_with(out, "(e) ideal bound") or ""
+    expect("ideal bounds: (e)'s line", "1,000.0" in L, L)
+    expect("ideal bounds: how close to it (e)'s target is",
+           f"needs C <= {NODE_E / 8:,.1f} ns, {NODE_E / 8 / 1000:.2f}x of it" in L, L)
+    L = line_with(out, "1,000,000-deferred chain: warm") or ""
+    expect("ideal bounds: f2's beside its target", "ideal 25.5 ns" in L, L)
+    expect("ideal bounds: f2's line",
+           line_with(out, "f2's ideal bound: 25.5 ns/deferred") is not None)
+    L = line_with(out, "needs <= 11.4 ns, ideal 25.5 ns") or ""
+    expect("ideal bounds: f2's target unreachable",
+           "1,000,000-deferred chain" in L, L)
+    expect("ideal bounds: (e)'s target reachable (its bound is lower)",
+           line_with(out, "Promise.all ") is None or
+           "needs <=" not in (line_with(out, "Promise.all ") or ""))
+    rc, out, _ = run(fixture_paths(tmp, with_ideals(NODE_E, 5.0)))
+    L = line_with(out, f"needs <= {NODE_E / 8:,.1f} ns") or ""
+    expect("ideal bounds: (e) above its target is unreachable",
+           "(e) >= 8x faster than Promise.all" in L, L)
+    expect("ideal bounds: f2 below its target is not listed",
+           line_with(out, "needs <= 11.4 ns") is None)
+    expect("recorded run: no unreachable list",
+           line_with(run(fixture_paths(tmp))[1], "unreachable here") is None)
 
     # No Twisted, no Node: their targets are n/a, the rest still prints.
     rc, out, _ = run(fixture_paths(tmp, {
