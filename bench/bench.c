@@ -279,7 +279,7 @@ int main(int argc, char **argv) {
   measure("c", case_c, 500000 / scale, reps);
   measure("d", case_d, 300000 / scale, reps);
   measure("e", case_e, 30000 / scale, reps);
-  emit("e.ideal_ns", ideal_gather_ns(30000 / scale, reps));
+  emit("e_ideal.ns", ideal_gather_ns(30000 / scale, reps));
 
   measure_stage_allocs_warm();
   measure_memory();
