@@ -346,13 +346,15 @@ def show(args, program, out):
         out.write("--- C side: %s\n" % c_error)
     diff = list(difflib.unified_diff(c, py, "libdeferred", "twisted",
                                      lineterm="", n=1000))
-    if not diff:
+    same = not diff
+    if same:
         out.write("--- both traces (identical) ---\n")
         diff = c
     else:
         out.write("--- diff (libdeferred -> Twisted) ---\n")
     for line in diff:
         out.write(line + "\n")
+    return same
 
 
 def run_valgrind(args, programs):
@@ -438,8 +440,7 @@ def main():
             sys.stderr.write("run.py: cannot read the program %s: %s\n"
                              % (args.program, e))
             return 2
-        show(args, lines, sys.stdout)
-        return 0
+        return 0 if show(args, lines, sys.stdout) else 1
 
     t0 = time.time()
     same = 0

@@ -236,15 +236,25 @@ class TDeferred(Deferred):
         callbacks = self.__dict__.get("callbacks")
         if not callbacks:
             return
-        if not releasing or collecting:
+        if collecting:
             while callbacks:
                 del callbacks[0]
             return
         # A group of deferreds waiting on each other that a stage held is
         # garbage once the stage is dropped: libdeferred frees it then, at
-        # once (src/core/collect.c), not at the end of the operation. While
-        # a release cascades, collect after each stage; the deferreds
-        # being torn down still hold their remaining stages.
+        # once (src/core/collect.c), not at the end of the operation, and
+        # whatever freed the deferred whose stage it was: a release, or
+        # the stage of another deferred that ran and dropped its last
+        # reference (a chain_deferred target, in any operation). So tear
+        # such a group down after each stage; the deferreds being torn
+        # down still hold their remaining stages. While a release
+        # cascades, also collect after each stage. Outside one, the
+        # frames of the running operation may still hold deferreds that
+        # libdeferred has freed; the collection at the end of the
+        # operation checks those.
+        global releasing
+        was = releasing
+        releasing = True
         dying.append(self)
         try:
             while callbacks:
@@ -252,9 +262,11 @@ class TDeferred(Deferred):
                 del callbacks[0]
                 teardown_if_garbage(target)
                 del target
-                check_garbage()
+                if was:
+                    check_garbage()
         finally:
             dying.pop()
+            releasing = was
 
     # Twisted's _chainedTo is "informational only" (repr and tests) but a
     # strong reference, from a chain_deferred target or a waiter back to
