@@ -8,14 +8,13 @@
  * count (8), one callback/errback pair with their arguments (32), the
  * deferred waiting on it (8) and a queue pointer (8), the least that holds
  * a pending pair and a wait edge. It comes from a pre-touched arena (f2)
- * or a free list over one contiguous pool (e), never from malloc; it is fired without a check,
- * trace, observer or pause, and its callbacks are called through volatile
- * pointers, as the direct-call limit's are, so that nothing is inlined or
- * folded away. Each bound is generous to the implementation: a real one
+ * or a free list over one contiguous pool (e), never from malloc; it is
+ * fired without a check, trace, observer or pause, and its callbacks are
+ * called through volatile pointers, as the direct-call limit's are, so
+ * that nothing is inlined or folded away. Each bound is generous to the implementation: a real one
  * does all of this and more. */
 #include "bench.h"
 
-#include <math.h>
 #include <string.h>
 
 typedef struct ideal_result {
@@ -80,11 +79,13 @@ static ideal_result add_one(ideal_result r, void *arg) {
 }
 static ideal_fn const volatile chain_fns[2] = {wait_on_arg, add_one};
 
-/* One run of f2's pattern on the arena, ns per deferred: made (and the
+/* The arena ideal_chain_ns() runs f2's pattern on. */
+static ideal_deferred *arena;
+
+/* One run of f2's pattern on the arena: n deferreds made (and the
  * callback added), fired in increasing order, the first's result taken
  * and every reference dropped, as huge_chain_once() does. */
-static double chain_once(ideal_deferred *arena, long n) {
-  double t0 = now_ns();
+static void chain_run(long n) {
   for (long i = 0; i < n; i++) {
     ideal_deferred *d = &arena[i];
     d->result.kind = IDEAL_NONE;
@@ -104,23 +105,18 @@ static double chain_once(ideal_deferred *arena, long n) {
   check(arena[0].result.kind == IDEAL_VALUE && arena[0].result.u.i == n,
         "ideal chain");
   arena[0].refs--;
-  double t = now_ns() - t0;
   sink += arena[n - 1].refs;
-  return t / (double)n;
 }
 
 double ideal_chain_ns(long n, int reps) {
-  ideal_deferred *arena = malloc((size_t)n * sizeof *arena);
+  arena = malloc((size_t)n * sizeof *arena);
   check(arena != NULL, "ideal chain: malloc");
   memset(arena, 0, (size_t)n * sizeof *arena); /* warm, as f2's figure */
-  chain_once(arena, n);
-  double best = INFINITY;
-  for (int r = 0; r < reps; r++) {
-    double t = chain_once(arena, n);
-    if (t < best) best = t;
-  }
+  chain_run(n);
+  double best = best_run_ns(chain_run, n, reps);
   free(arena);
-  return best;
+  arena = NULL;
+  return best / (double)n;
 }
 
 /* --- e: a gather of 100 deferreds, fired one by one ------------------------- */
