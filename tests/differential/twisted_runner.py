@@ -17,6 +17,7 @@ waiting on another one, a failure's traceback) is freed, and its unhandled
 failure reported, at the end of the operation that dropped its last outside
 reference -- which is where libdeferred frees it (see check_garbage()).
 """
+import contextlib
 import gc
 import sys
 import warnings
@@ -192,15 +193,10 @@ def stage_dropped(ref):
     its unhandled failure before the chaining deferred's next stage runs.
     Python would free that group only when gc.collect() ran, at the end of
     the operation. Torn down here as a release would tear it down."""
-    global releasing
     if ref is None or collecting:
         return
-    was = releasing
-    releasing = True
-    try:
+    with cascading():
         teardown_if_garbage(ref)
-    finally:
-        releasing = was
 
 
 _patch_run_callbacks()
@@ -252,21 +248,18 @@ class TDeferred(Deferred):
         # frames of the running operation may still hold deferreds that
         # libdeferred has freed; the collection at the end of the
         # operation checks those.
-        global releasing
-        was = releasing
-        releasing = True
-        dying.append(self)
-        try:
-            while callbacks:
-                target = stage_target(callbacks[0])
-                del callbacks[0]
-                teardown_if_garbage(target)
-                del target
-                if was:
-                    check_garbage()
-        finally:
-            dying.pop()
-            releasing = was
+        with cascading() as in_release:
+            dying.append(self)
+            try:
+                while callbacks:
+                    target = stage_target(callbacks[0])
+                    del callbacks[0]
+                    teardown_if_garbage(target)
+                    del target
+                    if in_release:
+                        check_garbage()
+            finally:
+                dying.pop()
 
     # Twisted's _chainedTo is "informational only" (repr and tests) but a
     # strong reference, from a chain_deferred target or a waiter back to
@@ -672,16 +665,26 @@ def collect():
         collecting = False
 
 
-def release_slot(k):
-    """Drop the program's reference in slot k (df_deferred_unref)."""
+@contextlib.contextmanager
+def cascading():
+    """Set `releasing` while freeing cascades as libdeferred's would (a
+    release, a stage dropped, a deferred's stages dropped as it is freed),
+    restoring it after; yields whether a release was already cascading."""
     global releasing
-    target = weakref.ref(table[k])
+    was = releasing
     releasing = True
     try:
+        yield was
+    finally:
+        releasing = was
+
+
+def release_slot(k):
+    """Drop the program's reference in slot k (df_deferred_unref)."""
+    target = weakref.ref(table[k])
+    with cascading():
         table[k] = None
         teardown_if_garbage(target)
-    finally:
-        releasing = False
 
 
 def stage_target(item):
