@@ -198,7 +198,7 @@ static void test_callback_inside_own_callback_is_already_called(void **state) {
   assert_int_equal(df_deferred_callback(d, df_int(1)), 0);
   assert_int_equal(inner_rc, DF_EALREADY_CALLED);
   assert_string_equal(events, "inner:-1001 "
-                              "eb:AlreadyCalledError: deferred already called ");
+                              "eb:AlreadyCalledError: already called ");
   df_deferred_unref(d);
   assert_int_equal(reports, 0);
 }
@@ -210,7 +210,7 @@ static void test_errback_inside_own_errback_is_already_called(void **state) {
   df_deferred_add_errback(d, on_failure, NULL);
   assert_int_equal(df_deferred_errback(d, df_failure_new(NULL, "first")), 0);
   assert_string_equal(events, "inner:-1001 "
-                              "eb:AlreadyCalledError: deferred already called ");
+                              "eb:AlreadyCalledError: already called ");
   df_deferred_unref(d);
 }
 

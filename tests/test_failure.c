@@ -214,7 +214,7 @@ static void test_error_codes_become_typed_failures(void **state) {
   assert_true(df_result_is_failure(r));
   assert_ptr_equal(df_failure_type(r.u.failure), &df_error_already_called);
   assert_string_equal(df_failure_message(r.u.failure),
-                      "deferred already called");
+                      "already called");
   df_result_drop(r);
   r = df_raise_code(DF_EINVAL);
   assert_ptr_equal(df_failure_type(r.u.failure), &df_error_invalid_argument);

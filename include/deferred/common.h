@@ -24,7 +24,9 @@ extern "C" {
 /* Error codes. Negative, so that `if (rc < 0)` reads naturally. */
 #define DF_ENOMEM (-12)            /* out of memory; nothing was changed   */
 #define DF_EINVAL (-22)            /* bad argument (NULL, wrong state)     */
-#define DF_EALREADY_CALLED (-1001) /* second callback()/errback()          */
+#define DF_EALREADY_CALLED (-1001) /* second callback()/errback(); a delayed
+                                      call that has run */
+#define DF_EALREADY_CANCELLED (-1002) /* a delayed call cancelled before */
 
 /* A short English description of a DF_E* code ("already called", ...).
  * Never returns NULL; unknown codes give "unknown error". */

@@ -44,7 +44,8 @@ const char *df_strerror(int code) {
   case 0: return "success";
   case DF_ENOMEM: return "out of memory";
   case DF_EINVAL: return "invalid argument";
-  case DF_EALREADY_CALLED: return "deferred already called";
+  case DF_EALREADY_CALLED: return "already called";
+  case DF_EALREADY_CANCELLED: return "already cancelled";
   default: return "unknown error";
   }
 }

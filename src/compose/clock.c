@@ -1,0 +1,196 @@
+/* Delayed calls: the part of every clock that does not depend on the loop
+ * (deferred/clock.h). This file keeps a call's state and Twisted's rules
+ * for cancel, reset and delay (base.DelayedCall); the loop behind the
+ * clock (the test clock, the libuv reactor, a user's own) only keeps its
+ * pending calls in order and runs them when due.
+ *
+ * Who holds a delayed call:
+ *   - the clock, from df_clock_call_later until the call runs, is
+ *     cancelled or is discarded with its clock: one reference;
+ *   - the caller, if it asked for the handle: one reference.
+ * The function's argument is borrowed, or owned (`release`), in which case
+ * it is released exactly once, when the call stops being pending.
+ *
+ * A call's time is Twisted's pair (time, delayed_time): a reset to a later
+ * time only grows delayed_time, one to an earlier time moves time itself,
+ * and df_delayed_call_time() is their sum, rounded as Twisted rounds it. */
+#include <math.h>
+
+#include "internal.h"
+
+enum call_state { CALL_PENDING, CALL_CALLED, CALL_CANCELLED };
+
+struct df_delayed_call {
+  df_clock *clock;
+  df_call_fn fn;
+  void *arg;
+  void (*release)(void *);
+  void *loop_data;
+  double time;         /* Twisted's DelayedCall.time          */
+  double delayed_time; /* Twisted's DelayedCall.delayed_time  */
+  unsigned refs;
+  unsigned char state; /* enum call_state                     */
+};
+
+double df_clock_seconds(df_clock *clock) {
+  return clock ? clock->type->seconds(clock) : NAN;
+}
+
+int df_clock_call_later_owned(df_clock *clock, double delay, df_call_fn fn,
+                              void *arg, void (*release)(void *),
+                              df_delayed_call **out) {
+  if (out) *out = NULL;
+  int rc = DF_EINVAL;
+  if (!clock || !fn || isnan(delay)) goto fail;
+  rc = DF_ENOMEM;
+  df_delayed_call *call = df__malloc(sizeof *call);
+  if (!call) goto fail;
+  *call = (df_delayed_call){.clock = clock,
+                            .fn = fn,
+                            .arg = arg,
+                            .release = release,
+                            .time = clock->type->seconds(clock) + delay,
+                            .refs = out ? 2 : 1,
+                            .state = CALL_PENDING};
+  rc = clock->type->schedule(clock, call);
+  if (rc < 0) {
+    df__free(call);
+    goto fail;
+  }
+  if (out) *out = call;
+  return 0;
+fail:
+  if (release) release(arg);
+  return rc;
+}
+
+int df_clock_call_later(df_clock *clock, double delay, df_call_fn fn,
+                        void *arg, df_delayed_call **out) {
+  return df_clock_call_later_owned(clock, delay, fn, arg, NULL, out);
+}
+
+void df_clock_free(df_clock *clock) {
+  if (clock && clock->type->destroy) clock->type->destroy(clock);
+}
+
+/* --- state --------------------------------------------------------------------- */
+
+/* The checks every change of a pending call starts with, in Twisted's
+ * order (cancelled first). */
+static int check_pending(const df_delayed_call *call) {
+  if (!call) return DF_EINVAL;
+  if (call->state == CALL_CANCELLED) return DF_EALREADY_CANCELLED;
+  if (call->state == CALL_CALLED) return DF_EALREADY_CALLED;
+  return 0;
+}
+
+/* The call stops being pending: release its argument and the clock's
+ * reference. */
+static void finish(df_delayed_call *call, enum call_state state) {
+  call->state = (unsigned char)state;
+  void (*release)(void *) = call->release;
+  call->release = NULL;
+  call->fn = NULL;
+  if (release) release(call->arg);
+  df_delayed_call_unref(call);
+}
+
+int df_delayed_call_cancel(df_delayed_call *call) {
+  int rc = check_pending(call);
+  if (rc < 0) return rc;
+  call->clock->type->unschedule(call->clock, call);
+  finish(call, CALL_CANCELLED);
+  return 0;
+}
+
+int df_delayed_call_reset(df_delayed_call *call, double seconds_from_now) {
+  int rc = check_pending(call);
+  if (rc < 0) return rc;
+  if (isnan(seconds_from_now)) return DF_EINVAL;
+  double new_time = call->clock->type->seconds(call->clock) + seconds_from_now;
+  if (new_time < call->time) {
+    call->delayed_time = 0;
+    call->time = new_time;
+  } else {
+    call->delayed_time = new_time - call->time;
+  }
+  call->clock->type->reschedule(call->clock, call);
+  return 0;
+}
+
+int df_delayed_call_delay(df_delayed_call *call, double seconds_later) {
+  int rc = check_pending(call);
+  if (rc < 0) return rc;
+  if (isnan(seconds_later)) return DF_EINVAL;
+  call->delayed_time += seconds_later;
+  if (call->delayed_time < 0) df_delayed_call_activate_delay(call);
+  call->clock->type->reschedule(call->clock, call);
+  return 0;
+}
+
+bool df_delayed_call_active(const df_delayed_call *call) {
+  return call && call->state == CALL_PENDING;
+}
+
+bool df_delayed_call_called(const df_delayed_call *call) {
+  return call && call->state == CALL_CALLED;
+}
+
+bool df_delayed_call_cancelled(const df_delayed_call *call) {
+  return call && call->state == CALL_CANCELLED;
+}
+
+double df_delayed_call_time(const df_delayed_call *call) {
+  return call ? call->time + call->delayed_time : NAN;
+}
+
+df_clock *df_delayed_call_clock(const df_delayed_call *call) {
+  return call ? call->clock : NULL;
+}
+
+df_delayed_call *df_delayed_call_ref(df_delayed_call *call) {
+  if (call) call->refs++;
+  return call;
+}
+
+void df_delayed_call_unref(df_delayed_call *call) {
+  if (call && --call->refs == 0) df__free(call);
+}
+
+/* --- for clock implementations ------------------------------------------------- */
+
+void df_delayed_call_run(df_delayed_call *call) {
+  if (!call) return;
+  if (call->state != CALL_PENDING) {
+    df_delayed_call_unref(call);
+    return;
+  }
+  /* Twisted sets `called` before calling: inside the function the call
+   * is no longer active, and cancelling it is AlreadyCalled. */
+  call->state = CALL_CALLED;
+  call->fn(call->arg);
+  finish(call, CALL_CALLED);
+}
+
+void df_delayed_call_discard(df_delayed_call *call) {
+  if (!call) return;
+  if (call->state != CALL_PENDING) {
+    df_delayed_call_unref(call);
+    return;
+  }
+  finish(call, CALL_CANCELLED);
+}
+
+void df_delayed_call_activate_delay(df_delayed_call *call) {
+  if (!call) return;
+  call->time += call->delayed_time;
+  call->delayed_time = 0;
+}
+
+void df_delayed_call_set_loop_data(df_delayed_call *call, void *data) {
+  if (call) call->loop_data = data;
+}
+
+void *df_delayed_call_loop_data(const df_delayed_call *call) {
+  return call ? call->loop_data : NULL;
+}
