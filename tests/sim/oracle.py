@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""An independent rendering of ../shared/specs/deferred-simulator.md.
+"""An independent rendering of the input and drawing rules of
+docs/deferred-sim.md ("The input, exactly", "How the drawing is made").
 
-Written from the spec's text alone, without looking at the C code, to
+Written from those rules alone, without looking at the C code, to
 check the expected outputs of the cases in cases/ and to compare with
 deferred-sim on random chains (sim_random). It models the firing rules
 itself, which deferred-sim must not do; that is the point of an oracle.
 
 With --trace, the drawing is followed by the two firing logs that
-docs/deferred-sim.md describes (the tool's own format, not the spec's).
+docs/deferred-sim.md describes ("--trace: the firing logs").
 
 usage: oracle.py [--narrow] [--trace] < input
        (prints what stdout/stderr/exit must be)

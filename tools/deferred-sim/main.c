@@ -1,7 +1,7 @@
 /* deferred-sim: the deferred simulator of the Twisted tutorial, part 9.
  *
- * Reads callback/errback pairs (../shared/specs/deferred-simulator.md,
- * "Input"), fires two real libdeferred deferreds through them (fire.c),
+ * Reads callback/errback pairs (docs/deferred-sim.md, "The input,
+ * exactly"), fires two real libdeferred deferreds through them (fire.c),
  * and prints the chain and both firings as ASCII art (draw.c), and
  * optionally as an SVG picture (svg.c) and, with --trace, the firing logs
  * libdeferred's observer reported (trace.c). This file holds the command line,

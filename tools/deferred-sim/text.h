@@ -1,8 +1,8 @@
 /* deferred-sim: text as code points.
  *
  * The simulator measures every text in code points and gives each code
- * point one canvas cell (spec: "Input and output are UTF-8 ... a canvas
- * cell holds one code point"), so text is decoded once, when a line is
+ * point one canvas cell (docs/deferred-sim.md: "a code point takes one
+ * cell of the drawing"), so text is decoded once, when a line is
  * read, and kept as arrays of uint32_t until the canvas is printed.
  */
 #ifndef SIM_TEXT_H
@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* A VALUE is 1 to 6 code points (spec, "Input"). */
+/* A VALUE is 1 to 6 code points. */
 #define SIM_VALUE_MAX 6
 
 /* Room in a word: a VALUE, or the firings' own "initial" (7). */
