@@ -5,8 +5,7 @@
  * soon as one member succeeds (DF_LIST_FIRE_ON_ONE_CALLBACK) or fails
  * (DF_LIST_FIRE_ON_ONE_ERRBACK). df_gather_results() is gatherResults: the
  * plain values of all members, or a FirstError at the first failure.
- * Rule numbers (DL1-DL4, 49, C6, U5) refer to the semantics page, see
- * docs/twisted-programmers.md.
+ * Rule numbers (DL1-DL4, 49, C6, U5) refer to docs/semantics.md.
  *
  * How it works, as in Twisted (DL2): construction adds one stage to each
  * member, in input order. A member that has already fired runs that stage

@@ -1,5 +1,5 @@
-/* DeferredList and gatherResults (rules DL1-DL4, 49, C6, U5 of the
- * semantics page; deferred/list.h says what users see).
+/* DeferredList and gatherResults (rules DL1-DL4, 49, C6, U5 of
+ * docs/semantics.md; deferred/list.h says what users see).
  *
  * Built on the public core API: one owned stage per member
  * (df_deferred_add_owned) and a list deferred that owns the shared state
