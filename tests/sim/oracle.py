@@ -189,6 +189,16 @@ def command(word):
     return None
 
 
+def quoted(word):
+    """A word as an error message quotes it: at most 80 bytes of UTF-8,
+    cut between characters, with "..." when cut."""
+    data = word.encode("utf-8")
+    if len(data) <= 80:
+        return '"%s"' % word
+    cut = data[:80].decode("utf-8", "ignore")
+    return '"%s..."' % cut
+
+
 def parse_line(line):
     """Returns a pair or raises ValueError(WHAT)."""
     words = line
@@ -202,18 +212,19 @@ def parse_line(line):
         word = words.pop(0)
         name = command(word)
         if name is None:
-            raise ValueError('unknown command "%s"' % word)
+            raise ValueError("unknown command " + quoted(word))
         if name == "passthru":
             pair.append((name, None))
             continue
         if not words:
-            raise ValueError('missing value after "%s"' % word)
+            raise ValueError("missing value after " + quoted(word))
         value = words.pop(0)
         if len(value) > 6:
-            raise ValueError('value "%s" is longer than 6 characters' % value)
+            raise ValueError("value %s is longer than 6 characters"
+                             % quoted(value))
         pair.append((name, value))
     if words:
-        raise ValueError('unexpected "%s" after the pair' % words[0])
+        raise ValueError("unexpected %s after the pair" % quoted(words[0]))
     return tuple(pair)
 
 

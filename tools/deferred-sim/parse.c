@@ -109,11 +109,9 @@ sim_line_kind sim_parse_line(const char *line, size_t len, bool had_newline,
   return SIM_LINE_PAIR;
 }
 
-/* Print a word between double quotes, as typed. */
+/* Print a word between double quotes, as typed (cut if long). */
 static void print_quoted(FILE *out, const sim_problem *problem) {
-  fputc('"', out);
-  fwrite(problem->word, 1, problem->word_len, out);
-  fputc('"', out);
+  sim_quote(out, problem->word, problem->word_len);
 }
 
 void sim_problem_print(FILE *out, unsigned long line_no,

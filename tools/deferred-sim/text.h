@@ -44,6 +44,15 @@ void sim_utf8_put(uint32_t cp, FILE *out);
  * written, without the terminator. */
 size_t sim_utf8_encode(const uint32_t *cp, size_t n, char *buf, size_t size);
 
+/* Error messages quote what the user typed, cut to this many bytes. */
+#define SIM_QUOTE_MAX 80
+
+/* Write `len` bytes between double quotes to `out`, for an error message:
+ * at most SIM_QUOTE_MAX of them, cut on a code point boundary and followed
+ * by "..." inside the quotes when there are more (a value of megabytes
+ * gives a line a terminal can show). */
+void sim_quote(FILE *out, const char *bytes, size_t len);
+
 /* Copy the ASCII string `s` into `out` as code points; returns its length.
  * `out` must have room for strlen(s) code points. */
 size_t sim_ascii(const char *s, uint32_t *out);
