@@ -10,6 +10,7 @@
  *   deferred/observe.h   watching chains fire (the firing log)
  *   deferred/list.h      DeferredList and gatherResults
  *   deferred/race.h      first success and race, losers cancelled
+ *   deferred/lock.h      DeferredLock and DeferredSemaphore
  *   deferred/clock.h     time: clocks and delayed calls
  *
  * Link with `pkg-config --libs libdeferred` or, in CMake,
@@ -26,6 +27,7 @@
 #include "deferred/observe.h"
 #include "deferred/list.h"
 #include "deferred/race.h"
+#include "deferred/lock.h"
 #include "deferred/clock.h"
 
 #endif /* DEFERRED_H */
