@@ -11,6 +11,7 @@
  *   deferred/list.h      DeferredList and gatherResults
  *   deferred/race.h      first success and race, losers cancelled
  *   deferred/lock.h      DeferredLock and DeferredSemaphore
+ *   deferred/queue.h     DeferredQueue
  *   deferred/clock.h     time: clocks and delayed calls
  *
  * Link with `pkg-config --libs libdeferred` or, in CMake,
@@ -28,6 +29,7 @@
 #include "deferred/list.h"
 #include "deferred/race.h"
 #include "deferred/lock.h"
+#include "deferred/queue.h"
 #include "deferred/clock.h"
 
 #endif /* DEFERRED_H */
