@@ -240,7 +240,8 @@ static void cancel_pending(list_state *s) {
  * DF_LIST_CANCEL_PENDING the members still pending are cancelled now,
  * before the list fires, as Twisted 23.8's race does: by the time the
  * list's callbacks see the outcome, the losers have been told. `winner`
- * (NULL for none) is the slot whose stage decided: it is not cancelled. */
+ * (NULL for none) is the slot whose stage decided: it is skipped (its
+ * member is running its callbacks, so a cancel would do nothing). */
 static void decide_early(list_state *s, list_slot *winner) {
   if (!(s->flags & DF_LIST_CANCEL_PENDING)) return;
   s->decided = true;
