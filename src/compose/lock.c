@@ -77,6 +77,7 @@ static void sem_unref(df_semaphore *sem) {
 static void sem_close(df_semaphore *sem) {
   if (sem->closed) return;
   sem->closed = true;
+  sem->tokens = 0; /* keeps acquires off their fast path: admit() refuses */
   df__fifo_cancel_waiters(&sem->waiters, sem->why_freed);
   sem_unref(sem);
 }
@@ -121,7 +122,7 @@ static int admit(df_semaphore *sem, df_deferred *d, const char *file, int line,
  * this semaphore's own hand-over only frees the token: the loop below it
  * passes it on. A waiter's callback may free the semaphore: the loop's
  * reference keeps the memory until the loop ends, and `closed` ends it. */
-static void give_back(df_semaphore *sem) {
+static DF_NOINLINE void give_back(df_semaphore *sem) {
   sem->tokens++;
   if (sem->handing_over && df__hand_over_depth >= DF__HAND_OVER_MAX_DEPTH)
     return;
@@ -149,8 +150,10 @@ static df_deferred *invalid(const char *what, const char *file, int line,
                     file, line, func);
 }
 
-static df_deferred *sem_acquire(df_semaphore *sem, const char *file, int line,
-                                const char *func) {
+/* An acquire that joins the line (or meets a semaphore being freed). */
+static DF_NOINLINE df_deferred *wait_for_token(df_semaphore *sem,
+                                               const char *file, int line,
+                                               const char *func) {
   df_deferred *d = df_deferred_new_at(cancel_acquire, sem, file, line, func);
   if (DF_UNLIKELY(!d)) return NULL;
   if (DF_UNLIKELY(admit(sem, d, file, line, func) != 0)) {
@@ -160,10 +163,26 @@ static df_deferred *sem_acquire(df_semaphore *sem, const char *file, int line,
   return d;
 }
 
+static df_deferred *sem_acquire(df_semaphore *sem, const char *file, int line,
+                                const char *func) {
+  if (DF_LIKELY(sem->tokens > 0 && sem->waiters.count == 0)) {
+    /* A free token: a deferred made fired, as Twisted's d.callback(self)
+     * right after Deferred(canceller) leaves it (a fired deferred's
+     * canceller is never called, rule C4, so it needs none). */
+    df_deferred *d = df_succeed_at(df_pointer(sem, NULL), file, line, func);
+    if (DF_LIKELY(d != NULL)) sem->tokens--;
+    return d;
+  }
+  return wait_for_token(sem, file, line, func);
+}
+
 static int sem_release(df_semaphore *sem) {
   if (DF_UNLIKELY(sem->closed)) return 0;
   if (sem->tokens >= sem->limit) return DF_EINVAL; /* Twisted asserts */
-  give_back(sem);
+  if (DF_LIKELY(sem->waiters.count == 0))
+    sem->tokens++; /* nobody to hand it to: the common case, kept short */
+  else
+    give_back(sem);
   return 0;
 }
 
