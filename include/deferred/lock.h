@@ -18,11 +18,10 @@
  *   - Waiters are served first come, first served (FIFO).
  *   - The deferred an acquire returns fires with the primitive itself: a
  *     DF_POINTER result that borrows the df_lock* or df_semaphore* (owns
- *     nothing). It has a canceller: cancelling it while it waits removes
- *     it from the waiting list (it then fails with CancelledError, and no
- *     later release will touch it); cancelling it once it fired does
- *     nothing, and the token stays yours to release (Twisted's
- *     test_cancelLockAfterAcquired).
+ *     nothing). Cancelling it while it waits removes it from the waiting
+ *     list (it then fails with CancelledError, and no later release will
+ *     touch it); cancelling it once it fired does nothing, and the token
+ *     stays yours to release (Twisted's test_cancelLockAfterAcquired).
  *   - The primitive holds a reference to each waiting deferred, so a
  *     waiter fires even if you dropped yours; dropping it does not give up
  *     the place in the line (cancel it for that). The primitive alone
