@@ -1,0 +1,154 @@
+/* The Byronification Engine's pieces and what they share (private to
+ * tools/poetry; the API is byron.h).
+ *
+ *   text.c     UTF-8 decoding, what a letter and a word are, the output
+ *              buffer
+ *   check.c    reads the poem into lines, finds its title, verse and
+ *              attribution, and applies the gibberish rules
+ *   words.c    the lexicon and the word transforms of the verse
+ *   stanza.c   writes the new poem: title, ottava rima stanzas,
+ *              attribution
+ *   byron.c    the API: fault injection, error reports, the two forms
+ *
+ *   poem bytes --check.c--> byron_poem (lines, roles) --words.c-->
+ *   byron_words (a decision per word) --stanza.c--> new poem bytes
+ */
+#ifndef BYRON_INTERNAL_H
+#define BYRON_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "byron.h"
+
+/* --- text.c --------------------------------------------------------------- */
+
+/* The code point at s[*i] of text already checked to be valid UTF-8
+ * (check.c does that first); advances *i past it. */
+uint32_t byron__utf8_next(const char *s, size_t *i);
+
+bool byron__is_letter(uint32_t cp);
+
+/* Is s[i] the start of an apostrophe (' or U+2019)? Sets *size to its
+ * length in bytes. `end` bounds the text. */
+bool byron__is_apostrophe(const char *s, size_t i, size_t end, size_t *size);
+
+/* A piece of a line: a word (a run of letters with single apostrophes
+ * between letters), or one code point that is not a letter. */
+typedef struct byron_piece {
+  size_t start, end; /* bytes */
+  bool word;
+  uint32_t cp;       /* not a word: the code point */
+  size_t letters;    /* a word: its letters ... */
+  size_t straight, curly; /* ... its apostrophes, ' and U+2019 ... */
+  bool ascii;        /* ... and whether every letter is ASCII */
+} byron_piece;
+
+/* The piece at s[*i] of valid UTF-8 ending at `end`, advancing *i past
+ * it; false at the end:
+ *
+ *     for (size_t i = start; byron__next_piece(s, &i, end, &piece);) ...
+ */
+bool byron__next_piece(const char *s, size_t *i, size_t end,
+                       byron_piece *piece);
+
+/* A growing output string. Appending after a failed allocation does
+ * nothing, and `failed` stays set: the caller checks once at the end. */
+typedef struct byron_buf {
+  char *data;
+  size_t len, cap;
+  bool failed;
+} byron_buf;
+
+void byron__buf_init(byron_buf *b, size_t capacity);
+void byron__buf_add(byron_buf *b, const char *bytes, size_t n);
+void byron__buf_free(byron_buf *b);
+
+/* --- check.c -------------------------------------------------------------- */
+
+/* A non-blank line of the input. [start, start + len) is its text
+ * without leading and trailing spaces and tabs; `indent` bytes of
+ * white space come before it. */
+typedef struct byron_line {
+  size_t start, len, indent;
+  size_t number; /* in the input, from 1 */
+} byron_line;
+
+/* A poem that passed the rules: its non-blank lines, and which are the
+ * title and the attribution (the rest, lines[first_verse] up to
+ * lines[end_verse], are verse). */
+typedef struct byron_poem {
+  const char *text; /* the input, borrowed, after any byte order mark */
+  byron_line *lines;
+  size_t n_lines;
+  bool has_title, has_attribution;
+  size_t first_verse, end_verse;
+  bool crlf; /* the first line break was CR LF */
+} byron_poem;
+
+/* Read `len` bytes at `text` (borrowed; may be NULL if len is 0) into
+ * `poem` and apply the gibberish rules. Returns 0 (free the poem with
+ * byron__poem_free), BYRON_EGIBBERISH with `error` filled in, or
+ * DF_ENOMEM; `poem` owns nothing on an error. */
+int byron__poem_read(byron_poem *poem, const char *text, size_t len,
+                     byron_error *error);
+void byron__poem_free(byron_poem *poem);
+
+/* --- words.c -------------------------------------------------------------- */
+
+/* A word of the verse and what becomes of it. */
+typedef struct byron_token {
+  const char *replacement; /* lower-case, ASCII apostrophes; NULL: none */
+  uint32_t start;          /* byte offset in poem->text */
+  uint32_t line;           /* index in poem->lines */
+  uint16_t len;            /* bytes (a word has at most 40 letters) */
+  uint16_t stem;           /* bytes the replacement stands for: len, or
+                              len - 2 or - 4 for a possessive 's */
+  uint8_t flags;           /* BYRON__TOKEN_* */
+  uint8_t spelling;        /* the case pattern of the stem (words.c) */
+  uint8_t entry;           /* its lexicon entry + 1, 0 for none (words.c) */
+} byron_token;
+
+#define BYRON__TOKEN_ASCII 0x01    /* every letter is ASCII */
+#define BYRON__TOKEN_ADJACENT 0x02 /* only white space since the previous
+                                      word (line breaks included) */
+#define BYRON__TOKEN_SENTENCE 0x04 /* first word, or . ! ? ; : since the
+                                      previous word */
+#define BYRON__TOKEN_SAME_LINE 0x08 /* on the previous word's line */
+#define BYRON__TOKEN_DELETED 0x10  /* merged into the previous word ("it is"
+                                      -> 'tis): written as nothing, with
+                                      the space before it */
+#define BYRON__TOKEN_CAPITAL 0x20  /* write the first letter in upper case */
+
+/* The decisions for a poem's verse. */
+typedef struct byron_words {
+  byron_token *tokens;
+  size_t n_tokens;
+  size_t next; /* the first token not yet written (byron__words_write_line) */
+  bool english;
+  bool curly; /* inserted apostrophes are U+2019 */
+} byron_words;
+
+/* Find the verse's words and decide what each becomes. Returns 0 or
+ * DF_ENOMEM (with `words` owning nothing). */
+int byron__words_decide(byron_words *words, const byron_poem *poem);
+
+/* Append verse line `line` (an index in poem->lines), transformed, to
+ * `out`. Lines must be written in order, each once. */
+void byron__words_write_line(byron_words *words, const byron_poem *poem,
+                             size_t line, byron_buf *out);
+void byron__words_free(byron_words *words);
+
+/* The lexicon's keys are sorted and unique (the lookups' binary search
+ * needs it): true if so. For the tests. */
+bool byron__lexicon_is_sorted(void);
+bool byron__sounded_ed_is_sorted(void); /* the same for the -ed list */
+
+/* --- stanza.c ------------------------------------------------------------- */
+
+/* Write the new poem into `out` (initialised by the caller). Returns 0
+ * or DF_ENOMEM. */
+int byron__poem_write(const byron_poem *poem, byron_buf *out);
+
+#endif /* BYRON_INTERNAL_H */
