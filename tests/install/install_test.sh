@@ -29,4 +29,13 @@ done
 if ldd "$tmp/pc_static" | grep -q libdeferred; then
   echo "FAIL: pc_static links libdeferred.so"; exit 1
 fi
+# The tools built with the library are installed with their man pages.
+if [ -x "$build/bin/byronify" ]; then
+  out=$(printf 'Are you awake?\nYour eyes are ever closed.\n' | "$tmp/prefix/bin/byronify")
+  [ "$out" = "$(printf '    Art thou awake?\n    Thine eyes are e%ser clos%sd.' "'" "'")" ] ||
+    { echo "FAIL: installed byronify: $out"; exit 1; }
+  [ -f "$tmp/prefix/share/man/man1/byronify.1" ] ||
+    { echo "FAIL: no share/man/man1/byronify.1"; exit 1; }
+  echo "ok: byronify and byronify.1"
+fi
 echo "install test passed"
