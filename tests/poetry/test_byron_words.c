@@ -12,7 +12,7 @@
 bool byron__lexicon_is_sorted(void);
 bool byron__sounded_ed_is_sorted(void);
 
-static void test_the_lexicon_is_sorted_for_its_binary_search(void **state) {
+static void test_the_lexicon_and_the_sounded_ed_list_are_sorted_and_unique(void **state) {
   (void)state;
   assert_true(byron__lexicon_is_sorted());
   assert_true(byron__sounded_ed_is_sorted());
@@ -289,7 +289,7 @@ static void test_words_are_only_letters(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_the_lexicon_is_sorted_for_its_binary_search),
+      cmocka_unit_test(test_the_lexicon_and_the_sounded_ed_list_are_sorted_and_unique),
       cmocka_unit_test(test_you_before_a_verb_is_thou_and_the_verb_agrees),
       cmocka_unit_test(test_you_after_an_inverting_auxiliary_is_thou),
       cmocka_unit_test(test_you_opening_a_sentence_or_a_clause_is_thou),

@@ -19,20 +19,59 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "byron.h"
 
 /* --- text.c --------------------------------------------------------------- */
 
 /* The code point at s[*i] of text already checked to be valid UTF-8
- * (check.c does that first); advances *i past it. */
-uint32_t byron__utf8_next(const char *s, size_t *i);
+ * (check.c does that first); advances *i past it. Inline, with ASCII
+ * first: it runs for every character, twice. */
+static inline uint32_t byron__utf8_next(const char *s, size_t *i) {
+  const unsigned char *p = (const unsigned char *)s + *i;
+  if (p[0] < 0x80) {
+    *i += 1;
+    return p[0];
+  }
+  if (p[0] < 0xE0) {
+    *i += 2;
+    return ((uint32_t)(p[0] & 0x1F) << 6) | (p[1] & 0x3F);
+  }
+  if (p[0] < 0xF0) {
+    *i += 3;
+    return ((uint32_t)(p[0] & 0x0F) << 12) | ((uint32_t)(p[1] & 0x3F) << 6) |
+           (p[2] & 0x3F);
+  }
+  *i += 4;
+  return ((uint32_t)(p[0] & 0x07) << 18) | ((uint32_t)(p[1] & 0x3F) << 12) |
+         ((uint32_t)(p[2] & 0x3F) << 6) | (p[3] & 0x3F);
+}
 
-bool byron__is_letter(uint32_t cp);
+static inline bool byron__is_ascii_letter(unsigned char c) {
+  return (unsigned)((c | 0x20) - 'a') < 26;
+}
+
+bool byron__is_letter_beyond_ascii(uint32_t cp);
+
+static inline bool byron__is_letter(uint32_t cp) {
+  return cp < 0x80 ? byron__is_ascii_letter((unsigned char)cp)
+                   : byron__is_letter_beyond_ascii(cp);
+}
 
 /* Is s[i] the start of an apostrophe (' or U+2019)? Sets *size to its
  * length in bytes. `end` bounds the text. */
-bool byron__is_apostrophe(const char *s, size_t i, size_t end, size_t *size);
+static inline bool byron__is_apostrophe(const char *s, size_t i, size_t end, size_t *size) {
+  if (s[i] == '\'') {
+    *size = 1;
+    return true;
+  }
+  if (end - i >= 3 && memcmp(s + i, "\xE2\x80\x99", 3) == 0) { /* U+2019 */
+    *size = 3;
+    return true;
+  }
+  return false;
+}
 
 /* A piece of a line: a word (a run of letters with single apostrophes
  * between letters), or one code point that is not a letter. */
@@ -49,9 +88,56 @@ typedef struct byron_piece {
  * it; false at the end:
  *
  *     for (size_t i = start; byron__next_piece(s, &i, end, &piece);) ...
- */
-bool byron__next_piece(const char *s, size_t *i, size_t end,
-                       byron_piece *piece);
+ *
+ * Inline, ASCII letters first: the rules and the transforms walk every
+ * line with it. (Inlining it and byron__buf_add took a fifth off the
+ * engine's instructions: 48.8 to 38.8 million for 290 KiB of Donne.) */
+static inline bool byron__next_piece(const char *s, size_t *i, size_t end,
+                       byron_piece *p) {
+  if (*i >= end) return false;
+  size_t at = *i, next = at;
+  p->start = at;
+  p->cp = byron__utf8_next(s, &next);
+  p->word = byron__is_letter(p->cp);
+  if (!p->word) {
+    *i = p->end = next;
+    p->letters = p->straight = p->curly = 0;
+    p->ascii = true;
+    return true;
+  }
+  size_t letters = 0, straight = 0, curly = 0;
+  bool ascii = true;
+  while (at < end) {
+    unsigned char c = (unsigned char)s[at];
+    if (byron__is_ascii_letter(c)) { /* the common case, first */
+      letters++;
+      at++;
+      continue;
+    }
+    next = at;
+    uint32_t cp = c < 0x80 ? c : byron__utf8_next(s, &next);
+    if (cp >= 0x80 && byron__is_letter_beyond_ascii(cp)) {
+      letters++;
+      ascii = false;
+      at = next;
+      continue;
+    }
+    /* An apostrophe joins two letters ("swell'd", "l’immago"). */
+    size_t size;
+    if (!byron__is_apostrophe(s, at, end, &size) || at + size >= end) break;
+    size_t after = at + size;
+    if (!byron__is_letter(byron__utf8_next(s, &after))) break;
+    if (size == 1) straight++;
+    else curly++;
+    at += size;
+  }
+  p->end = *i = at;
+  p->letters = letters;
+  p->straight = straight;
+  p->curly = curly;
+  p->ascii = ascii;
+  return true;
+}
 
 /* A growing output string. Appending after a failed allocation does
  * nothing, and `failed` stays set: the caller checks once at the end. */
@@ -62,8 +148,19 @@ typedef struct byron_buf {
 } byron_buf;
 
 void byron__buf_init(byron_buf *b, size_t capacity);
-void byron__buf_add(byron_buf *b, const char *bytes, size_t n);
+void byron__buf_add_growing(byron_buf *b, const char *bytes, size_t n);
 void byron__buf_free(byron_buf *b);
+
+/* Append n bytes: inline while they fit, which is nearly always (the
+ * buffer starts at the size the poem will about have). */
+static inline void byron__buf_add(byron_buf *b, const char *bytes, size_t n) {
+  if (!b->failed && b->cap - b->len >= n) {
+    memcpy(b->data + b->len, bytes, n);
+    b->len += n;
+  } else {
+    byron__buf_add_growing(b, bytes, n);
+  }
+}
 
 /* --- check.c -------------------------------------------------------------- */
 
@@ -140,8 +237,9 @@ void byron__words_write_line(byron_words *words, const byron_poem *poem,
                              size_t line, byron_buf *out);
 void byron__words_free(byron_words *words);
 
-/* The lexicon's keys are sorted and unique (the lookups' binary search
- * needs it): true if so. For the tests. */
+/* The lexicon's keys are sorted and unique, and so is the list of
+ * sounded -ed words (which silent_ed() searches by halves): true if so.
+ * For the tests. */
 bool byron__lexicon_is_sorted(void);
 bool byron__sounded_ed_is_sorted(void); /* the same for the -ed list */
 

@@ -82,6 +82,11 @@ static int scan_bytes(const char *text, size_t len, size_t offset,
   bool line_has_text = false;
   for (size_t i = 0; i < len;) {
     unsigned char c = p[i];
+    if (c > ' ' && c < 0x7F) { /* printable ASCII, the common case */
+      line_has_text = true;
+      i++;
+      continue;
+    }
     if (c == '\n' || c == '\r') {
       count += line_has_text;
       line_has_text = false;
@@ -277,7 +282,7 @@ int byron__poem_read(byron_poem *poem, const char *text, size_t len,
   text += offset;
   len -= offset;
 
-  size_t non_blank;
+  size_t non_blank = 0;
   int rc = scan_bytes(text, len, offset, &non_blank, error);
   if (rc < 0) return rc;
   if (non_blank == 0)

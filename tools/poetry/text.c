@@ -13,28 +13,7 @@
 
 #include "byron_internal.h"
 
-uint32_t byron__utf8_next(const char *s, size_t *i) {
-  const unsigned char *p = (const unsigned char *)s + *i;
-  if (p[0] < 0x80) {
-    *i += 1;
-    return p[0];
-  }
-  if (p[0] < 0xE0) {
-    *i += 2;
-    return ((uint32_t)(p[0] & 0x1F) << 6) | (p[1] & 0x3F);
-  }
-  if (p[0] < 0xF0) {
-    *i += 3;
-    return ((uint32_t)(p[0] & 0x0F) << 12) | ((uint32_t)(p[1] & 0x3F) << 6) |
-           (p[2] & 0x3F);
-  }
-  *i += 4;
-  return ((uint32_t)(p[0] & 0x07) << 18) | ((uint32_t)(p[1] & 0x3F) << 12) |
-         ((uint32_t)(p[2] & 0x3F) << 6) | (p[3] & 0x3F);
-}
-
-bool byron__is_letter(uint32_t cp) {
-  if (cp < 0x80) return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
+bool byron__is_letter_beyond_ascii(uint32_t cp) {
   if (cp < 0xC0) return cp == 0xAA || cp == 0xB5 || cp == 0xBA;
   if (cp == 0xD7 || cp == 0xF7) return false;
   if (cp >= 0x2000 && cp <= 0x2BFF) return false; /* punctuation .. symbols */
@@ -49,53 +28,6 @@ bool byron__is_letter(uint32_t cp) {
   return true;
 }
 
-bool byron__is_apostrophe(const char *s, size_t i, size_t end, size_t *size) {
-  if (s[i] == '\'') {
-    *size = 1;
-    return true;
-  }
-  if (end - i >= 3 && memcmp(s + i, "\xE2\x80\x99", 3) == 0) { /* U+2019 */
-    *size = 3;
-    return true;
-  }
-  return false;
-}
-
-bool byron__next_piece(const char *s, size_t *i, size_t end,
-                       byron_piece *piece) {
-  if (*i >= end) return false;
-  byron_piece p = {*i, *i, false, 0, 0, 0, 0, true};
-  size_t next = p.end;
-  p.cp = byron__utf8_next(s, &next);
-  if (!byron__is_letter(p.cp)) {
-    p.end = next;
-  } else {
-    p.word = true;
-    while (p.end < end) {
-      next = p.end;
-      uint32_t cp = byron__utf8_next(s, &next);
-      if (byron__is_letter(cp)) {
-        p.letters++;
-        if (cp >= 0x80) p.ascii = false;
-        p.end = next;
-        continue;
-      }
-      /* An apostrophe joins two letters ("swell'd", "l’immago"). */
-      size_t size;
-      if (!byron__is_apostrophe(s, p.end, end, &size) || p.end + size >= end)
-        break;
-      size_t after = p.end + size;
-      if (!byron__is_letter(byron__utf8_next(s, &after))) break;
-      if (size == 1) p.straight++;
-      else p.curly++;
-      p.end += size;
-    }
-  }
-  *piece = p;
-  *i = p.end;
-  return true;
-}
-
 void byron__buf_init(byron_buf *b, size_t capacity) {
   b->len = 0;
   b->cap = capacity ? capacity : 64;
@@ -104,7 +36,7 @@ void byron__buf_init(byron_buf *b, size_t capacity) {
   if (b->failed) b->cap = 0;
 }
 
-void byron__buf_add(byron_buf *b, const char *bytes, size_t n) {
+void byron__buf_add_growing(byron_buf *b, const char *bytes, size_t n) {
   if (b->failed || n == 0) return;
   if (b->cap - b->len < n) {
     size_t cap = b->cap;
