@@ -80,21 +80,20 @@ static bool draw_fault(byron_engine *engine) {
 
 /* --- the call ------------------------------------------------------------- */
 
-static int fail(byron_error *error, int code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static int fail(byron_error *error, int code, const char *fmt, ...) {
-  error->rule = BYRON_RULE_NONE;
-  error->line = 0;
+int byron__error_set(byron_error *error, int code, byron_rule rule,
+                     size_t line, const char *fmt, ...) {
+  error->rule = rule;
+  error->line = line;
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(error->message, sizeof error->message, fmt, ap);
   va_end(ap);
   return code;
 }
+
+/* An error that is not a GibberishError. */
+#define fail(error, code, ...) \
+  byron__error_set((error), (code), BYRON_RULE_NONE, 0, __VA_ARGS__)
 
 int byron_transform(byron_engine *engine, const char *poem, size_t len,
                     char **out, size_t *out_len, byron_error *error) {

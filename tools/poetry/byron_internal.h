@@ -1,8 +1,9 @@
 /* The Byronification Engine's pieces and what they share (private to
  * tools/poetry; the API is byron.h).
  *
- *   text.c     UTF-8 decoding, what a letter and a word are, the output
- *              buffer
+ *   text.c     what a letter is beyond ASCII, the output buffer's growth
+ *              (UTF-8 decoding, the word walker and appends that fit are
+ *              inline, below)
  *   check.c    reads the poem into lines, finds its title, verse and
  *              attribution, and applies the gibberish rules
  *   words.c    the lexicon and the word transforms of the verse
@@ -61,7 +62,8 @@ static inline bool byron__is_letter(uint32_t cp) {
 
 /* Is s[i] the start of an apostrophe (' or U+2019)? Sets *size to its
  * length in bytes. `end` bounds the text. */
-static inline bool byron__is_apostrophe(const char *s, size_t i, size_t end, size_t *size) {
+static inline bool byron__is_apostrophe(const char *s, size_t i, size_t end,
+                                        size_t *size) {
   if (s[i] == '\'') {
     *size = 1;
     return true;
@@ -161,6 +163,17 @@ static inline void byron__buf_add(byron_buf *b, const char *bytes, size_t n) {
     byron__buf_add_growing(b, bytes, n);
   }
 }
+
+/* --- byron.c ------------------------------------------------------------- */
+
+/* Fill in `error` (rule, line, a printf-formatted message, cut to fit)
+ * and return `code`. */
+int byron__error_set(byron_error *error, int code, byron_rule rule,
+                     size_t line, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
 
 /* --- check.c -------------------------------------------------------------- */
 

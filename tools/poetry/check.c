@@ -11,8 +11,6 @@
  * Every rule reports the first line that breaks it, and a rule earlier in
  * the list wins over a later one whatever their lines.
  */
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,23 +18,9 @@
 
 #define UTF8_BOM "\xEF\xBB\xBF"
 
-static int gibberish(byron_error *error, byron_rule rule, size_t line,
-                     const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-
-static int gibberish(byron_error *error, byron_rule rule, size_t line,
-                     const char *fmt, ...) {
-  error->rule = rule;
-  error->line = line;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(error->message, sizeof error->message, fmt, ap);
-  va_end(ap);
-  return BYRON_EGIBBERISH;
-}
+/* A GibberishError for `rule`, found on `line` (0: the whole poem). */
+#define gibberish(error, rule, line, ...) \
+  byron__error_set((error), BYRON_EGIBBERISH, (rule), (line), __VA_ARGS__)
 
 /* --- pass 1: the bytes ---------------------------------------------------- */
 

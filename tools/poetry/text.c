@@ -1,6 +1,6 @@
-/* Text primitives of the Byronification Engine: decoding UTF-8 that
- * check.c has already validated, telling letters from the rest, finding
- * the end of a word, and the output buffer.
+/* Text primitives of the Byronification Engine that are not inline in
+ * byron_internal.h: which code points beyond ASCII are letters, and the
+ * output buffer's growth.
  *
  * "Letter" is an approximation of Unicode's letter categories good enough
  * for telling verse from gibberish without tables: ASCII letters, and

@@ -338,7 +338,8 @@ static void token_key(const char *s, const byron_token *t, size_t len,
                       char key[MAX_KEY + 1], size_t *n, uint32_t *hash) {
   size_t k = 0;
   uint32_t h = FNV_BASIS;
-  for (size_t i = t->start; i < t->start + len;) {
+  /* k < MAX_KEY always (rule 6); the bound keeps key safe whatever */
+  for (size_t i = t->start; i < t->start + len && k < MAX_KEY;) {
     unsigned char c = (unsigned char)s[i];
     if (c == 0xE2) { /* U+2019, the only non-ASCII in an ASCII word */
       c = '\'';
