@@ -32,14 +32,7 @@
 
 #include <deferred.h>
 
-#define CHECK(cond)                                                  \
-  do {                                                               \
-    if (!(cond)) {                                                   \
-      fprintf(stderr, "fuzz_sim: check failed: %s (%s:%d)\n", #cond, \
-              __FILE__, __LINE__);                                   \
-      abort();                                                       \
-    }                                                                \
-  } while (0)
+#include "fuzz_check.h"
 
 /* The drawing is valid UTF-8 and made of canvases: runs of rows of equal
  * width (in code points), each run followed by an empty line. */

@@ -16,7 +16,7 @@
 #      and taking libdeferred from the prefix (or from nowhere: static);
 #   5. every installed program: runs without LD_LIBRARY_PATH, finds the
 #      libraries in its own prefix, and still does once the prefix is
-#      moved; deferred-sim draws the tutorial's chain;
+#      moved; deferred-sim draws the tutorial's chain, byronify byronifies;
 #   6. every installed manual page renders with `man -l`.
 #
 # Checks print "ok: ..."; the first failure prints "FAIL: ..." and exits 1.
@@ -158,7 +158,12 @@ case ",$components," in
     fail "the installed deferred-sim"
   cmp -s "$tmp/tutorial.out" "$src/tests/sim/examples/tutorial.out" ||
     fail "the installed deferred-sim draws the tutorial's chain wrong"
-  ok "the installed deferred-sim draws the tutorial's chain" ;;
+  ok "the installed deferred-sim draws the tutorial's chain"
+  out=$(printf 'Are you awake?\nYour eyes are ever closed.\n' | "$prefix/$BINDIR/byronify") ||
+    fail "the installed byronify"
+  [ "$out" = "$(printf '    Art thou awake?\n    Thine eyes are e%ser clos%sd.' "'" "'")" ] ||
+    fail "the installed byronify byronifies wrong: $out"
+  ok "the installed byronify byronifies" ;;
 esac
 # Moved elsewhere, the prefix still works: the run paths are relative.
 mv "$stage" "$tmp/moved"
