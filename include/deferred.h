@@ -10,6 +10,7 @@
  *   deferred/observe.h   watching chains fire (the firing log)
  *   deferred/list.h      DeferredList and gatherResults
  *   deferred/clock.h     time: clocks and delayed calls
+ *   deferred/test_clock.h  a deterministic clock for tests (task.Clock)
  *
  * Link with `pkg-config --libs libdeferred` or, in CMake,
  * find_package(libdeferred) and target_link_libraries(x libdeferred::deferred).
@@ -25,5 +26,6 @@
 #include "deferred/observe.h"
 #include "deferred/list.h"
 #include "deferred/clock.h"
+#include "deferred/test_clock.h"
 
 #endif /* DEFERRED_H */
