@@ -11,6 +11,7 @@
  *   deferred/list.h      DeferredList and gatherResults
  *   deferred/clock.h     time: clocks and delayed calls
  *   deferred/test_clock.h  a deterministic clock for tests (task.Clock)
+ *   deferred/timeout.h   timeouts (addTimeout) and defer_later
  *
  * Link with `pkg-config --libs libdeferred` or, in CMake,
  * find_package(libdeferred) and target_link_libraries(x libdeferred::deferred).
@@ -27,5 +28,6 @@
 #include "deferred/list.h"
 #include "deferred/clock.h"
 #include "deferred/test_clock.h"
+#include "deferred/timeout.h"
 
 #endif /* DEFERRED_H */
