@@ -54,7 +54,15 @@
  *     next (task.Clock runs it in the same advance);
  *   - time is a double: compare df_delayed_call_time() with seconds() as
  *     doubles (due when time <= seconds()), never rounded to a tick, or
- *     interval arithmetic (LoopingCall) drifts from Twisted's. */
+ *     interval arithmetic (LoopingCall) drifts from Twisted's. A call's
+ *     time is never NaN (the library refuses those), but may be in the
+ *     past (due at once) or +infinity (never due): convert with care to
+ *     a loop's own units (a uint64_t of milliseconds cannot hold it);
+ *   - when destroy discards calls, their owned arguments' release
+ *     functions may cancel other calls of the same loop (unschedule of a
+ *     call not yet discarded) or try to schedule new ones (refuse them
+ *     with DF_EINVAL): take each call out of the schedule before
+ *     discarding it. */
 #ifndef DEFERRED_CLOCK_H
 #define DEFERRED_CLOCK_H
 
