@@ -8,7 +8,7 @@
  * getDelayedCalls()) follows from the list's order, so this file keeps
  * that order, and nothing else, in a binary min-heap:
  *
- *   heap[i] = { key, seq, call }     ordered by (key, seq)
+ *   heap[i] = { key, seq, call, moved }     ordered by (key, seq)
  *
  * where `key` is the call's time at the last sort (or when it was
  * scheduled) and `seq` a number that stands for its place in the list
