@@ -751,10 +751,46 @@ static void test_stop_after_the_clock_is_freed(void **state) {
   df_looping_call_start(lc, 1, false, &d);
   df_clock_free(c);
   assert_true(df_looping_call_running(lc));
+  assert_null(df_looping_call_clock(lc));
+  assert_int_equal(df_looping_call_reset(lc), DF_EINVAL);
   assert_int_equal(df_looping_call_stop(lc), 0);
   assert_fired_with_loop(d, lc);
+  assert_int_equal(df_looping_call_start(lc, 1, false, NULL), DF_EINVAL);
   df_deferred_unref(d);
   df_looping_call_unref(lc);
+}
+
+/* The clock freed while the loop waits on its function's deferred: when
+ * that succeeds, the loop schedules nothing (there is no clock), and it
+ * ends as one whose run was discarded; a failure still fails it. */
+static void test_clock_freed_while_waiting(void **state) {
+  (void)state;
+  for (int fail = 0; fail < 2; fail++) {
+    df_clock *c = df_test_clock_new(), *mine = clock_;
+    clock_ = c;
+    pending = df_deferred_new();
+    df_looping_call *lc;
+    df_looping_call_new(c, return_pending, NULL, NULL, &lc);
+    df_deferred *d;
+    df_looping_call_start(lc, 1, true, &d);
+    df_clock_free(c);
+    clock_ = mine;
+    if (fail) {
+      df_deferred_errback(pending, df_failure_new(&generic_error, "gone"));
+      assert_string_equal(failure_text(d), "GenericError: gone");
+      assert_false(df_looping_call_running(lc));
+      df_deferred_add_errback(d, handle, NULL);
+    } else {
+      df_deferred_callback(pending, df_none());
+      assert_false(df_deferred_called(d));
+      assert_null(df_looping_call_next_call(lc));
+      assert_int_equal(df_looping_call_stop(lc), 0);
+      assert_fired_with_loop(d, lc);
+    }
+    df_deferred_unref(d);
+    df_deferred_unref(pending);
+    df_looping_call_unref(lc);
+  }
 }
 
 /* A released loop waiting on a deferred: the deferred's stage keeps it;
@@ -772,6 +808,47 @@ static void test_released_loop_waiting_on_a_deferred(void **state) {
   df_deferred_unref(pending); /* can never fire now */
   assert_int_equal(destroyed, 1);
   assert_int_equal(pending_calls(), 0);
+}
+
+/* A loop waiting on its function's deferred, or with a run scheduled,
+ * let go in every order with its start deferred, that deferred (fired
+ * or released) and the clock: nothing leaks (valgrind and ASan), the
+ * owned argument is released once, nothing is reported. */
+static void test_loop_dropped_in_every_order(void **state) {
+  (void)state;
+  static const int orders[24][4] = {
+      {0, 1, 2, 3}, {0, 1, 3, 2}, {0, 2, 1, 3}, {0, 2, 3, 1}, {0, 3, 1, 2},
+      {0, 3, 2, 1}, {1, 0, 2, 3}, {1, 0, 3, 2}, {1, 2, 0, 3}, {1, 2, 3, 0},
+      {1, 3, 0, 2}, {1, 3, 2, 0}, {2, 0, 1, 3}, {2, 0, 3, 1}, {2, 1, 0, 3},
+      {2, 1, 3, 0}, {2, 3, 0, 1}, {2, 3, 1, 0}, {3, 0, 1, 2}, {3, 0, 2, 1},
+      {3, 1, 0, 2}, {3, 1, 2, 0}, {3, 2, 0, 1}, {3, 2, 1, 0}};
+  for (int fire = 0; fire < 2; fire++)
+    for (int o = 0; o < 24; o++) {
+      df_clock *c = df_test_clock_new();
+      df_clock *mine = clock_;
+      clock_ = c;
+      pending = df_deferred_new();
+      df_looping_call *lc;
+      int arg;
+      destroyed = 0;
+      df_looping_call_new(c, return_pending, &arg, count_destroy, &lc);
+      df_deferred *d;
+      df_looping_call_start(lc, 1, true, &d);
+      for (int k = 0; k < 4; k++) {
+        switch (orders[o][k]) {
+        case 0: df_looping_call_unref(lc); break;
+        case 1: df_deferred_unref(d); break;
+        case 2: /* fired: the loop schedules its next run, if it can */
+          if (fire) df_deferred_callback(pending, df_none());
+          df_deferred_unref(pending);
+          break;
+        case 3: df_clock_free(c); break;
+        }
+      }
+      clock_ = mine;
+      assert_int_equal(destroyed, 1);
+    }
+  assert_int_equal(reports, 0);
 }
 
 /* A counting loop of interval 0 started with now, and a loop whose
@@ -920,7 +997,9 @@ int main(void) {
       T(test_start_deferred_value_holds_the_loop),
       T(test_released_running_loop_runs_until_the_clock_goes),
       T(test_stop_after_the_clock_is_freed),
+      T(test_clock_freed_while_waiting),
       T(test_released_loop_waiting_on_a_deferred),
+      T(test_loop_dropped_in_every_order),
       T(test_function_returning_a_fired_deferred),
       T(test_function_returning_no_deferred_fails_the_loop),
       T(test_failure_without_the_deferred_is_reported),

@@ -36,9 +36,13 @@
  * loop runs on when its owner lets it go, as in Twisted (stop it first if
  * that is not wanted; freeing the clock also lets it go). The function's
  * argument is borrowed, or owned with a `release` function, called once
- * when the loop is freed. The clock must outlive the loop's use of it:
- * once the clock is freed, only df_looping_call_stop (which then fires
- * the deferred) and df_looping_call_unref may be used.
+ * when the loop is freed.
+ *
+ * Freeing the clock ends the loops on it, in any state: a run scheduled
+ * is discarded, and a loop waiting on its function's deferred schedules
+ * nothing when that fires. Their start deferreds fire only if
+ * df_looping_call_stop is called; df_looping_call_start and _reset then
+ * return DF_EINVAL, and df_looping_call_clock returns NULL.
  *
  * Threads: a loop and its clock are used from one thread. */
 #ifndef DEFERRED_LOOPING_H
@@ -95,8 +99,8 @@ void df_looping_call_unref(df_looping_call *lc);
  * pass `out` unless the function cannot fail. With `now` that may all
  * have happened when this returns. A loop may be started again once it
  * has stopped. Returns 0; DF_EINVAL if `lc` is NULL, the loop is running
- * (Twisted asserts), or `interval` is negative or NaN (Twisted's
- * ValueError); DF_ENOMEM. On an error nothing changed and `*out` is NULL.
+ * (Twisted asserts), `interval` is negative or NaN (Twisted's
+ * ValueError), or the loop's clock has been freed; DF_ENOMEM. On an error nothing changed and `*out` is NULL.
  * The macro records the caller's site as the deferred's creation site. */
 #define df_looping_call_start(lc, interval, now, out) \
   df_looping_call_start_at((lc), (interval), (now), (out), DF_HERE)
@@ -117,8 +121,9 @@ int df_looping_call_stop(df_looping_call *lc);
  * the function is running or its deferred is pending. A counting loop
  * still counts from its last run, as Twisted's does, so the first count
  * after a reset may differ from 1 (a run whose count would be 0 or less
- * is skipped, as always). Returns 0; DF_EINVAL if `lc` is NULL or not
- * running (Twisted asserts); DF_ENOMEM (nothing changed). */
+ * is skipped, as always). Returns 0; DF_EINVAL if `lc` is NULL, not
+ * running (Twisted asserts), or its clock has been freed; DF_ENOMEM
+ * (nothing changed). */
 int df_looping_call_reset(df_looping_call *lc);
 
 /* Is the loop running: started, and neither stopped nor failed since
@@ -145,7 +150,8 @@ double df_looping_call_start_time(const df_looping_call *lc);
  * (not running, or the function is running or its deferred pending). */
 df_delayed_call *df_looping_call_next_call(const df_looping_call *lc);
 
-/* The clock the loop runs on (borrowed); NULL for NULL. */
+/* The clock the loop runs on (borrowed); NULL for NULL, and once the
+ * clock has been freed. */
 df_clock *df_looping_call_clock(const df_looping_call *lc);
 
 /* The loop inside `r` if `r` is what a start deferred fired with (a

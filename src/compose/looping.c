@@ -16,6 +16,10 @@
  * deferred the function returns gets a stage (both sides, owning a
  * reference to the loop).
  *
+ * The loop's clock is a weak reference (internal.h): a loop waiting on
+ * its function's deferred has no call the clock could discard, and must
+ * know, when the deferred fires, whether there is still a clock.
+ *
  * Who holds the loop (refs):
  *   - its owners (the constructors' reference, df_looping_call_ref);
  *   - each pending delayed call of the loop (its owned argument);
@@ -29,7 +33,7 @@
 #include "internal.h"
 
 struct df_looping_call {
-  df_clock *clock;
+  df__clock_ref clock;        /* .clock is NULL once the clock is freed */
   df_function fn;             /* one of fn and count_fn is set */
   df_count_function count_fn; /* withCount                     */
   void *arg;
@@ -42,6 +46,9 @@ struct df_looping_call {
   unsigned refs;
   bool running;
   bool run_at_start; /* Twisted's _runAtStart */
+  bool busy; /* from a run until its outcome is handled: then, and only
+                then, Twisted's call is None, but for a loop that lost
+                its clock while busy (stop() must then fire) */
 };
 
 static void release_loop(void *arg) { df_looping_call_unref(arg); }
@@ -61,8 +68,7 @@ static int loop_new(df_clock *clock, df_function fn, df_count_function count_fn,
     if (release) release(arg);
     return rc;
   }
-  *lc = (df_looping_call){.clock = clock,
-                          .fn = fn,
+  *lc = (df_looping_call){.fn = fn,
                           .count_fn = count_fn,
                           .arg = arg,
                           .release = release,
@@ -70,6 +76,7 @@ static int loop_new(df_clock *clock, df_function fn, df_count_function count_fn,
                           .start_time = NAN,
                           .real_last_time = NAN,
                           .refs = 1};
+  df__clock_ref_init(&lc->clock, clock);
   *out = lc;
   return 0;
 }
@@ -93,6 +100,7 @@ df_looping_call *df_looping_call_ref(df_looping_call *lc) {
 void df_looping_call_unref(df_looping_call *lc) {
   if (!lc || --lc->refs > 0) return;
   if (lc->release) lc->release(lc->arg);
+  df__clock_ref_clear(&lc->clock);
   df_delayed_call_unref(lc->call);
   df_deferred_unref(lc->deferred); /* never fired: dropped silently */
   df__free(lc);
@@ -129,9 +137,9 @@ static void run_due(void *arg);
 
 static int schedule_from(df_looping_call *lc, double when) {
   df_delayed_call *call;
-  int rc = df_clock_call_later_owned(lc->clock, delay_from(lc, when), run_due,
-                                     df_looping_call_ref(lc), release_loop,
-                                     &call);
+  int rc = df_clock_call_later_owned(lc->clock.clock, delay_from(lc, when),
+                                     run_due, df_looping_call_ref(lc),
+                                     release_loop, &call);
   if (rc < 0) return rc; /* the loop's reference went with the error */
   df_delayed_call_unref(lc->call);
   lc->call = call;
@@ -163,7 +171,7 @@ static bool whole_intervals(double elapsed_over_interval, int64_t *out,
 /* withCount's counter(): call the counting function with the number of
  * intervals since its last run, or skip it (None) when that is 0. */
 static df_result count_intervals(df_looping_call *lc) {
-  double now = df_clock_seconds(lc->clock);
+  double now = df_clock_seconds(lc->clock.clock); /* a run: it is there */
   if (lc->interval == 0) {
     lc->real_last_time = now;
     return lc->count_fn(1, lc->arg);
@@ -201,6 +209,7 @@ static void fire_stopped(df_looping_call *lc) {
 
 /* Twisted's eb: the loop is over, its deferred fails. Takes `f`. */
 static void loop_failed(df_looping_call *lc, df_failure *f) {
+  lc->busy = false;
   lc->running = false;
   df_deferred *d = lc->deferred;
   lc->deferred = NULL;
@@ -216,11 +225,15 @@ static void loop_failed(df_looping_call *lc, df_failure *f) {
  * start deferred. A run that cannot be scheduled fails the loop, as the
  * exception callLater would raise reaches Twisted's eb. */
 static void loop_went_well(df_looping_call *lc) {
+  lc->busy = false;
   if (!lc->running) {
     fire_stopped(lc);
     return;
   }
-  int rc = schedule_from(lc, df_clock_seconds(lc->clock));
+  /* The clock was freed while the function's deferred was pending: the
+   * loop ends there, as one whose next run the clock discarded. */
+  if (!lc->clock.clock) return;
+  int rc = schedule_from(lc, df_clock_seconds(lc->clock.clock));
   if (rc < 0) loop_failed(lc, df_failure_from_code_at(DF_HERE, rc));
 }
 
@@ -240,6 +253,7 @@ static df_result stage_failed(df_result r, void *arg) {
 static void run_function(df_looping_call *lc) {
   df_delayed_call_unref(lc->call);
   lc->call = NULL;
+  lc->busy = true;
   df_result r = lc->count_fn ? count_intervals(lc) : lc->fn(lc->arg);
   if (r.kind == DF_DEFERRED) {
     df_deferred *d = r.u.deferred;
@@ -270,7 +284,9 @@ int df_looping_call_start_at(df_looping_call *lc, double interval, bool now,
                              df_deferred **out, const char *file, int line,
                              const char *func) {
   if (out) *out = NULL;
-  if (!lc || lc->running || isnan(interval) || interval < 0) return DF_EINVAL;
+  if (!lc || lc->running || !lc->clock.clock || isnan(interval) ||
+      interval < 0)
+    return DF_EINVAL;
   df_deferred *d = df_deferred_new_at(NULL, NULL, file, line, func);
   if (!d) return DF_ENOMEM;
   /* A loop stopped while its function's deferred was pending has not
@@ -280,7 +296,7 @@ int df_looping_call_start_at(df_looping_call *lc, double interval, bool now,
   bool old_run_at_start = lc->run_at_start;
   lc->running = true;
   lc->deferred = d;
-  lc->start_time = df_clock_seconds(lc->clock);
+  lc->start_time = df_clock_seconds(lc->clock.clock);
   lc->interval = interval;
   lc->run_at_start = now;
   if (!now) {
@@ -309,21 +325,20 @@ int df_looping_call_start_at(df_looping_call *lc, double interval, bool now,
 int df_looping_call_stop(df_looping_call *lc) {
   if (!lc || !lc->running) return DF_EINVAL;
   lc->running = false;
-  if (lc->call) {
-    df_looping_call_ref(lc); /* cancelling drops the call's reference */
-    df_delayed_call *call = lc->call;
-    lc->call = NULL;
-    /* DF_EALREADY_CANCELLED if the clock was freed: nothing to stop */
-    df_delayed_call_cancel(call);
-    df_delayed_call_unref(call);
-    fire_stopped(lc);
-    df_looping_call_unref(lc);
-  }
+  if (!lc->call && lc->busy) return 0; /* the run's outcome will fire it */
+  df_looping_call_ref(lc); /* cancelling drops the call's reference */
+  df_delayed_call *call = lc->call;
+  lc->call = NULL;
+  /* DF_EALREADY_CANCELLED if the clock discarded it: nothing to stop */
+  df_delayed_call_cancel(call);
+  df_delayed_call_unref(call);
+  fire_stopped(lc);
+  df_looping_call_unref(lc);
   return 0;
 }
 
 int df_looping_call_reset(df_looping_call *lc) {
-  if (!lc || !lc->running) return DF_EINVAL;
+  if (!lc || !lc->running || !lc->clock.clock) return DF_EINVAL;
   if (!lc->call) return 0;
   /* Twisted cancels, then schedules; scheduling first lets a failure
    * leave everything as it was, and gives the same order of calls (a
@@ -332,7 +347,7 @@ int df_looping_call_reset(df_looping_call *lc) {
   df_delayed_call *old = lc->call;
   double old_start = lc->start_time;
   lc->call = NULL;
-  lc->start_time = df_clock_seconds(lc->clock);
+  lc->start_time = df_clock_seconds(lc->clock.clock);
   int rc = schedule_from(lc, lc->start_time);
   if (rc < 0) {
     lc->call = old;
@@ -369,7 +384,7 @@ df_delayed_call *df_looping_call_next_call(const df_looping_call *lc) {
 }
 
 df_clock *df_looping_call_clock(const df_looping_call *lc) {
-  return lc ? lc->clock : NULL;
+  return lc ? lc->clock.clock : NULL;
 }
 
 df_looping_call *df_looping_call_of(df_result r) {
