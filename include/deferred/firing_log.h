@@ -64,12 +64,16 @@ typedef struct df_firing_log_options {
    * every run. */
   df_clock *clock;
   /* The most events the log keeps; later ones are counted as dropped.
-   * Default DF_FIRING_LOG_DEFAULT_MAX_EVENTS. */
+   * Default DF_FIRING_LOG_DEFAULT_MAX_EVENTS; at most 2^30. Memory grows
+   * with the events kept, so max_events bounds it: each adds its record
+   * (under 100 bytes), at most two deferreds and a stage site, and a few
+   * texts of at most max_text bytes (each distinct text is kept once). */
   size_t max_events;
   /* The most bytes kept of the text of each result (a value's
    * df_result_describe, a failure's "<Failure Type: message>"), cut on a
    * UTF-8 character boundary and ending in "..." when cut. Default
-   * DF_FIRING_LOG_DEFAULT_MAX_TEXT; at least 8 is used. */
+   * DF_FIRING_LOG_DEFAULT_MAX_TEXT; a value below 8 counts as 8, one
+   * above 1024 as 1024. */
   size_t max_text;
 } df_firing_log_options;
 
@@ -100,16 +104,17 @@ int df_firing_log_start(const df_firing_log_options *options,
  * that one stays (and whatever it passes on to the logs is forwarded, not
  * recorded). The time of the stop is read from the clock (open waits end
  * there in the exports); the clock is not used after this returns.
- * Returns 0; DF_EINVAL if `log` is NULL, is not recording, or was started
- * on another thread (nothing changed). Never called from inside an
- * observer. */
+ * Returns 0; DF_EINVAL if `log` is NULL, is not recording (stopped
+ * already), or was started on another thread (nothing changed). It may
+ * be called from a callback, or from the observer the log calls after
+ * recording each event. */
 int df_firing_log_stop(df_firing_log *log);
 
 /* Free a log and everything it recorded, stopping it first if it records
  * (which must then be done on its thread: a recording log freed from
  * another thread is left as it is, recording, and not freed). Pointers
- * from df_firing_log_event and df_firing_log_deferred die with it. NULL
- * is ignored. */
+ * from df_firing_log_event and df_firing_log_deferred die with it; any
+ * use of the log after this is a use after free. NULL is ignored. */
 void df_firing_log_free(df_firing_log *log);
 
 /* Is the log recording (started and not stopped)? False for NULL. */
@@ -165,7 +170,11 @@ typedef struct df_log_event {
  * a number, 'text', <pointer ...>), DF_INT for an integral number. */
 
 /* How many events the log holds; event i (0 <= i < count, in the order
- * they happened) or NULL past the end. */
+ * they happened) or NULL past the end. While the log records, the events
+ * may move as it grows: a pointer from df_firing_log_event is good until
+ * the next event is recorded (or until the log is freed, once it is
+ * stopped); so is one from df_firing_log_deferred. The strings and sites
+ * they point to never move. */
 size_t df_firing_log_count(const df_firing_log *log);
 const df_log_event *df_firing_log_event(const df_firing_log *log, size_t i);
 
