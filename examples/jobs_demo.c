@@ -311,6 +311,8 @@ int main(int argc, char **argv) {
       return bad_usage("unknown option \"%s\"", arg);
     }
   }
+  if (dot.path && trace.path && strcmp(dot.path, trace.path) == 0)
+    return bad_usage("--dot and --trace both name \"%s\"", dot.path);
   if (!open_output(&dot) || !open_output(&trace)) {
     if (dot.file) fclose(dot.file);
     return 1;
@@ -345,5 +347,10 @@ int main(int argc, char **argv) {
   ok &= finish_output(&dot, log, df_firing_log_write_dot, "the graph");
   ok &= finish_output(&trace, log, df_firing_log_write_trace, "the trace");
   df_firing_log_free(log);
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    fprintf(stderr, "jobs-demo: cannot write to standard output: %s\n",
+            strerror(errno));
+    return 1;
+  }
   return ok ? 0 : 1;
 }

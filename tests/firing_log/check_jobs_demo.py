@@ -12,8 +12,9 @@ Runs jobs-demo --dot --trace and checks:
     each deferred has one track named by a thread_name event, every other
     event is on one of those tracks, each flow has one start and one end,
     and otherData counts what the log held;
-  - --help, a bad option (exit 2) and a file that cannot be written
-    (exit 1, with the reason).
+  - --help; a bad option, and one file named for both outputs (exit 2);
+    a file that cannot be written, and a full standard output (exit 1,
+    with the reason).
 Exits 77 (skipped) if Graphviz's dot is not installed.
 """
 import json
@@ -32,8 +33,13 @@ def fail(message):
     sys.exit(1)
 
 
-def run(args):
-    return subprocess.run(args, capture_output=True, text=True, timeout=60)
+def run(args, stdout_path=None):
+    if stdout_path is None:
+        return subprocess.run(args, capture_output=True, text=True,
+                              timeout=60)
+    with open(stdout_path, "w") as out:
+        return subprocess.run(args, stdout=out, stderr=subprocess.PIPE,
+                              text=True, timeout=60)
 
 
 def check_account(demo, expected_path, dot_path, trace_path):
@@ -148,6 +154,17 @@ def check_command_line(demo, work):
     result = run([demo, "--dot"])
     if result.returncode != 2 or "--dot needs a FILE" not in result.stderr:
         fail("--dot without FILE: %d %r" % (result.returncode, result.stderr))
+    same = os.path.join(work, "same.out")
+    result = run([demo, "--dot", same, "--trace", same])
+    if result.returncode != 2 or "both name" not in result.stderr:
+        fail("--dot and --trace on one file: %d %r" % (result.returncode,
+                                                       result.stderr))
+    if os.path.exists("/dev/full"):
+        result = run([demo, "--events"], stdout_path="/dev/full")
+        if (result.returncode != 1 or result.stderr !=
+                "jobs-demo: cannot write to standard output: "
+                "No space left on device\n"):
+            fail("stdout full: %d %r" % (result.returncode, result.stderr))
     missing = os.path.join(work, "no-such-dir", "jobs.dot")
     result = run([demo, "--dot", missing])
     if (result.returncode, result.stdout, result.stderr) != (
