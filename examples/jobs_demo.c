@@ -15,7 +15,9 @@
  *     TimeoutError;
  *   - meanwhile the configuration is asked of three mirrors at once
  *     (df_first_success): one refuses, the fastest answer wins, and the
- *     slowest is cancelled.
+ *     slowest is cancelled;
+ *   - and "deploy" waits for a sign-off that nobody gives: a chain left
+ *     waiting, as in a program that hangs.
  *
  * It prints what happened, as it happens, and records every firing in a
  * firing log, written as a Graphviz graph (--dot) and as Chrome
@@ -37,6 +39,7 @@ typedef struct demo {
   df_semaphore *workers;
   int succeeded, failed, timed_out;
   char config[64];
+  df_deferred *deploy, *sign_off; /* the step that hangs */
 } demo;
 
 typedef struct job {
@@ -192,6 +195,30 @@ static int ask_mirrors(mirror *mirrors, size_t n) {
   return rc;
 }
 
+/* --- the step that hangs ------------------------------------------------------ */
+
+static df_result wait_for_sign_off(df_result r, void *arg) {
+  demo *demo = arg;
+  df_result_drop(r);
+  say(demo, "deploy: waits for a sign-off");
+  return df_wait_on(df_deferred_ref(demo->sign_off));
+}
+
+static df_result deployed(df_result r, void *arg) {
+  say(arg, "deploy: signed off, deployed");
+  return r;
+}
+
+static int deploy(demo *demo) {
+  demo->sign_off = df_deferred_new();
+  demo->deploy = df_deferred_new();
+  if (!demo->sign_off || !demo->deploy) return DF_ENOMEM;
+  int rc = df_deferred_add_callback(demo->deploy, wait_for_sign_off, demo);
+  if (rc == 0) rc = df_deferred_add_callback(demo->deploy, deployed, demo);
+  if (rc == 0) rc = df_deferred_callback(demo->deploy, df_none());
+  return rc;
+}
+
 /* --- the run ---------------------------------------------------------------- */
 
 /* Advance the clock to each next call until none is left. */
@@ -226,9 +253,12 @@ static int workload(demo *demo) {
   }
   for (size_t i = 0; i < n_mirrors; i++) mirrors[i].demo = demo;
   if (rc == 0) rc = ask_mirrors(mirrors, n_mirrors);
+  if (rc == 0) rc = deploy(demo);
   if (rc == 0) run_clock(demo->clock);
   say(demo, "all done: %d jobs succeeded, %d failed (handled), %d timed out",
       demo->succeeded, demo->failed, demo->timed_out);
+  if (rc == 0 && df_deferred_waiting_on(demo->deploy) == demo->sign_off)
+    say(demo, "deploy: still waiting for its sign-off: it hangs");
   return rc;
 }
 
@@ -239,9 +269,9 @@ static const char usage[] = "usage: jobs-demo [--dot FILE] [--trace FILE] [--eve
 static void help(void) {
   printf("%s\n\n"
          "Run a small workload of deferreds on the test clock (four jobs\n"
-         "sharing two workers, one failing, one timing out, and a race of\n"
-         "three mirrors whose losers are cancelled), print what happened,\n"
-         "and write the firing log of the run.\n\n"
+         "sharing two workers, one failing, one timing out, a race of three\n"
+         "mirrors whose losers are cancelled, and a step left waiting for\n"
+         "ever), print what happened, and write the firing log of the run.\n\n"
          "  --dot FILE     write the firing log as a Graphviz graph\n"
          "                 (render it: dot -Tsvg FILE -o jobs.svg)\n"
          "  --trace FILE   write it as Chrome trace-event JSON (open it at\n"
@@ -318,7 +348,7 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  demo demo = {NULL, NULL, 0, 0, 0, "none"};
+  demo demo = {NULL, NULL, 0, 0, 0, "none", NULL, NULL};
   df_firing_log *log = NULL;
   int rc = DF_ENOMEM;
   demo.clock = df_test_clock_new();
@@ -330,6 +360,9 @@ int main(int argc, char **argv) {
   }
   df_semaphore_free(demo.workers);
   df_clock_free(demo.clock);
+  /* The hanging pair only hold each other now: freed together. */
+  df_deferred_unref(demo.deploy);
+  df_deferred_unref(demo.sign_off);
   if (rc != 0) {
     fprintf(stderr, "jobs-demo: %s\n", df_strerror(rc));
     df_firing_log_free(log);

@@ -7,7 +7,8 @@ Runs jobs-demo --dot --trace and checks:
     (the run is on the test clock: always the same);
   - `dot -Tsvg` renders the graph, the SVG parses (xml.etree), and it has
     one cluster per deferred of the log, each titled with its serial and
-    creation site, and the stage names of the workload;
+    creation site, the stage names of the workload, and the chain left
+    waiting;
   - the trace parses (json), every event has name, ph, ts, pid and tid,
     each deferred has one track named by a thread_name event, every other
     event is on one of those tracks, each flow has one start and one end,
@@ -83,7 +84,8 @@ def check_svg(dot, dot_path, svg_path, deferreds):
             fail("cluster %s is titled %r" % (title, text[:80]))
     words = " ".join(t.text or "" for t in root.iter(SVG + "text"))
     for name in ("job_done", "job_failed", "release_after", "addTimeout",
-                 "mirror_lost", "got_config", "TimeoutError", "fired at"):
+                 "mirror_lost", "got_config", "TimeoutError", "fired at",
+                 "still waiting on Deferred#", "never seen firing"):
         if name not in words:
             fail("no %r in the rendered graph" % name)
 
@@ -132,6 +134,9 @@ def check_trace(trace_path, events, deferreds, dropped):
     waits = [e for e in trace["traceEvents"] if e.get("cat") == "wait"]
     if not waits or not any(e["dur"] > 0 for e in waits):
         fail("no wait lasting some time: %s" % waits)
+    if [e["args"]["ended"] for e in waits].count(
+            "not by the end of the log") != 1:
+        fail("not one wait left open (deploy's): %s" % waits)
     names = {e["name"] for e in trace["traceEvents"]}
     for name in ("fired", "job_done", "job_failed", "addTimeout", "handed off",
                  "got result", "finished", "mirror_lost"):
