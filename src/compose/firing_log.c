@@ -16,10 +16,11 @@
  * Each event is copied whole at the moment it is reported (observe.h: the
  * event's pointers are borrowed, and the deferreds it names may be freed
  * and their memory reused later): texts into the log's text store,
- * deferreds as an index into its table of (serial, creation site). An
- * event is kept entirely or not at all: everything it needs is reserved
- * or copied before anything is committed, and an event that cannot be
- * (the cap is reached, memory ran out) is only counted. */
+ * deferreds as an index into its table of (serial, creation site,
+ * address: see make_key). An event is kept entirely or not at all:
+ * everything it needs is reserved or copied before anything is
+ * committed, and an event that cannot be (the cap is reached, memory ran
+ * out) is only counted. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
