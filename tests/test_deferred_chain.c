@@ -897,6 +897,80 @@ static void test_implicit_chaining_records_chained_to(void **state) {
   df_deferred_unref(b);
 }
 
+/* chained_to is a reference, as Twisted's _chainedTo is: a waiter that is
+ * paused when the deferred it waits on fires keeps naming that deferred
+ * until its own run starts, and the deferred stays alive for it though
+ * its owner has let it go (it used to be freed, leaving chained_to
+ * pointing at freed memory). */
+static void test_paused_waiter_keeps_the_deferred_it_waited_on_alive(
+    void **state) {
+  (void)state;
+  static int tag;
+  df_deferred *a = df_deferred_new();
+  df_deferred *b = df_deferred_new_owning(NULL, &tag, count_destroy);
+  df_deferred_add_callback(a, return_deferred, b);
+  df_deferred_callback(a, df_none());
+  df_deferred_pause(a);
+  df_deferred_callback(b, df_int(3)); /* hands 3 to a, which is paused */
+  df_deferred_unref(b);
+  assert_int_equal(destroyed, 0);
+  df_release_caches(); /* no spare struct left to hide a use after free */
+  df_deferred *on = df_deferred_chained_to(a);
+  assert_ptr_equal(on, b);
+  assert_true(df_deferred_called(on));
+  assert_int_equal(df_deferred_result(on)->kind, DF_NONE); /* went to a */
+  assert_int_equal(df_deferred_result(a)->u.i, 3);
+  assert_int_equal(df_deferred_unpause(a), 0); /* a's run lets b go */
+  assert_null(df_deferred_chained_to(a));
+  assert_int_equal(destroyed, 1);
+  df_deferred_unref(a);
+}
+
+/* The same for chain_deferred: a paused target, fired by the stage of the
+ * deferred it is chained to, keeps that deferred until its run starts. */
+static void test_paused_chain_target_keeps_the_chaining_deferred_alive(
+    void **state) {
+  (void)state;
+  static int tag;
+  df_deferred *a = df_deferred_new_owning(NULL, &tag, count_destroy);
+  df_deferred *b = df_deferred_new();
+  df_deferred_chain(a, b);
+  df_deferred_pause(b);
+  df_deferred_callback(a, df_int(4)); /* fires b, which is paused */
+  df_deferred_unref(a);
+  assert_int_equal(destroyed, 0);
+  df_release_caches();
+  df_deferred *on = df_deferred_chained_to(b);
+  assert_ptr_equal(on, a);
+  assert_true(df_deferred_called(on));
+  assert_int_equal(df_deferred_result(b)->u.i, 4);
+  assert_int_equal(df_deferred_unpause(b), 0);
+  assert_null(df_deferred_chained_to(b));
+  assert_int_equal(destroyed, 1);
+  df_deferred_unref(b);
+}
+
+/* A deferred held only through another's chained_to can still be part of
+ * a group nothing outside holds: x is held by w's chained_to (w was
+ * paused when x handed it 1), and w by x's wait on it. Once both owners
+ * let go, both are freed. */
+static void test_group_closed_by_chained_to_is_freed(void **state) {
+  (void)state;
+  static int tag;
+  df_deferred *w = df_deferred_new();
+  df_deferred *x = df_deferred_new_owning(NULL, &tag, count_destroy);
+  df_deferred_add_callback(w, return_deferred, x);
+  df_deferred_callback(w, df_none());
+  df_deferred_pause(w);
+  df_deferred_callback(x, df_int(1));
+  assert_ptr_equal(df_deferred_chained_to(w), x);
+  df_deferred_add_callback(x, return_deferred, w); /* x now waits on w */
+  assert_ptr_equal(df_deferred_waiting_on(x), w);
+  df_deferred_unref(w);
+  df_deferred_unref(x);
+  assert_int_equal(destroyed, 1);
+}
+
 /* rule 15: chain_deferred fires the target with d's result; d's result is
  * then None. */
 static void test_chain_deferred_passes_result_and_leaves_none(void **state) {
@@ -1243,6 +1317,9 @@ int main(void) {
       T(test_chain_deferred_records_chained_to),
       T(test_chained_to_cleared_when_chain_resolves),
       T(test_implicit_chaining_records_chained_to),
+      T(test_paused_waiter_keeps_the_deferred_it_waited_on_alive),
+      T(test_paused_chain_target_keeps_the_chaining_deferred_alive),
+      T(test_group_closed_by_chained_to_is_freed),
       T(test_chain_deferred_passes_result_and_leaves_none),
       T(test_chain_deferred_passes_failure_to_errbacks),
       T(test_chain_to_already_fired_deferred_fails_with_already_called),

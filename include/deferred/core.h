@@ -309,9 +309,12 @@ int df_deferred_paused(const df_deferred *d);
 /* Is `d` waiting on the result of another deferred? If so, returns it
  * (borrowed), else NULL. */
 df_deferred *df_deferred_waiting_on(const df_deferred *d);
-/* Twisted's _chainedTo: the deferred `d` was chained to with
- * df_deferred_chain or is waiting on, until the chain resolves; borrowed,
- * informational, may be NULL. */
+/* Twisted's _chainedTo: the deferred `d` is waiting on, or was chained to
+ * with df_deferred_chain, until d's next run starts (which is at once when
+ * the chain resolves, unless `d` is paused then or had fired before);
+ * informational, may be NULL. The pointer is borrowed, and always valid:
+ * while it is set, the deferred it names stays alive (as Twisted's
+ * attribute, it holds a reference once nothing else links the two). */
 df_deferred *df_deferred_chained_to(const df_deferred *d);
 /* Borrow the current result: NULL if `d` has not fired, or while its
  * callbacks are running (the running callback owns it). Do not drop it. */

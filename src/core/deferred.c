@@ -239,6 +239,45 @@ static inline void unref_settled(df_deferred *d) {
   }
 }
 
+/* --- chained_to (Twisted's _chainedTo) ------------------------------------ */
+
+/* Drop the reference chained_to holds (DF_F_CHAINED_REF). */
+static DF_NOINLINE void release_chained_to(df_deferred *d) {
+  df_deferred *on = d->chained_to;
+  d->flags &= ~DF_F_CHAINED_REF;
+  d->chained_to = NULL;
+  on->n_chained_in--;
+  unref(on);
+}
+
+/* The start of a run forgets chained_to (Twisted sets _chainedTo to None
+ * there). */
+static inline void clear_chained_to(df_deferred *d) {
+  if (DF_UNLIKELY(d->flags & DF_F_CHAINED_REF)) release_chained_to(d);
+  d->chained_to = NULL;
+}
+
+/* chained_to now names `on`, borrowed (see internal.h). */
+static inline void set_chained_to(df_deferred *d, df_deferred *on) {
+  if (DF_UNLIKELY(d->flags & DF_F_CHAINED_REF)) release_chained_to(d);
+  d->chained_to = on;
+}
+
+/* Does d's chained_to name `on` without holding it? */
+static inline bool borrows_chained_to(const df_deferred *d,
+                                      const df_deferred *on) {
+  return d->chained_to == on && !(d->flags & DF_F_CHAINED_REF);
+}
+
+/* The edge that kept `on` alive for d's chained_to (which borrows it) is
+ * going, and d's run, which would forget it, does not start now (d is
+ * paused, or fired before): chained_to takes the reference the caller
+ * gives it. */
+static inline void keep_chained_to(df_deferred *d, df_deferred *on) {
+  d->flags |= DF_F_CHAINED_REF;
+  on->n_chained_in++;
+}
+
 /* Freeing one deferred can free the next (its stages and result hold
  * references), so destruction recurses. Like CPython's "trashcan", the
  * first DESTROY_DEPTH levels recurse, keeping the order in which a
@@ -251,7 +290,10 @@ static DF_TLS df_deferred *destroy_later; /* linked through chained_to */
 
 static void destroy_one(df_deferred *d) {
   d->refs = 1; /* a handler or destructor must not free it again */
-  if (DF_UNLIKELY(d->flags & DF_F_MARKED)) df__report_on_destroy(d);
+  if (DF_UNLIKELY(d->flags & (DF_F_MARKED | DF_F_CHAINED_REF))) {
+    if (d->flags & DF_F_MARKED) df__report_on_destroy(d);
+    if (d->flags & DF_F_CHAINED_REF) release_chained_to(d);
+  }
   df__stages_drop_all(d);
   df_result_drop(d->result);
   d->result = df_none();
@@ -267,7 +309,7 @@ static void destroy_one(df_deferred *d) {
 /* Called when the last reference is gone: report (rule U3), then free. */
 void df__deferred_destroy(df_deferred *d) {
   /* The common case: nothing to report, drop or release. */
-  if (DF_LIKELY(!(d->flags & (DF_F_MARKED | DF_F_COLD)) &&
+  if (DF_LIKELY(!(d->flags & (DF_F_MARKED | DF_F_COLD | DF_F_CHAINED_REF)) &&
                 df__stages_empty_small(d) && d->result.kind < DF_FAILURE &&
                 d->result.destructor == 0)) {
     df__stages_free_empty(d);
@@ -275,6 +317,8 @@ void df__deferred_destroy(df_deferred *d) {
     return;
   }
   if (DF_UNLIKELY(destroy_depth >= DESTROY_DEPTH)) {
+    /* The list goes through chained_to: first let go what it holds. */
+    if (d->flags & DF_F_CHAINED_REF) release_chained_to(d);
     d->chained_to = destroy_later; /* nobody reads it any more */
     destroy_later = d;
     return;
@@ -393,7 +437,7 @@ int df_deferred_chain_at(df_deferred *d, df_deferred *other,
   fill_edge_stage(s, DF_STAGE_CHAIN, df_deferred_ref(other), site);
   other->n_chained_in++;
   d->n_chain_out++;
-  other->chained_to = d; /* rule 15: informational */
+  set_chained_to(other, d); /* rule 15: informational */
   if (d->flags & DF_F_CALLED) run_callbacks(d);
   return 0;
 }
@@ -451,7 +495,8 @@ int df_deferred_callback_at(df_deferred *d, df_result result, const char *file,
      * (it was unfired, so it is not running; it is not paused; the
      * result is not a deferred, so it does not wait). With nothing
      * queued, its "finished" step for an unfired deferred (never marked)
-     * is nothing. */
+     * is nothing. Its chained_to holds no reference: only a fired
+     * deferred's can. */
     d->chained_to = NULL;
     df_stage *st = d->head;
     if (st == d->pub.tail) return 0;
@@ -643,7 +688,7 @@ static bool take_or_wait(df_deferred *cur, df_result *out) {
   fill_edge_stage(s, DF_STAGE_CONTINUE, df_deferred_ref(cur), NULL);
   r->n_waiters++;
   cur->result = *out; /* holds r: cur is now "paused" by the chain */
-  cur->chained_to = r;
+  set_chained_to(cur, r);
   if (DF_UNLIKELY(df__observer != NULL))
     df__observe(DF_EVENT_WAITING, cur, r, NULL);
   return false;
@@ -667,6 +712,15 @@ static bool fire_chained(df_loop_stack *s, df_deferred *cur,
                          df_deferred *target, const df_stage_site *site) {
   target->n_chained_in--; /* the stage's reference is ours now */
   cur->n_chain_out--;
+  /* The stage held `target`, not `cur`: if target's chained_to names cur
+   * and target's run will not forget it now (it has fired before, or is
+   * paused), chained_to keeps cur alive from here on. */
+  bool keep = borrows_chained_to(target, cur) &&
+              (df__called(target) || target->paused != 0);
+  if (DF_UNLIKELY(keep)) {
+    cur->refs++;
+    keep_chained_to(target, cur);
+  }
   if (df__called(target)) {
     /* d2.callback() raised AlreadyCalledError inside d1's stage, or was
      * swallowed after a cancel and returned None (rule 24). */
@@ -753,7 +807,8 @@ static inline bool take_simple_general(df_result *out) {
   /* A callback returning its own deferred fails the tests too: that one
    * is RUNNING, and its loop holds a reference besides the user's. */
   if (!r || !df__sole_ref_unpaused(r) ||
-      (r->flags & (DF_F_CALLED | DF_F_RUNNING | DF_F_COLD)) != DF_F_CALLED ||
+      (r->flags & (DF_F_CALLED | DF_F_RUNNING | DF_F_COLD |
+                   DF_F_CHAINED_REF)) != DF_F_CALLED ||
       r->result.kind >= DF_FAILURE || !df__stages_empty_small(r) ||
       df__observer != NULL)
     return false;
@@ -882,7 +937,15 @@ static enum run_outcome run_stages(df_loop_stack *s, df_deferred *cur) {
           waiter->result = r; /* the "paused -= 1" of rule 11 */
           if (DF_UNLIKELY(df__observer != NULL))
             df__observe(DF_EVENT_HANDED_OFF, cur, waiter, &waiter->result);
-          df_deferred_unref(inner); /* cur is held by its own frame */
+          /* The result's reference to cur goes to the waiter's chained_to
+           * if that still names cur and the waiter is paused (its run,
+           * which forgets it, does not start now); else it is dropped
+           * (cur is held by its own frame). */
+          if (DF_UNLIKELY(waiter->paused != 0) &&
+              borrows_chained_to(waiter, inner))
+            keep_chained_to(waiter, inner);
+          else
+            df_deferred_unref(inner);
           s->frames[s->len].d = waiter;
           s->frames[s->len].flags = 0;
           s->len++;
@@ -976,7 +1039,7 @@ static void run_frames(df_deferred *d) {
       end_invocation(s, flags);
       continue;
     } else {
-      cur->chained_to = NULL;
+      clear_chained_to(cur);
     }
 
     if (run_stages(s, cur) == RUN_PUSHED) continue;
@@ -999,7 +1062,7 @@ static int run_callbacks(df_deferred *d) {
       df__observe(DF_EVENT_PAUSED, d, NULL, NULL);
     return 0;
   }
-  d->chained_to = NULL;
+  clear_chained_to(d);
   if (df__stages_empty(d)) {
     /* Nothing queued (df_succeed, a deferred fired before anyone added
      * to it): only the "finished" step. */

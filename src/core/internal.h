@@ -198,8 +198,10 @@ enum {
                                  freeing it takes the slow path            */
   DF_F_LIVE = 1u << 6,        /* scratch: reachable from outside (collect.c) */
   DF_F_EXPANDED = 1u << 7,    /* scratch: edges walked (collect.c)           */
-  DF_F_BORN_FIRED = 1u << 8   /* made fired (df_succeed): its fired site is
+  DF_F_BORN_FIRED = 1u << 8,  /* made fired (df_succeed): its fired site is
                                  its created one, not stored twice         */
+  DF_F_CHAINED_REF = 1u << 9  /* chained_to holds a reference (counted in
+                                 its n_chained_in; see below)              */
 };
 
 struct df_deferred {
@@ -212,7 +214,8 @@ struct df_deferred {
   int32_t refs;
   int32_t paused;     /* user pauses only; waiting is result.kind      */
   uint32_t n_waiters; /* CONTINUE stages in my queue: deferreds waiting on me */
-  uint32_t n_chained_in; /* CHAIN stages anywhere that will fire me        */
+  uint32_t n_chained_in; /* CHAIN stages anywhere that will fire me, and
+                            chained_to references to me (DF_F_CHAINED_REF) */
   uint32_t n_chain_out;  /* CHAIN stages in my queue                        */
   uint32_t gc_count;     /* scratch for the garbage walk (collect.c)        */
   uint32_t serial;       /* df_deferred_serial: per-thread creation count   */
@@ -227,7 +230,15 @@ struct df_deferred {
   /* Set only on COLD deferreds (df_deferred_new_owning), else garbage:
    * creating a deferred does not pay for the rare fields. */
   void (*canceller_arg_release)(void *);
-  df_deferred *chained_to;    /* informational (Twisted's _chainedTo)   */
+  /* Twisted's _chainedTo: what this deferred waits on or was chained to,
+   * until its next run starts. Borrowed while the edge that links the two
+   * holds the other (a waiter's result holds what it waits on; the
+   * chaining deferred, which nothing here holds, clears it when freed).
+   * When that edge goes first (this deferred was paused, or had already
+   * fired, when the chain resolved), chained_to takes a reference of its
+   * own, as Twisted's attribute is one: DF_F_CHAINED_REF, counted in the
+   * other's n_chained_in so that the garbage walk sees it (collect.c). */
+  df_deferred *chained_to;
   df_site created;
   df_site fired; /* valid once CALLED: read it with df__fired_site()   */
   df_deferred *unhandled_prev, *unhandled_next; /* registry (unhandled.c) */
@@ -273,11 +284,22 @@ static inline bool df__paused(const df_deferred *d) {
 static inline uint32_t df__wait_refs(const df_deferred *d) {
   return d->n_waiters + (df__waiting(d) ? 1u : 0u);
 }
-/* References that other deferreds may hold on me: wait edges and the CHAIN
- * stages of chain_deferred. When all my references could be these, I may
- * be part of an unreachable group (collect.c). */
+/* References that other deferreds may hold on me: wait edges, the CHAIN
+ * stages of chain_deferred and chained_to references. When all my
+ * references could be these, I may be part of an unreachable group
+ * (collect.c). */
 static inline uint32_t df__internal_refs(const df_deferred *d) {
   return df__wait_refs(d) + d->n_chained_in;
+}
+
+/* `owner`, which `target`'s chained_to may name, is being freed, or the
+ * CHAIN stage by which it would have fired `target` is being dropped:
+ * forget it, unless chained_to holds its own reference (then it names
+ * something that stays alive). */
+static inline void df__forget_chained_to(df_deferred *target,
+                                         const df_deferred *owner) {
+  if (target->chained_to == owner && !(target->flags & DF_F_CHAINED_REF))
+    target->chained_to = NULL;
 }
 
 /* cache.c: per-thread free lists. The fast paths are inline; the slow
