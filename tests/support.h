@@ -13,7 +13,9 @@
  *   - the usual cmocka setup/teardown built on them;
  *   - small callbacks that several suites use under the same name;
  *   - a counting allocator, and the out-of-memory driver: a scenario run
- *     again and again with each of its allocations refused in turn.
+ *     again and again with each of its allocations refused in turn (or
+ *     each run of several allocations in a row, or every allocation from
+ *     each one on).
  *
  * Suite-specific helpers stay in their suite. The callbacks below keep the
  * names the suites gave them, since a stage's callback name shows in
@@ -22,6 +24,7 @@
 #ifndef DF_TESTS_SUPPORT_H
 #define DF_TESTS_SUPPORT_H
 
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -163,14 +166,19 @@ static inline df_result return_deferred_owned(df_result r, void *arg) {
 
 /* --- out of memory ------------------------------------------------------- */
 
-/* An allocator that refuses the support_fail_at-th allocation it is asked
- * for (malloc or realloc), counting in support_failed_allocations. */
-static long support_allocations, support_fail_at;
-static int support_failed_allocations;
+/* An allocator that refuses support_fail_run allocations in a row (malloc
+ * or realloc), starting with the support_fail_at-th one it is asked for
+ * (none if that is 0), counting them in support_failed_allocations. */
+#define SUPPORT_FAIL_FOREVER LONG_MAX /* a run: every allocation from then on */
+static long support_allocations, support_fail_at, support_fail_run = 1;
+static long support_failed_allocations;
 
-/* Counts one allocation; true if it is the one to refuse. */
+/* Counts one allocation; true if it is one to refuse. */
 static inline bool support_refuse_this_allocation(void) {
-  if (++support_allocations != support_fail_at) return false;
+  long n = ++support_allocations;
+  if (support_fail_at <= 0 || n < support_fail_at ||
+      n - support_fail_at >= support_fail_run)
+    return false;
   support_failed_allocations++;
   return true;
 }
@@ -202,22 +210,32 @@ static inline void support_count_allocations(void) {
   support_install_failing_allocator();
 }
 
+/* From an empty cache on, refuse every allocation of the library until
+ * support_default_allocator(). */
+static inline void support_refuse_every_allocation(void) {
+  support_fail_at = 1;
+  support_fail_run = SUPPORT_FAIL_FOREVER;
+  support_install_failing_allocator();
+}
+
 static inline void support_default_allocator(void) {
   df_release_caches();
   df_set_allocator(NULL, NULL, NULL);
 }
 
-/* Run `scenario` with the library's n-th allocation refused, for n = 1,
- * 2, ..., until a run gets through without reaching its n-th allocation.
- * Before each run the caches are emptied (the allocator may change only
- * then) and `destroyed` is zeroed; after it the default allocator is back.
- * `check(outcome, failed)` asserts what a run may end with, `failed`
- * telling whether an allocation was refused; n must stay below
- * `max_points`. Returns how many allocations could be refused. */
-static inline long support_fail_each_allocation(
+/* Run `scenario` with `run` of the library's allocations refused in a row
+ * from the n-th on (SUPPORT_FAIL_FOREVER: every one from the n-th on), for
+ * n = 1, 2, ..., until a run gets through without reaching its n-th
+ * allocation. Before each run the caches are emptied (the allocator may
+ * change only then) and `destroyed` is zeroed; after it the default
+ * allocator is back. `check(outcome, failed)` asserts what a run may end
+ * with, `failed` telling whether an allocation was refused; n must stay
+ * below `max_points`. Returns how many starting points there were. */
+static inline long support_fail_runs_of_allocations(
     int64_t (*scenario)(void), void (*check)(int64_t outcome, bool failed),
-    long max_points) {
+    long max_points, long run) {
   long runs = 0;
+  support_fail_run = run;
   for (support_fail_at = 1;; support_fail_at++) {
     support_failed_allocations = 0;
     destroyed = 0;
@@ -230,7 +248,15 @@ static inline long support_fail_each_allocation(
     if (!failed) break;
     assert_true(support_fail_at < max_points);
   }
+  support_fail_run = 1;
   return runs - 1;
+}
+
+/* The same with one allocation refused at a time. */
+static inline long support_fail_each_allocation(
+    int64_t (*scenario)(void), void (*check)(int64_t outcome, bool failed),
+    long max_points) {
+  return support_fail_runs_of_allocations(scenario, check, max_points, 1);
 }
 
 #endif /* DF_TESTS_SUPPORT_H */

@@ -19,7 +19,13 @@
 
 DF_TLS df_spares df__spares;
 DF_TLS df_loop_stack df__loop;
+/* The scratch vector (the garbage walk, the cycle check, cancel) starts
+ * in a small array of its own, so that freeing a small group of
+ * deferreds that hold each other needs no allocation: with none to be
+ * had, it would be kept for ever. */
+#define SCRATCH_INLINE 32
 static DF_TLS df_ptr_vec scratch;
+static DF_TLS df_deferred *scratch_inline[SCRATCH_INLINE];
 
 /* Spare blocks bigger than the pooled size, one list per size (32, 64,
  * ... DF_BLOCK_STAGES_MAX stages), each keeping at most BIG_SPARE_STAGES
@@ -74,7 +80,7 @@ static void free_caches(void) {
   df__spares.room_blocks = df__spares.registered ? DF_MAX_SPARE_BLOCKS : 0;
   df__free(df__loop.frames);
   memset(&df__loop, 0, sizeof df__loop);
-  df__free(scratch.items);
+  if (scratch.items != scratch_inline) df__free(scratch.items);
   memset(&scratch, 0, sizeof scratch);
 }
 
@@ -178,6 +184,7 @@ void df__block_release_slow(df_stage_block *b) {
 }
 
 int df__loop_stack_grow(df_loop_stack *s, size_t extra) {
+  if (s->fixed) return DF_ENOMEM;
   register_thread(); /* so the stack is freed at thread exit */
   size_t cap = s->cap ? s->cap : 32;
   while (cap < s->len + extra) cap *= 2;
@@ -190,14 +197,21 @@ int df__loop_stack_grow(df_loop_stack *s, size_t extra) {
 
 df_ptr_vec *df__scratch_vec(void) {
   register_thread();
+  if (!scratch.items) {
+    scratch.items = scratch_inline;
+    scratch.cap = SCRATCH_INLINE;
+  }
   return &scratch;
 }
 
 int df__ptr_vec_push(df_ptr_vec *v, df_deferred *d) {
   if (v->len == v->cap) {
     size_t cap = v->cap ? v->cap * 2 : 16;
-    df_deferred **items = df__realloc(v->items, cap * sizeof *items);
+    bool in_place = v->items == scratch_inline; /* not the allocator's */
+    df_deferred **items =
+        df__realloc(in_place ? NULL : v->items, cap * sizeof *items);
     if (!items) return DF_ENOMEM;
+    if (in_place) memcpy(items, v->items, v->len * sizeof *items);
     v->items = items;
     v->cap = cap;
   }

@@ -41,6 +41,7 @@ enum {
 };
 
 static int run_callbacks(df_deferred *d);
+static inline void finish_pass(df_deferred *cur);
 static int run_ready(df_deferred *d);
 static int run_one(df_deferred *d, df_stage *st);
 
@@ -288,12 +289,26 @@ static inline void keep_chained_to(df_deferred *d, df_deferred *on) {
 static DF_TLS unsigned destroy_depth;
 static DF_TLS df_deferred *destroy_later; /* linked through chained_to */
 
+/* The first step of freeing `d` when it is marked (rule U3: report its
+ * unhandled failure) or its chained_to holds a reference (drop it). Out
+ * of line, so that destroy_one() tests both flags in one instruction. */
+static DF_NOINLINE void report_and_let_go(df_deferred *d) {
+  if (d->flags & DF_F_MARKED) df__report_on_destroy(d);
+  if (d->flags & DF_F_CHAINED_REF) release_chained_to(d);
+}
+
+/* Leave `d` for the outermost level to free. */
+static DF_NOINLINE void destroy_later_push(df_deferred *d) {
+  /* The list goes through chained_to: first let go what it holds. */
+  if (d->flags & DF_F_CHAINED_REF) release_chained_to(d);
+  d->chained_to = destroy_later; /* nobody reads it any more */
+  destroy_later = d;
+}
+
 static void destroy_one(df_deferred *d) {
   d->refs = 1; /* a handler or destructor must not free it again */
-  if (DF_UNLIKELY(d->flags & (DF_F_MARKED | DF_F_CHAINED_REF))) {
-    if (d->flags & DF_F_MARKED) df__report_on_destroy(d);
-    if (d->flags & DF_F_CHAINED_REF) release_chained_to(d);
-  }
+  if (DF_UNLIKELY(d->flags & (DF_F_MARKED | DF_F_CHAINED_REF)))
+    report_and_let_go(d);
   df__stages_drop_all(d);
   df_result_drop(d->result);
   d->result = df_none();
@@ -317,10 +332,7 @@ void df__deferred_destroy(df_deferred *d) {
     return;
   }
   if (DF_UNLIKELY(destroy_depth >= DESTROY_DEPTH)) {
-    /* The list goes through chained_to: first let go what it holds. */
-    if (d->flags & DF_F_CHAINED_REF) release_chained_to(d);
-    d->chained_to = destroy_later; /* nobody reads it any more */
-    destroy_later = d;
+    destroy_later_push(d);
     return;
   }
   destroy_depth++;
@@ -573,9 +585,10 @@ int df_deferred_cancel_at(df_deferred *d, const char *file, int line,
 
 /* --- the firing loop (section 2.4) --------------------------------------- */
 
+/* Push a frame for `d` (there is room): it takes over a reference to `d`
+ * that the caller had (the edge stage's). */
 static inline void frame_push(df_loop_stack *s, df_deferred *d,
                               uint32_t flags) {
-  d->refs++; /* the frame's reference */
   s->frames[s->len].d = d;
   s->frames[s->len].flags = flags;
   s->len++;
@@ -707,9 +720,12 @@ static void end_invocation(df_loop_stack *s, uint32_t boundary_flags) {
 }
 
 /* rule 15: the CHAIN stage of `cur` fires `target` with cur's result.
- * Returns true if a nested invocation was pushed (cur must break out). */
-static bool fire_chained(df_loop_stack *s, df_deferred *cur,
-                         df_deferred *target, const df_stage_site *site) {
+ * Returns true if target is now fired and must run as a nested
+ * invocation (the caller runs it, with the stage's reference to it, and
+ * then resumes cur: end_invocation); false if it had fired before (cur
+ * just goes on). */
+static bool start_chained(df_deferred *cur, df_deferred *target,
+                          const df_stage_site *site) {
   target->n_chained_in--; /* the stage's reference is ours now */
   cur->n_chain_out--;
   /* The stage held `target`, not `cur`: if target's chained_to names cur
@@ -737,12 +753,6 @@ static bool fire_chained(df_loop_stack *s, df_deferred *cur,
     df_deferred_unref(target);
     return false;
   }
-  if (df__loop_stack_reserve(s, 1) != 0) {
-    df_result_drop(cur->result);
-    cur->result = df_failed(df_failure_ref(df__failure_no_memory()));
-    df_deferred_unref(target);
-    return false;
-  }
   df_result v = df__result_load(&cur->result);
   cur->result = df_none();
   if (v.kind == DF_FAILURE)
@@ -756,8 +766,6 @@ static bool fire_chained(df_loop_stack *s, df_deferred *cur,
   }
   /* Twisted runs d2.callback inside d1's try block: d1 is "running". */
   cur->flags |= DF_F_RUNNING;
-  frame_push(s, target, DF_FRAME_BOUNDARY | DF_FRAME_CHAINED);
-  df_deferred_unref(target); /* the frame holds it now */
   return true;
 }
 
@@ -893,9 +901,112 @@ static DF_ALWAYS_INLINE df_result run_successes(df_deferred *d, df_result out,
 /* Why run_stages() returned. */
 enum run_outcome {
   RUN_DONE,   /* cur finished, or now waits: pop its frame               */
-  RUN_PUSHED, /* a frame was pushed above cur (hand-off or chained run)   */
-  RUN_BAIL    /* frameless run only: a CONTINUE or CHAIN stage is next    */
+  RUN_PUSHED, /* a frame was pushed above cur (hand-off or chained run),
+                 or the top frame changed: look at the top frame again   */
+  RUN_BAIL,   /* frameless run only: a CONTINUE or CHAIN stage is next    */
+  /* Only from run_edge_without_room(): */
+  RUN_NEXT,   /* go on with cur's next stage (no pause check, rule 17)    */
+  RUN_UNWIND  /* a paused deferred abandoned the walk (rules 13, 16): unwind
+                 from cur's frame to the invocation's boundary            */
 };
+
+/* rule 11: `cur`'s CONTINUE stage hands its result to `waiter`, whose
+ * frame (taking the stage's reference to it) the caller then runs: the
+ * "paused -= 1" of Twisted's loop. */
+static DF_ALWAYS_INLINE void hand_off(df_deferred *cur, df_deferred *waiter) {
+  cur->n_waiters--;
+  df_result r = df__result_load(&cur->result);
+  cur->result = df_none();
+  df__mark_clear(cur);
+  if (r.kind == DF_FAILURE)
+    df__failure_note(r.u.failure, DF_TRACE_HANDED_OFF, waiter, NULL, 0, false);
+  df_deferred *inner = waiter->result.u.deferred; /* == cur */
+  waiter->result = r;
+  if (DF_UNLIKELY(df__observer != NULL))
+    df__observe(DF_EVENT_HANDED_OFF, cur, waiter, &waiter->result);
+  /* The result's reference to cur goes to the waiter's chained_to if that
+   * still names cur and the waiter is paused (its run, which forgets it,
+   * does not start now); else it is dropped (cur is held by its own
+   * frame). */
+  if (DF_UNLIKELY(waiter->paused != 0) && borrows_chained_to(waiter, inner))
+    keep_chained_to(waiter, inner);
+  else
+    df_deferred_unref(inner);
+}
+
+/* --- out of memory: edges without a free frame ------------------------- */
+
+/* The loop stack is full and cannot grow (the allocator refuses), yet the
+ * edge stage `st` at the head of cur's queue needs a frame. Nothing may
+ * be lost for want of memory (the stage holds a waiter or target, and a
+ * waiter that is never handed its result waits for ever), so:
+ *
+ *   - a hand-off that is cur's last stage needs no new frame: cur's pass
+ *     is over, and the waiter takes over cur's frame (a waiting chain of
+ *     any length is handed down in constant space);
+ *   - any other hand-off, and a chained run, runs nested: on a small
+ *     stack of frames on the C stack (run_nested), which works in the
+ *     same way when it fills up. That is Twisted's own recursion, and
+ *     needs as many levels as such runs nest while memory is short;
+ *   - past MAX_NESTED_RUNS levels, the stage stays where it is, with its
+ *     reference: it runs when cur runs again (a stage added, an unpause).
+ *
+ * The order of events is the usual one, but for the first case: there
+ * cur's pass ends (its FINISHED event, its reference let go) before the
+ * waiter runs instead of after. */
+#define NESTED_FRAMES 32
+#define MAX_NESTED_RUNS 512
+static DF_TLS unsigned nested_runs;
+
+static bool run_loop(df_loop_stack *s, size_t base);
+
+/* Run `d`, whose reference the caller gives, as the first frame (with
+ * `flags`) of a loop of its own. Returns what run_loop() returns. */
+static DF_NOINLINE bool run_nested(df_deferred *d, uint32_t flags) {
+  df_loop_frame frames[NESTED_FRAMES];
+  df_loop_stack local = {frames, 1, NESTED_FRAMES, true};
+  frames[0].d = d;
+  frames[0].flags = flags;
+  nested_runs++;
+  bool unwound = run_loop(&local, 0);
+  nested_runs--;
+  return unwound;
+}
+
+static DF_NOINLINE enum run_outcome run_edge_without_room(df_loop_stack *s,
+                                                          df_deferred *cur,
+                                                          df_stage *st) {
+  unsigned kind = df__stage_kind(st);
+  df_deferred *target = st->callback_arg;
+  const df_stage_site *site = df__stage_site(st);
+  bool last = st + 1 == cur->pub.tail; /* nothing queued after it */
+  if (kind == DF_STAGE_CHAIN && df__called(target)) {
+    df__stage_skip(cur); /* no run to start: no frame needed */
+    start_chained(cur, target, site);
+    return RUN_NEXT;
+  }
+  if (kind == DF_STAGE_CONTINUE && last) {
+    df__stage_skip(cur);
+    hand_off(cur, target);
+    finish_pass(cur);
+    s->frames[s->len - 1].d = target; /* cur's frame, flags and all */
+    df_deferred_unref(cur);           /* the frame's reference to it */
+    return RUN_PUSHED;
+  }
+  if (nested_runs >= MAX_NESTED_RUNS) return RUN_DONE; /* left queued */
+  df__stage_skip(cur);
+  if (kind == DF_STAGE_CONTINUE) {
+    hand_off(cur, target);
+    /* Unwinding through the waiter goes on through cur (rule 13). */
+    return run_nested(target, 0) ? RUN_UNWIND : RUN_PUSHED;
+  }
+  start_chained(cur, target, site);
+  run_nested(target, DF_FRAME_BOUNDARY);
+  /* end_invocation() for the chained run: cur goes on (rule 15). */
+  cur->flags &= ~DF_F_RUNNING;
+  cur->result = df_none();
+  return RUN_NEXT;
+}
 
 /* Run the stages of one deferred until it finishes, waits or hands off:
  * the inner loop of Twisted's _runCallbacks, with no pause check between
@@ -911,47 +1022,28 @@ static enum run_outcome run_stages(df_loop_stack *s, df_deferred *cur) {
       } else if (!s) {
         return RUN_BAIL;
       } else {
+        /* An edge: the hand-off or chained run it starts takes a frame. */
+        if (DF_UNLIKELY(df__loop_stack_reserve(s, 1) != 0)) {
+          enum run_outcome o = run_edge_without_room(s, cur, st);
+          if (o == RUN_NEXT) continue;
+          return o;
+        }
         df__stage_skip(cur);
         /* Field by field, not a struct copy: see df__result_load. */
         unsigned kind = df__stage_kind(st);
-        void *target = st->callback_arg;
+        void *target = st->callback_arg; /* the stage's reference */
         const df_stage_site *site = df__stage_site(st);
         if (kind == DF_STAGE_CONTINUE) {
           /* rule 11: hand my result to the waiter, which runs next, in
            * this same loop; my later stages wait until it is done. */
-          df_deferred *waiter = target; /* ref moves to frame */
-          if (df__loop_stack_reserve(s, 1) != 0) {
-            /* Out of memory: requeue the hand-off and stop this walk. */
-            df_stage *again = df__stage_append(cur);
-            if (again) fill_edge_stage(again, DF_STAGE_CONTINUE, waiter, site);
-            return RUN_PUSHED;
-          }
-          cur->n_waiters--;
-          df_result r = df__result_load(&cur->result);
-          cur->result = df_none();
-          df__mark_clear(cur);
-          if (r.kind == DF_FAILURE)
-            df__failure_note(r.u.failure, DF_TRACE_HANDED_OFF, waiter, NULL,
-                             0, false);
-          df_deferred *inner = waiter->result.u.deferred; /* == cur */
-          waiter->result = r; /* the "paused -= 1" of rule 11 */
-          if (DF_UNLIKELY(df__observer != NULL))
-            df__observe(DF_EVENT_HANDED_OFF, cur, waiter, &waiter->result);
-          /* The result's reference to cur goes to the waiter's chained_to
-           * if that still names cur and the waiter is paused (its run,
-           * which forgets it, does not start now); else it is dropped
-           * (cur is held by its own frame). */
-          if (DF_UNLIKELY(waiter->paused != 0) &&
-              borrows_chained_to(waiter, inner))
-            keep_chained_to(waiter, inner);
-          else
-            df_deferred_unref(inner);
-          s->frames[s->len].d = waiter;
-          s->frames[s->len].flags = 0;
-          s->len++;
+          hand_off(cur, target);
+          frame_push(s, target, 0);
           return RUN_PUSHED;
         }
-        if (fire_chained(s, cur, target, site)) return RUN_PUSHED;
+        if (start_chained(cur, target, site)) {
+          frame_push(s, target, DF_FRAME_BOUNDARY | DF_FRAME_CHAINED);
+          return RUN_PUSHED;
+        }
         continue;
       }
     }
@@ -1006,63 +1098,102 @@ static inline void finish_pass(df_deferred *cur) {
     df__observe(DF_EVENT_FINISHED, cur, NULL, &cur->result);
 }
 
-/* The general loop: frames on the per-thread explicit stack, for hand-offs
- * to waiters and chained runs. Starts with `d`'s frame, whose reference
- * the caller took, resuming its pass. */
-static void run_frames(df_deferred *d) {
-  df_loop_stack *s = &df__loop;
-  if (DF_UNLIKELY(df__loop_stack_reserve(s, 1) != 0)) {
-    df_deferred_unref(d); /* out of memory: the rest stays queued */
-    return;
-  }
-  size_t base = s->len;
-  s->frames[s->len].d = d;
-  s->frames[s->len].flags = DF_FRAME_BOUNDARY | DF_FRAME_RESUMING;
-  s->len++;
+/* "return": a paused deferred will not produce a result now, so the
+ * whole walk of this invocation is abandoned (rules 13, 16): pop frames
+ * down to and including its boundary. Returns true if it popped the
+ * frame at `base` without meeting one (a nested run's first frame that
+ * is a hand-off: the unwinding goes on in the loop below). */
+static bool unwind(df_loop_stack *s, size_t base) {
+  uint32_t flags;
+  do {
+    df_loop_frame f = s->frames[--s->len];
+    flags = f.flags;
+    df_deferred_unref(f.d);
+  } while (!(flags & DF_FRAME_BOUNDARY) && s->len > base);
+  if (!(flags & DF_FRAME_BOUNDARY)) return true;
+  end_invocation(s, flags);
+  return false;
+}
 
+/* The general loop: frames on an explicit stack, for hand-offs to waiters
+ * and chained runs, until the stack is back at `base`. Returns true if
+ * it ended by unwinding through the frame at `base` (see unwind()). */
+static bool run_loop(df_loop_stack *s, size_t base) {
   while (s->len > base) {
     df_loop_frame *top = &s->frames[s->len - 1];
     df_deferred *cur = top->d;
     if (top->flags & DF_FRAME_RESUMING) {
       top->flags &= ~DF_FRAME_RESUMING; /* Twisted's inner loop goes on */
     } else if (df__paused(cur)) {
-      /* "return": this deferred will not produce a result now, so the
-       * whole walk of this invocation is abandoned (rules 13, 16). */
       if (DF_UNLIKELY(df__observer != NULL) && !df__waiting(cur))
         df__observe(DF_EVENT_PAUSED, cur, NULL, NULL);
-      uint32_t flags;
-      do {
-        df_loop_frame f = s->frames[--s->len];
-        flags = f.flags;
-        df_deferred_unref(f.d);
-      } while (!(flags & DF_FRAME_BOUNDARY));
-      end_invocation(s, flags);
+      if (unwind(s, base)) return true;
       continue;
     } else {
       clear_chained_to(cur);
     }
 
-    if (run_stages(s, cur) == RUN_PUSHED) continue;
+    enum run_outcome o = run_stages(s, cur);
+    if (o == RUN_PUSHED) continue;
+    if (DF_UNLIKELY(o == RUN_UNWIND)) {
+      if (unwind(s, base)) return true;
+      continue;
+    }
 
     finish_pass(cur);
     df_loop_frame f = s->frames[--s->len];
     if (f.flags & DF_FRAME_BOUNDARY) end_invocation(s, f.flags);
     df_deferred_unref(f.d);
   }
+  return false;
+}
+
+/* run_loop() on the per-thread stack, starting with `d`'s frame, whose
+ * reference the caller took, resuming its pass. */
+static void run_frames(df_deferred *d) {
+  df_loop_stack *s = &df__loop;
+  uint32_t flags = DF_FRAME_BOUNDARY | DF_FRAME_RESUMING;
+  if (DF_UNLIKELY(df__loop_stack_reserve(s, 1) != 0)) {
+    /* out of memory: see run_edge_without_room() */
+    if (nested_runs < MAX_NESTED_RUNS)
+      run_nested(d, flags);
+    else
+      df_deferred_unref(d); /* the rest stays queued */
+    return;
+  }
+  size_t base = s->len;
+  frame_push(s, d, flags);
+  run_loop(s, base);
 }
 
 /* Twisted's _runCallbacks. Most firings never need a loop frame: a run of
  * ordinary stages goes frameless, and only an edge stage (a waiter to hand
  * the result to, or a chain_deferred target) moves it to run_frames(). */
+/* run_callbacks() found `d` paused: nothing runs (the observer hears of
+ * it, unless d is waiting with stages queued: the wait itself says so). */
+static int stay_paused(df_deferred *d) {
+  if (DF_UNLIKELY(df__observer != NULL) &&
+      (df__stages_empty(d) || !df__waiting(d)))
+    df__observe(DF_EVENT_PAUSED, d, NULL, NULL);
+  return 0;
+}
+
+/* run_callbacks() for a deferred that is running its callbacks (the
+ * re-entrancy guard, rules 19 and 21: nothing) or whose chained_to holds
+ * a reference, which a run lets go as it starts. Out of line, so that
+ * run_callbacks() tests both in one instruction. */
+static DF_NOINLINE int run_callbacks_guarded(df_deferred *d) {
+  if (d->flags & DF_F_RUNNING) return 0;
+  if (df__paused(d)) return stay_paused(d);
+  release_chained_to(d);
+  return run_callbacks(d);
+}
+
 static int run_callbacks(df_deferred *d) {
-  if (d->flags & DF_F_RUNNING) return 0; /* re-entrancy guard (rules 19, 21) */
-  if (df__paused(d)) {
-    if (DF_UNLIKELY(df__observer != NULL) &&
-        (df__stages_empty(d) || !df__waiting(d)))
-      df__observe(DF_EVENT_PAUSED, d, NULL, NULL);
-    return 0;
-  }
-  clear_chained_to(d);
+  if (DF_UNLIKELY(d->flags & (DF_F_RUNNING | DF_F_CHAINED_REF)))
+    return run_callbacks_guarded(d);
+  if (df__paused(d)) return stay_paused(d);
+  d->chained_to = NULL; /* holds no reference: see above */
   if (df__stages_empty(d)) {
     /* Nothing queued (df_succeed, a deferred fired before anyone added
      * to it): only the "finished" step. */

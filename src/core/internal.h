@@ -197,11 +197,14 @@ enum {
   DF_F_COLD = 1u << 5,        /* has a debug record or owned canceller state:
                                  freeing it takes the slow path            */
   DF_F_LIVE = 1u << 6,        /* scratch: reachable from outside (collect.c) */
-  DF_F_EXPANDED = 1u << 7,    /* scratch: edges walked (collect.c)           */
+  /* In the low byte, as the freeing fast path tests it with MARKED and
+   * COLD (one byte test: callgrind counts one instruction more with a
+   * higher bit). */
+  DF_F_CHAINED_REF = 1u << 7, /* chained_to holds a reference (counted in
+                                 its n_chained_in; see below)              */
   DF_F_BORN_FIRED = 1u << 8,  /* made fired (df_succeed): its fired site is
                                  its created one, not stored twice         */
-  DF_F_CHAINED_REF = 1u << 9  /* chained_to holds a reference (counted in
-                                 its n_chained_in; see below)              */
+  DF_F_EXPANDED = 1u << 9     /* scratch: edges walked (collect.c)           */
 };
 
 struct df_deferred {
@@ -466,6 +469,7 @@ typedef struct df_loop_frame {
 typedef struct df_loop_stack {
   df_loop_frame *frames;
   size_t len, cap;
+  bool fixed; /* frames on the C stack (deferred.c, run_nested): never grows */
 } df_loop_stack;
 /* The firing loop's explicit stack, one per thread (cache.c). */
 extern DF_TLS df_loop_stack df__loop;
