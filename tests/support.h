@@ -12,6 +12,8 @@
  *     (values whose counting destructor ran);
  *   - the usual cmocka setup/teardown built on them;
  *   - small callbacks that several suites use under the same name;
+ *   - death tests: a function run in a forked child, its stderr captured
+ *     (for suites that define _POSIX_C_SOURCE before including this);
  *   - a counting allocator, and the out-of-memory driver: a scenario run
  *     again and again with each of its allocations refused in turn (or
  *     each run of several allocations in a row, or every allocation from
@@ -119,6 +121,19 @@ static inline int support_teardown(void **state) {
   (void)state;
   df_set_unhandled_handler(NULL, NULL);
   return 0;
+}
+
+/* The same for suites about debug mode: debugging on for the test, off
+ * after it. */
+static inline int support_debug_setup(void **state) {
+  support_setup(state);
+  df_set_debugging(true);
+  return 0;
+}
+
+static inline int support_debug_teardown(void **state) {
+  df_set_debugging(false);
+  return support_teardown(state);
 }
 
 /* --- failures -------------------------------------------------------------- */
@@ -258,5 +273,87 @@ static inline long support_fail_each_allocation(
     long max_points) {
   return support_fail_runs_of_allocations(scenario, check, max_points, 1);
 }
+
+/* --- death tests (for suites that define _POSIX_C_SOURCE first) --------- */
+
+#if defined(_POSIX_C_SOURCE)
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* How a child run by support_run_child ended, and what it wrote to stderr
+ * (without the lines valgrind adds when the suite runs under it). */
+typedef struct support_child {
+  bool aborted;     /* killed by SIGABRT */
+  bool exited;      /* ended by _exit: fn returned (the status is not
+                       checked: valgrind sets its own, for the leaks of a
+                       child that exits without freeing) */
+  char text[32768]; /* cut off beyond this */
+} support_child;
+
+/* Drop the lines valgrind writes to the child's stderr ("==123== ...",
+ * "**123** ..."): they are not the child's. */
+static inline void support_drop_valgrind_lines(char *text) {
+  char *out = text;
+  for (char *line = text; *line;) {
+    char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) + 1 : strlen(line);
+    char c = line[0];
+    bool valgrind = false;
+    if ((c == '=' || c == '*') && line[1] == c) {
+      size_t digits = strspn(line + 2, "0123456789");
+      valgrind = digits > 0 && line[2 + digits] == c && line[3 + digits] == c;
+    }
+    if (!valgrind) {
+      memmove(out, line, len);
+      out += len;
+    }
+    line += len;
+  }
+  *out = '\0';
+}
+
+/* Run fn(arg) in a forked child whose stderr is captured (a death test:
+ * fn is expected to abort). The child never returns to cmocka: it ends
+ * in fn, or with _exit(0) after it. */
+static inline void support_run_child(void (*fn)(void *), void *arg,
+                                     support_child *out) {
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(fds[0]);
+    dup2(fds[1], 2);
+    close(fds[1]);
+    /* cmocka catches these in the test process; the child must die */
+    signal(SIGABRT, SIG_DFL);
+    signal(SIGSEGV, SIG_DFL);
+    signal(SIGBUS, SIG_DFL);
+    fn(arg);
+    fflush(stderr);
+    _exit(0);
+  }
+  close(fds[1]);
+  size_t len = 0;
+  char chunk[4096];
+  ssize_t n;
+  while ((n = read(fds[0], chunk, sizeof chunk)) > 0) {
+    size_t take = (size_t)n;
+    if (take > sizeof out->text - 1 - len) take = sizeof out->text - 1 - len;
+    memcpy(out->text + len, chunk, take);
+    len += take;
+  }
+  close(fds[0]);
+  out->text[len] = '\0';
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  out->aborted = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+  out->exited = WIFEXITED(status);
+  support_drop_valgrind_lines(out->text);
+}
+#endif /* _POSIX_C_SOURCE */
 
 #endif /* DF_TESTS_SUPPORT_H */
