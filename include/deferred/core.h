@@ -76,12 +76,28 @@ df_deferred *df_deferred_new_owning_at(df_canceller_fn canceller, void *arg,
                                       const char *file, int line,
                                       const char *func);
 
-/* Add a reference; returns `d`. */
+/* Add a reference; returns `d` (NULL is ignored and returned). On a
+ * deferred made in debug mode and since freed, reports the use after free
+ * and aborts (common.h); outside debug mode that is undefined behaviour,
+ * as for any freed memory. */
 df_deferred *df_deferred_ref(df_deferred *d);
 /* Drop a reference (NULL is ignored). Dropping the last reference frees
  * the deferred as described at the top of this file, reporting an
- * unhandled failure if its chain ended in one (rules U3, U4). */
-void df_deferred_unref(df_deferred *d);
+ * unhandled failure if its chain ended in one (rules U3, U4). Dropping a
+ * reference that is not there (a second unref of the last reference, or
+ * through a pointer kept after the last one) is a bug in the program:
+ * debug mode reports it, naming the deferred, where it was created and
+ * where its last reference was released (the site the macro records),
+ * and aborts; outside debug mode it is undefined behaviour.
+ *
+ * df_deferred_unref is a macro that records the caller's site (one
+ * pointer to a static record) and calls df_deferred_unref_at; it is also
+ * a function, which takes the address `df_deferred_unref` or a call
+ * written `(df_deferred_unref)(d)`, and records no site. */
+#define df_deferred_unref(d) df_deferred_unref_at((d), DF_SITE_HERE())
+void (df_deferred_unref)(df_deferred *d);
+/* df_deferred_unref, naming the site of the call (static, may be NULL). */
+void df_deferred_unref_at(df_deferred *d, const df_site *site);
 
 /* --- adding stages ------------------------------------------------------- */
 
@@ -259,6 +275,7 @@ int df_deferred_callback_at(df_deferred *d, df_result result, const char *file,
 #define df_deferred_errback(d, f) df_deferred_errback_at((d), (f), DF_HERE)
 int df_deferred_errback_at(df_deferred *d, df_failure *f, const char *file,
                            int line, const char *func);
+
 
 /* --- pause --------------------------------------------------------------- */
 

@@ -7,7 +7,8 @@
  * The caches are freed when the thread exits (a pthread key destructor)
  * and, for the thread that calls exit(), by an atexit handler, so valgrind
  * sees no "still reachable" memory. After that handler has run, frees
- * bypass the caches.
+ * bypass the caches. Debug mode's quarantine of freed deferreds
+ * (quarantine.c) is flushed with them.
  *
  * Thread-local storage uses the cheap initial-exec model (DF_TLS): the
  * library is not meant to be dlopen'ed into a running program. */
@@ -54,6 +55,7 @@ static bool shutting_down; /* set by the atexit handler */
 /* Free the calling thread's caches (TLS is still valid in key destructors
  * and atexit handlers, which run in the thread concerned). */
 static void free_caches(void) {
+  df__quarantine_flush(); /* debug mode's freed deferreds */
   df__free(df__spares.born_fired);
   df__spares.born_fired = NULL;
   while (df__spares.deferreds) {
@@ -119,6 +121,8 @@ static bool register_thread(void) {
 }
 
 void df_release_caches(void) { free_caches(); }
+
+bool df__thread_keeps_spares(void) { return register_thread(); }
 
 df_deferred *df__deferred_alloc_slow(void) {
   register_thread();

@@ -209,6 +209,9 @@ static bool mark_live(walk *w, size_t base, size_t end) {
 }
 
 void df__collect_if_garbage(df_deferred *start) {
+  /* A freed deferred in quarantine (debug mode) has its counts poisoned
+   * so that an unref of it comes here: see quarantine.c. */
+  df__check_live(start, "df_deferred_unref()");
   walk w = {df__scratch_vec(), false, false, 0};
   size_t base = w.group->len; /* the vector may be in use further up */
   bool collect = walk_group(&w, start, base);

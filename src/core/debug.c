@@ -1,6 +1,10 @@
 /* Debug mode: native backtraces (backtrace(3)) of where deferreds are
- * created and fired and where failures are made. Off by default, on with
- * df_set_debugging(true) or DF_DEBUG=1 in the environment. */
+ * created and fired and where failures are made, and the debug record a
+ * deferred made in debug mode carries (created, fired, fired again,
+ * released: for the unhandled-failure report in trace.c, and the reports
+ * of quarantine.c and waiting.c). Off
+ * by default, on with df_set_debugging(true) or DF_DEBUG=1 in the
+ * environment. */
 #include <execinfo.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,4 +44,27 @@ void df__backtrace_append(const df_backtrace *bt, const char *prefix,
       df__sb_printf(sb, "%s%p\n", prefix, bt->frames[i]);
   }
   free(names);
+}
+
+/* --- the debug record ---------------------------------------------------- */
+
+bool df__debug_record(df_deferred *d) {
+  df_debug_info *dbg = df__malloc(sizeof *dbg);
+  if (!dbg) return false;
+  memset(dbg, 0, sizeof *dbg);
+  d->debug = dbg;
+  /* Skip this frame and make_slow()'s: the public caller may or may not
+   * be next, depending on whether it tail-called make_slow(). */
+  df__backtrace_capture(&dbg->created, 2);
+  df__live_add(d);
+  return true;
+}
+
+void df__debug_refired(df_deferred *d, const char *file, int line,
+                       const char *func) {
+  df_debug_info *dbg = d->debug;
+  dbg->refired_at.file = file;
+  dbg->refired_at.line = line;
+  dbg->refired_at.func = func;
+  df__backtrace_capture(&dbg->refired, 2); /* and fire_again()'s frame */
 }

@@ -105,16 +105,8 @@ static DF_NOINLINE df_deferred *make_slow(df_canceller_fn canceller,
   init_unfired(d, canceller, canceller_arg, file, line, func);
   d->debug = NULL;
   d->canceller_arg_release = NULL;
-  if (DF_UNLIKELY(df__debugging)) {
-    d->debug = df__malloc(sizeof *d->debug);
-    if (d->debug) {
-      d->flags |= DF_F_COLD;
-      memset(d->debug, 0, sizeof *d->debug);
-      /* Skip this frame only: the public caller may or may not be here,
-       * depending on whether it tail-called us. */
-      df__backtrace_capture(&d->debug->created, 1);
-    }
-  }
+  if (DF_UNLIKELY(df__debugging) && df__debug_record(d))
+    d->flags |= DF_F_COLD | DF_F_DEBUG;
   return d;
 }
 
@@ -197,7 +189,6 @@ df_deferred *df_deferred_new_owning_at(df_canceller_fn canceller, void *arg,
     return NULL;
   }
   if (release) {
-    if (!(d->flags & DF_F_COLD)) d->debug = NULL;
     d->canceller_arg_release = release;
     d->flags |= DF_F_COLD;
   }
@@ -205,7 +196,11 @@ df_deferred *df_deferred_new_owning_at(df_canceller_fn canceller, void *arg,
 }
 
 df_deferred *df_deferred_ref(df_deferred *d) {
-  if (d) d->refs++;
+  if (d) {
+    /* One test of the flags (a deferred in quarantine, debug mode) */
+    df__check_live(d, "df_deferred_ref()");
+    d->refs++;
+  }
   return d;
 }
 
@@ -213,7 +208,7 @@ df_deferred *df_deferred_ref(df_deferred *d) {
  * drops the references it took itself. */
 static inline void unref(df_deferred *d) {
   if (DF_LIKELY(--d->refs == 0)) {
-    df__deferred_destroy(d);
+    df__deferred_destroy(d, NULL);
     return;
   }
   /* Only references other deferreds could hold? Then it may be part of an
@@ -222,8 +217,29 @@ static inline void unref(df_deferred *d) {
     df__collect_if_garbage(d);
 }
 
-void df_deferred_unref(df_deferred *d) {
+void (df_deferred_unref)(df_deferred *d) {
   if (d) unref(d);
+}
+
+/* The unref of a deferred with references left that other deferreds may
+ * all hold; or of one in quarantine, whose poisoned counts lead here. */
+static DF_NOINLINE void unref_rest(df_deferred *d, const df_site *site) {
+  if (DF_UNLIKELY(d->flags & DF_F_FREED))
+    df__misuse(d, "df_deferred_unref()", site ? site->file : NULL,
+               site ? site->line : 0, site ? site->func : NULL);
+  df__collect_if_garbage(d);
+}
+
+/* unref() with the caller's site, which the freeing records in debug
+ * mode; passed on in the register it came in. */
+void df_deferred_unref_at(df_deferred *d, const df_site *site) {
+  if (DF_UNLIKELY(!d)) return;
+  if (DF_LIKELY(--d->refs == 0)) {
+    df__deferred_destroy(d, site);
+    return;
+  }
+  if (DF_UNLIKELY((uint32_t)d->refs <= df__internal_refs(d)))
+    unref_rest(d, site);
 }
 
 /* unref() of a deferred whose queue is empty and whose result is a plain
@@ -234,7 +250,7 @@ void df_deferred_unref(df_deferred *d) {
  * 0 here). */
 static inline void unref_settled(df_deferred *d) {
   if (DF_LIKELY(--d->refs == 0)) {
-    df__deferred_destroy(d);
+    df__deferred_destroy(d, NULL);
   } else if (DF_UNLIKELY((uint32_t)d->refs <= d->n_chained_in)) {
     df__collect_if_garbage(d);
   }
@@ -289,10 +305,21 @@ static inline void keep_chained_to(df_deferred *d, df_deferred *on) {
 static DF_TLS unsigned destroy_depth;
 static DF_TLS df_deferred *destroy_later; /* linked through chained_to */
 
-/* The first step of freeing `d` when it is marked (rule U3: report its
+/* The first step of freeing `d` when it has a debug record (note where
+ * its last reference went, `released_at` or NULL for one the library
+ * held, for quarantine.c's reports), is marked (rule U3: report its
  * unhandled failure) or its chained_to holds a reference (drop it). Out
- * of line, so that destroy_one() tests both flags in one instruction. */
-static DF_NOINLINE void report_and_let_go(df_deferred *d) {
+ * of line, so that destroy_one() tests the three flags in one
+ * instruction. */
+static DF_NOINLINE void report_and_let_go(df_deferred *d,
+                                          const df_site *released_at) {
+  df_debug_info *dbg = df__debug_of(d);
+  if (dbg) {
+    if (released_at)
+      dbg->released_at = *released_at;
+    else
+      memset(&dbg->released_at, 0, sizeof dbg->released_at);
+  }
   if (d->flags & DF_F_MARKED) df__report_on_destroy(d);
   if (d->flags & DF_F_CHAINED_REF) release_chained_to(d);
 }
@@ -305,10 +332,10 @@ static DF_NOINLINE void destroy_later_push(df_deferred *d) {
   destroy_later = d;
 }
 
-static void destroy_one(df_deferred *d) {
+static void destroy_one(df_deferred *d, const df_site *released_at) {
   d->refs = 1; /* a handler or destructor must not free it again */
-  if (DF_UNLIKELY(d->flags & (DF_F_MARKED | DF_F_CHAINED_REF)))
-    report_and_let_go(d);
+  if (DF_UNLIKELY(d->flags & (DF_F_DEBUG | DF_F_MARKED | DF_F_CHAINED_REF)))
+    report_and_let_go(d, released_at);
   df__stages_drop_all(d);
   df_result_drop(d->result);
   d->result = df_none();
@@ -317,12 +344,15 @@ static void destroy_one(df_deferred *d) {
     d->canceller_arg_release = NULL;
     release(d->canceller_arg);
   }
-  if (DF_UNLIKELY(df__debug_of(d) != NULL)) df__free(d->debug);
+  if (DF_UNLIKELY(df__debug_of(d) != NULL)) {
+    df__quarantine(d); /* debug mode: not reused for a while */
+    return;
+  }
   df__deferred_release(d);
 }
 
 /* Called when the last reference is gone: report (rule U3), then free. */
-void df__deferred_destroy(df_deferred *d) {
+void df__deferred_destroy(df_deferred *d, const df_site *released_at) {
   /* The common case: nothing to report, drop or release. */
   if (DF_LIKELY(!(d->flags & (DF_F_MARKED | DF_F_COLD | DF_F_CHAINED_REF)) &&
                 df__stages_empty_small(d) && d->result.kind < DF_FAILURE &&
@@ -336,12 +366,12 @@ void df__deferred_destroy(df_deferred *d) {
     return;
   }
   destroy_depth++;
-  destroy_one(d);
+  destroy_one(d, released_at);
   if (destroy_depth == 1) {
     while (destroy_later) {
       df_deferred *next = destroy_later;
       destroy_later = next->chained_to;
-      destroy_one(next);
+      destroy_one(next, NULL);
     }
   }
   destroy_depth--;
@@ -450,23 +480,36 @@ int df_deferred_chain_at(df_deferred *d, df_deferred *other,
   other->n_chained_in++;
   d->n_chain_out++;
   set_chained_to(other, d); /* rule 15: informational */
+  other->flags |= DF_F_CHAIN_TARGET;
   if (d->flags & DF_F_CALLED) run_callbacks(d);
   return 0;
 }
 
 /* --- firing ------------------------------------------------------------------ */
 
-/* Rules 3-5: the shared start step of callback() and errback(). */
-static inline int fire(df_deferred *d, df_result r, const char *file,
-                       int line, const char *func) {
-  if (DF_UNLIKELY(d->flags & DF_F_CALLED)) {
-    df_result_drop(r);
-    if (d->flags & DF_F_SUPPRESS) { /* rule 24: swallow one fire */
-      d->flags &= ~DF_F_SUPPRESS;
-      return 0;
-    }
-    return DF_EALREADY_CALLED; /* rule 23: nothing changes */
+/* A fire of `d`, which has fired before (or is freed: debug mode). */
+static DF_NOINLINE int fire_again(df_deferred *d, df_result r,
+                                  const char *api, const char *file,
+                                  int line, const char *func) {
+  if (DF_UNLIKELY(d->flags & DF_F_FREED)) df__misuse(d, api, file, line, func);
+  df_result_drop(r);
+  if (d->flags & DF_F_SUPPRESS) { /* rule 24: swallow one fire */
+    d->flags &= ~DF_F_SUPPRESS;
+    return 0;
   }
+  /* rule 23: nothing changes, but debug mode notes where it happened
+   * (df_deferred_already_called_error) */
+  if (DF_UNLIKELY(df__debug_of(d) != NULL))
+    df__debug_refired(d, file, line, func);
+  return DF_EALREADY_CALLED;
+}
+
+/* Rules 3-5: the shared start step of callback() and errback(); `api`
+ * names the caller's entry point for debug mode's reports. */
+static inline int fire(df_deferred *d, df_result r, const char *api,
+                       const char *file, int line, const char *func) {
+  if (DF_UNLIKELY(d->flags & DF_F_CALLED))
+    return fire_again(d, r, api, file, line, func);
   set_fired(d, r, file, line, func);
   if (DF_UNLIKELY(df__debug_of(d) != NULL))
     df__backtrace_capture(&d->debug->fired, 1); /* keep the caller: callback_at may be a tail call */
@@ -480,7 +523,7 @@ static inline int fire(df_deferred *d, df_result r, const char *file,
 
 int df__fire(df_deferred *d, df_result r, const char *file, int line,
              const char *func) {
-  return fire(d, r, file, line, func);
+  return fire(d, r, "firing", file, line, func);
 }
 
 static DF_NOINLINE int callback_slow(df_deferred *d, df_result result,
@@ -490,7 +533,7 @@ static DF_NOINLINE int callback_slow(df_deferred *d, df_result result,
     df_result_drop(result); /* rule 4: a deferred is not a result */
     return DF_EINVAL;
   }
-  return fire(d, result, file, line, func);
+  return fire(d, result, "df_deferred_callback()", file, line, func);
 }
 
 int df_deferred_callback_at(df_deferred *d, df_result result, const char *file,
@@ -499,7 +542,7 @@ int df_deferred_callback_at(df_deferred *d, df_result result, const char *file,
    * with no debug record and no observer: no stack frame, and the run is
    * a tail call. */
   if (DF_LIKELY(d && result.kind < DF_FAILURE &&
-                !(d->flags & (DF_F_CALLED | DF_F_COLD)) &&
+                !(d->flags & (DF_F_CALLED | DF_F_COLD | DF_F_CHAIN_TARGET)) &&
                 df__observer == NULL)) {
     set_fired(d, result, file, line, func);
     if (DF_UNLIKELY(d->paused != 0)) return run_callbacks(d);
@@ -507,9 +550,8 @@ int df_deferred_callback_at(df_deferred *d, df_result result, const char *file,
      * (it was unfired, so it is not running; it is not paused; the
      * result is not a deferred, so it does not wait). With nothing
      * queued, its "finished" step for an unfired deferred (never marked)
-     * is nothing. Its chained_to holds no reference: only a fired
-     * deferred's can. */
-    d->chained_to = NULL;
+     * is nothing. Its chained_to is NULL: only a chain_deferred target's
+     * can be set while it is unfired. */
     df_stage *st = d->head;
     if (st == d->pub.tail) return 0;
     if (st + 1 == d->pub.tail) return run_one(d, st); /* one stage */
@@ -524,7 +566,7 @@ int df_deferred_errback_at(df_deferred *d, df_failure *f, const char *file,
     df_failure_unref(f);
     return DF_EINVAL;
   }
-  return fire(d, df_failed(f), file, line, func);
+  return fire(d, df_failed(f), "df_deferred_errback()", file, line, func);
 }
 
 /* --- pause ------------------------------------------------------------------ */
@@ -546,6 +588,8 @@ int df_deferred_unpause(df_deferred *d) {
 int df_deferred_cancel_at(df_deferred *d, const char *file, int line,
                           const char *func) {
   if (!d) return DF_EINVAL;
+  if (DF_UNLIKELY(d->flags & DF_F_FREED))
+    df__misuse(d, "df_deferred_cancel()", file, line, func);
   /* rule C3: waiting on a chain: cancel what it waits on instead. Walking
    * to the end of the waiting chain here is what Twisted's recursion does;
    * its frames hold every deferred on the way until the canceller returns,
@@ -828,20 +872,20 @@ static inline bool take_simple_general(df_result *out) {
 
 /* take_simple_general(), first trying the commonest case on its own: a
  * deferred as df_succeed made it, never touched since. Its flags say it
- * was made fired and is neither running, cold nor marked; its queue,
- * still empty at the start of the inline segment, says no stage was ever
- * added (so its queue, run_base and counters are as new), and it holds
- * the plain value it was made with. With one reference, no pause and
- * never chained, its struct waits for the next df_succeed as it is. Any
- * other deferred take_simple_general() takes, it frees: one that passes
- * its tests and could be kept would have passed these. */
+ * was made fired and is neither running, cold, marked nor a
+ * chain_deferred target; its queue, still empty at the start of the
+ * inline segment, says no stage was ever added (so its queue, run_base
+ * and counters are as new, and it never waited: its chained_to is NULL),
+ * and it holds the plain value it was made with. With one reference and
+ * no pause, its struct waits for the next df_succeed as it is. Any other
+ * deferred take_simple_general() takes, it frees: one that passes its
+ * tests and could be kept would have passed these. */
 static DF_ALWAYS_INLINE bool take_simple(df_result *out) {
   df_deferred *r = out->u.deferred;
   if (DF_LIKELY(r != NULL) && r->flags == (DF_F_CALLED | DF_F_BORN_FIRED) &&
       df__sole_ref_unpaused(r) && r->head == r->inline_stages &&
-      r->pub.tail == r->inline_stages && r->chained_to == NULL &&
-      df__observer == NULL && df__spares.born_fired == NULL &&
-      df__spares.room_deferreds != 0) {
+      r->pub.tail == r->inline_stages && df__observer == NULL &&
+      df__spares.born_fired == NULL && df__spares.room_deferreds != 0) {
     *out = df__result_load(&r->result);
     df__spares.born_fired = r;
     return true;
