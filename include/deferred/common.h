@@ -93,8 +93,10 @@ void df_release_caches(void);
  * what it was, where it was created and where its last reference was
  * released, and calls abort() (a bug in the program, like a double
  * free). Results get checked accessors (df_result_int, ...: result.h),
- * which abort on the wrong kind of result. None of this costs anything
- * when debug mode is off. */
+ * which abort on the wrong kind of result. And at exit, the deferreds
+ * made in debug mode that are still waiting are listed on stderr
+ * (df_dump_waiting, report.h). None of this costs anything when debug
+ * mode is off. */
 void df_set_debugging(bool on);
 bool df_get_debugging(void);
 

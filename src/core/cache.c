@@ -94,6 +94,7 @@ static void thread_exit(void *p) {
 
 static void at_exit(void) {
   df__report_unhandled_at_exit();
+  df__dump_waiting_at_exit();
   df__spares.registered = false;
   free_caches();
   shutting_down = true;
