@@ -80,7 +80,8 @@ void df_release_caches(void);
 /* Debug mode (Twisted's Deferred.debug / setDebugging): when on, deferreds
  * record a native backtrace (backtrace(3)) where they are created and
  * first fired, and failures where they are created; unhandled-failure
- * reports then include them. Off by default; the environment variable DF_DEBUG=1
+ * reports and AlreadyCalled messages (df_deferred_already_called_error)
+ * then include them. Off by default; the environment variable DF_DEBUG=1
  * turns it on at start-up. Affects objects created after the call.
  * Process-wide; not thread-safe to flip while other threads create
  * deferreds.

@@ -276,6 +276,25 @@ int df_deferred_callback_at(df_deferred *d, df_result result, const char *file,
 int df_deferred_errback_at(df_deferred *d, df_failure *f, const char *file,
                            int line, const char *func);
 
+/* The AlreadyCalledError that Twisted raises where a fire of `d` returned
+ * DF_EALREADY_CALLED, as a new failure reference (raised at the caller's
+ * site), for a callback to pass on:
+ *
+ *     if (df_deferred_callback(d, v) == DF_EALREADY_CALLED)
+ *       return df_failed(df_deferred_already_called_error(d));
+ *
+ * Its message is "already called". For a deferred created in debug mode
+ * (common.h) it goes on, in the form of Twisted's debug text, with where
+ * `d` was created (lines starting " C:"), where it was first fired
+ * (" I:", "First Invoker") and where the last refused fire was made
+ * (" A:", "Fired again"): each the site the library recorded, as a
+ * Python traceback line, then the native backtrace. A NULL or unfired
+ * `d` gives the plain message. Never NULL (see df_failure_new). */
+#define df_deferred_already_called_error(d) \
+  df_deferred_already_called_error_at((d), DF_HERE)
+df_failure *df_deferred_already_called_error_at(const df_deferred *d,
+                                                const char *file, int line,
+                                                const char *func);
 
 /* --- pause --------------------------------------------------------------- */
 
