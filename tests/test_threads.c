@@ -172,6 +172,41 @@ static void test_threads_run_their_own_chains_at_the_same_time(void **state) {
   assert_int_equal(atomic_load(&freed_values), THREADS * ROUNDS);
 }
 
+/* --- debug mode on every thread -------------------------------------------- */
+
+typedef struct debug_worker {
+  df_deferred *left; /* one deferred left waiting, for the main thread */
+} debug_worker;
+
+static void *run_debug_chains(void *arg) {
+  debug_worker *w = arg;
+  pthread_barrier_wait(&start_line);
+  for (int round = 0; round < ROUNDS / 4; round++) {
+    df_deferred *inner = df_deferred_new(), *outer = df_deferred_new();
+    df_deferred_add_callback(outer, return_deferred, inner);
+    df_deferred_callback(outer, df_none());
+    df_deferred_callback(inner, df_int(round));
+    df_deferred_unref(outer); /* into this thread's quarantine */
+    df_deferred_unref(inner);
+  }
+  w->left = df_deferred_new();
+  return NULL; /* the quarantine is flushed as the thread exits */
+}
+
+/* The list of live deferreds made in debug mode is shared by the threads
+ * (each has its own quarantine): four threads making and freeing them at
+ * once leave exactly the four they kept. */
+static void test_debug_mode_tracks_deferreds_of_every_thread(void **state) {
+  (void)state;
+  df_set_debugging(true);
+  debug_worker workers[THREADS] = {{NULL}};
+  run_workers(run_debug_chains, workers, sizeof workers[0]);
+  df_set_debugging(false);
+  assert_int_equal(df_foreach_waiting(NULL, NULL), THREADS);
+  for (int t = 0; t < THREADS; t++) df_deferred_unref(workers[t].left);
+  assert_int_equal(df_foreach_waiting(NULL, NULL), 0);
+}
+
 /* --- a deferred that passes from thread to thread ---------------------------- */
 
 typedef struct relay {
@@ -230,6 +265,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_failure_serials_are_distinct_across_threads),
       cmocka_unit_test(test_threads_run_their_own_chains_at_the_same_time),
+      cmocka_unit_test(test_debug_mode_tracks_deferreds_of_every_thread),
       cmocka_unit_test(test_deferred_can_move_from_thread_to_thread),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
