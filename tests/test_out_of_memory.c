@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "support.h"
@@ -292,6 +293,51 @@ static void test_hand_offs_past_the_nesting_bound_resume_on_the_next_run(
   test_free(ds);
 }
 
+/* With no memory, the callbacks run in the same order as with enough,
+ * even when a paused waiter abandons the walk (rule 13) deep in hand-offs
+ * run nested: ds[3] is paused, so the hand-offs from ds[39] stop there
+ * (the stages after them stay queued), and go on once it is unpaused. */
+static void paused_midway(bool no_memory, bool warm_stack, char *log,
+                          size_t size) {
+  df_deferred *ds[CHAIN_LENGTH];
+  support_reset();
+  if (no_memory && warm_stack) {
+    support_count_allocations();
+    df_deferred *a = df_deferred_new(), *b = df_deferred_new();
+    df_deferred_add_callback(a, return_deferred, b);
+    df_deferred_callback(a, df_none());
+    df_deferred_callback(b, df_none()); /* the loop stack gets 32 frames */
+    df_deferred_unref(a);
+    df_deferred_unref(b);
+  }
+  build_waiting_chain(ds, true);
+  df_deferred_pause(ds[3]);
+  if (no_memory && warm_stack) {
+    support_fail_at = support_allocations + 1;
+    support_fail_run = SUPPORT_FAIL_FOREVER;
+  } else if (no_memory) {
+    support_refuse_every_allocation();
+  }
+  df_deferred_callback(ds[CHAIN_LENGTH - 1], df_int(7));
+  ev("|");
+  df_deferred_unpause(ds[3]);
+  if (no_memory) support_default_allocator();
+  snprintf(log, size, "%s", events);
+  for (int i = 0; i < CHAIN_LENGTH; i++) df_deferred_unref(ds[i]);
+}
+
+static void test_paused_waiter_stops_hand_offs_alike_without_memory(
+    void **state) {
+  (void)state;
+  static char with_memory[4096], without[4096];
+  paused_midway(false, false, with_memory, sizeof with_memory);
+  assert_non_null(strstr(with_memory, "w4:41 | w3:42 w2:43 w1:44 w0:45 "));
+  paused_midway(true, false, without, sizeof without);
+  assert_string_equal(without, with_memory);
+  paused_midway(true, true, without, sizeof without);
+  assert_string_equal(without, with_memory);
+}
+
 /* chain_deferred links c[0] -> c[1] -> ... -> c[39], each with a stage
  * before its link that records and adds one, fired with every allocation
  * failing: each chained fire happens (rule 15), none fails with a
@@ -339,6 +385,8 @@ int main(void) {
       cmocka_unit_test(
           test_hand_off_followed_by_stages_with_every_allocation_failing),
       cmocka_unit_test(test_chain_deferred_fires_with_every_allocation_failing),
+      cmocka_unit_test(
+          test_paused_waiter_stops_hand_offs_alike_without_memory),
       cmocka_unit_test(
           test_hand_offs_past_the_nesting_bound_resume_on_the_next_run),
       cmocka_unit_test(test_allocator_must_be_all_or_nothing),

@@ -36,8 +36,11 @@ enum {
   DF_FRAME_BOUNDARY = 1u << 0,   /* first frame of an invocation           */
   DF_FRAME_CHAINED = 1u << 1,    /* ...started by a CHAIN stage: the frame
                                     below is the chaining deferred        */
-  DF_FRAME_RESUMING = 1u << 2    /* back from a chained run: keep going
+  DF_FRAME_RESUMING = 1u << 2,   /* back from a chained run: keep going
                                     without the pause check (rule 17)     */
+  DF_FRAME_UNWIND = 1u << 3      /* out of memory: a waiter run nested above
+                                    unwound (run_edge_without_room): so
+                                    does this frame's invocation          */
 };
 
 static int run_callbacks(df_deferred *d);
@@ -948,10 +951,8 @@ enum run_outcome {
   RUN_PUSHED, /* a frame was pushed above cur (hand-off or chained run),
                  or the top frame changed: look at the top frame again   */
   RUN_BAIL,   /* frameless run only: a CONTINUE or CHAIN stage is next    */
-  /* Only from run_edge_without_room(): */
-  RUN_NEXT,   /* go on with cur's next stage (no pause check, rule 17)    */
-  RUN_UNWIND  /* a paused deferred abandoned the walk (rules 13, 16): unwind
-                 from cur's frame to the invocation's boundary            */
+  RUN_NEXT    /* only from run_edge_without_room(): go on with cur's next
+                 stage (no pause check, rule 17)                          */
 };
 
 /* rule 11: `cur`'s CONTINUE stage hands its result to `waiter`, whose
@@ -970,12 +971,13 @@ static DF_ALWAYS_INLINE void hand_off(df_deferred *cur, df_deferred *waiter) {
     df__observe(DF_EVENT_HANDED_OFF, cur, waiter, &waiter->result);
   /* The result's reference to cur goes to the waiter's chained_to if that
    * still names cur and the waiter is paused (its run, which forgets it,
-   * does not start now); else it is dropped (cur is held by its own
-   * frame). */
+   * does not start now); else it is dropped. Never the last: cur's own
+   * frame holds it, and as no other deferred could hold that reference,
+   * it is no case for the garbage test either (df_deferred_unref's). */
   if (DF_UNLIKELY(waiter->paused != 0) && borrows_chained_to(waiter, inner))
     keep_chained_to(waiter, inner);
   else
-    df_deferred_unref(inner);
+    inner->refs--;
 }
 
 /* --- out of memory: edges without a free frame ------------------------- */
@@ -1002,7 +1004,7 @@ static DF_ALWAYS_INLINE void hand_off(df_deferred *cur, df_deferred *waiter) {
 #define MAX_NESTED_RUNS 512
 static DF_TLS unsigned nested_runs;
 
-static bool run_loop(df_loop_stack *s, size_t base);
+static inline bool run_loop(df_loop_stack *s, size_t base);
 
 /* Run `d`, whose reference the caller gives, as the first frame (with
  * `flags`) of a loop of its own. Returns what run_loop() returns. */
@@ -1042,7 +1044,8 @@ static DF_NOINLINE enum run_outcome run_edge_without_room(df_loop_stack *s,
   if (kind == DF_STAGE_CONTINUE) {
     hand_off(cur, target);
     /* Unwinding through the waiter goes on through cur (rule 13). */
-    return run_nested(target, 0) ? RUN_UNWIND : RUN_PUSHED;
+    if (run_nested(target, 0)) s->frames[s->len - 1].flags |= DF_FRAME_UNWIND;
+    return RUN_PUSHED;
   }
   start_chained(cur, target, site);
   run_nested(target, DF_FRAME_BOUNDARY);
@@ -1162,11 +1165,15 @@ static bool unwind(df_loop_stack *s, size_t base) {
 /* The general loop: frames on an explicit stack, for hand-offs to waiters
  * and chained runs, until the stack is back at `base`. Returns true if
  * it ended by unwinding through the frame at `base` (see unwind()). */
-static bool run_loop(df_loop_stack *s, size_t base) {
+static DF_ALWAYS_INLINE bool run_loop(df_loop_stack *s, size_t base) {
   while (s->len > base) {
     df_loop_frame *top = &s->frames[s->len - 1];
     df_deferred *cur = top->d;
-    if (top->flags & DF_FRAME_RESUMING) {
+    if (top->flags & (DF_FRAME_RESUMING | DF_FRAME_UNWIND)) {
+      if (DF_UNLIKELY(top->flags & DF_FRAME_UNWIND)) {
+        if (unwind(s, base)) return true;
+        continue;
+      }
       top->flags &= ~DF_FRAME_RESUMING; /* Twisted's inner loop goes on */
     } else if (df__paused(cur)) {
       if (DF_UNLIKELY(df__observer != NULL) && !df__waiting(cur))
@@ -1177,12 +1184,7 @@ static bool run_loop(df_loop_stack *s, size_t base) {
       clear_chained_to(cur);
     }
 
-    enum run_outcome o = run_stages(s, cur);
-    if (o == RUN_PUSHED) continue;
-    if (DF_UNLIKELY(o == RUN_UNWIND)) {
-      if (unwind(s, base)) return true;
-      continue;
-    }
+    if (run_stages(s, cur) == RUN_PUSHED) continue;
 
     finish_pass(cur);
     df_loop_frame f = s->frames[--s->len];
