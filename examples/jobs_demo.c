@@ -1,7 +1,7 @@
 /* jobs-demo: a small program's deferreds, and the record of how they
  * fired (deferred/firing_log.h).
  *
- *     jobs-demo [--dot FILE] [--trace FILE] [--events]
+ *     jobs-demo [--dot FILE] [--trace FILE] [--events] [--dump-waiting]
  *
  * Everything runs on the test clock, so the run takes no time and is the
  * same every time:
@@ -21,7 +21,9 @@
  *
  * It prints what happened, as it happens, and records every firing in a
  * firing log, written as a Graphviz graph (--dot) and as Chrome
- * trace-event JSON (--trace) at the end; --events prints the log itself.
+ * trace-event JSON (--trace) at the end; --events prints the log itself,
+ * and --dump-waiting (debug mode) lists the deferreds still waiting at the
+ * end, as a program that hangs would (df_dump_waiting).
  * docs/firing-log.md shows the graph. Only the public API is used. */
 #include <deferred.h>
 #include <errno.h>
@@ -264,7 +266,8 @@ static int workload(demo *demo) {
 
 /* --- the command line ---------------------------------------------------------- */
 
-static const char usage[] = "usage: jobs-demo [--dot FILE] [--trace FILE] [--events]";
+static const char usage[] =
+    "usage: jobs-demo [--dot FILE] [--trace FILE] [--events] [--dump-waiting]";
 
 static void help(void) {
   printf("%s\n\n"
@@ -277,6 +280,8 @@ static void help(void) {
          "  --trace FILE   write it as Chrome trace-event JSON (open it at\n"
          "                 ui.perfetto.dev or in chrome://tracing)\n"
          "  --events       print the firing log, one line per event\n"
+         "  --dump-waiting run in debug mode and list the deferreds still\n"
+         "                 waiting at the end (df_dump_waiting)\n"
          "  --help         show this help\n\n"
          "Exit status: 0 on success, 1 if a file cannot be written or memory\n"
          "runs out, 2 for a bad command line.\n",
@@ -326,7 +331,7 @@ static bool finish_output(output *o, const df_firing_log *log,
 
 int main(int argc, char **argv) {
   output dot = {NULL, NULL}, trace = {NULL, NULL};
-  bool events = false;
+  bool events = false, dump_waiting = false;
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -334,6 +339,8 @@ int main(int argc, char **argv) {
       return 0;
     } else if (strcmp(arg, "--events") == 0) {
       events = true;
+    } else if (strcmp(arg, "--dump-waiting") == 0) {
+      dump_waiting = true;
     } else if (strcmp(arg, "--dot") == 0 || strcmp(arg, "--trace") == 0) {
       if (i + 1 >= argc) return bad_usage("%s needs a FILE", arg);
       (arg[2] == 'd' ? &dot : &trace)->path = argv[++i];
@@ -348,6 +355,9 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  /* Debug mode keeps a list of the live deferreds (and checks each use),
+   * which df_dump_waiting reads: it must be on before they are made. */
+  if (dump_waiting) df_set_debugging(true);
   demo demo = {NULL, NULL, 0, 0, 0, "none", NULL, NULL};
   df_firing_log *log = NULL;
   int rc = DF_ENOMEM;
@@ -357,6 +367,7 @@ int main(int argc, char **argv) {
       df_firing_log_start(&options, &log) == 0) {
     rc = workload(&demo);
     df_firing_log_stop(log);
+    if (rc == 0 && dump_waiting) df_dump_waiting(stdout);
   }
   df_semaphore_free(demo.workers);
   df_clock_free(demo.clock);

@@ -13,6 +13,8 @@ Runs jobs-demo --dot --trace and checks:
     each deferred has one track named by a thread_name event, every other
     event is on one of those tracks, each flow has one start and one end,
     and otherData counts what the log held;
+  - --dump-waiting lists the two deferreds of the step that hangs, and
+    nothing is left at exit;
   - --help; a bad option, and one file named for both outputs (exit 2);
     a file that cannot be written, and a full standard output (exit 1,
     with the reason).
@@ -147,12 +149,14 @@ def check_trace(trace_path, events, deferreds, dropped):
 def check_command_line(demo, work):
     result = run([demo, "--help"])
     if result.returncode != 0 or not result.stdout.startswith(
-            "usage: jobs-demo [--dot FILE] [--trace FILE] [--events]\n"):
+            "usage: jobs-demo [--dot FILE] [--trace FILE] [--events] "
+            "[--dump-waiting]\n"):
         fail("--help: %d %r" % (result.returncode, result.stdout[:80]))
     result = run([demo, "--bogus"])
     if (result.returncode, result.stdout, result.stderr) != (
             2, "", 'jobs-demo: unknown option "--bogus"\n'
-            "usage: jobs-demo [--dot FILE] [--trace FILE] [--events]\n"
+            "usage: jobs-demo [--dot FILE] [--trace FILE] [--events] "
+            "[--dump-waiting]\n"
             'try "jobs-demo --help" for more\n'):
         fail("--bogus: %d %r %r" % (result.returncode, result.stdout,
                                     result.stderr))
@@ -177,6 +181,18 @@ def check_command_line(demo, work):
             % missing):
         fail("unwritable: %d %r %r" % (result.returncode, result.stdout,
                                        result.stderr))
+    result = run([demo, "--dump-waiting"])
+    dump = re.search(
+        r"\nlibdeferred \(debug mode\): 2 deferreds still waiting, oldest "
+        r"first:\n"
+        r"  <Deferred at 0x[0-9a-f]+> \(created at examples/jobs_demo\.c:\d+ "
+        r"in deploy\) was never fired\n"
+        r"  <Deferred at 0x[0-9a-f]+> \(created at examples/jobs_demo\.c:\d+ "
+        r"in deploy\) waits on <Deferred at 0x[0-9a-f]+> \(created at "
+        r"examples/jobs_demo\.c:\d+ in deploy\)\nfiring log: ", result.stdout)
+    if result.returncode != 0 or result.stderr or not dump:
+        fail("--dump-waiting: %d %r %r" % (result.returncode, result.stdout,
+                                           result.stderr))
     result = run([demo, "--events"])
     lines = result.stdout.splitlines()
     header = [i for i, l in enumerate(lines) if l.startswith("# firing log:")]
