@@ -1,0 +1,260 @@
+/* Helpers shared by the reactor's cmocka suites (tests/reactor/test_*.c),
+ * on top of ../support.h:
+ *
+ *   - a clock the test drives: the library's test clock
+ *     (deferred/test_clock.h) when it is there, else a small stand-in with
+ *     the same two functions, test_clock_new and test_clock_advance;
+ *   - a recording protocol (`recorder`) that logs each call it gets into
+ *     the event log of support.h ("made", "data:<bytes>", "eof",
+ *     "wlost", "lost:<Type>", "free") and keeps what it received;
+ *   - a recording client factory (`client_log`) for the ClientFactory
+ *     callbacks;
+ *   - for loopback tests: a watchdog that stops a reactor which runs too
+ *     long (the test then fails on `watchdog_fired`), and raising the
+ *     open-file limit.
+ */
+#ifndef DF_TESTS_REACTOR_SUPPORT_H
+#define DF_TESTS_REACTOR_SUPPORT_H
+
+#include <string.h>
+#include <sys/resource.h>
+
+#include "deferred/uv.h"
+#include "support.h"
+
+/* --- a clock the test drives ------------------------------------------------- */
+
+#if defined(__has_include)
+#if __has_include("deferred/test_clock.h")
+#define DF_TESTS_HAVE_TEST_CLOCK 1
+#endif
+#endif
+
+#ifdef DF_TESTS_HAVE_TEST_CLOCK
+#include "deferred/test_clock.h"
+static inline df_clock *test_clock_new(void) { return df_test_clock_new(); }
+static inline void test_clock_advance(df_clock *c, double amount) {
+  assert_int_equal(df_test_clock_advance(c, amount), 0);
+}
+#else
+/* Until deferred/test_clock.h is in the tree: the calls in a sorted
+ * array, run by advance in time order (ties in scheduling order). */
+typedef struct stand_in_clock {
+  df_clock base;
+  double now;
+  df_delayed_call *calls[256];
+  size_t count;
+} stand_in_clock;
+
+static inline double stand_in_seconds(df_clock *c) {
+  return ((stand_in_clock *)c)->now;
+}
+static inline void stand_in_unschedule(df_clock *c, df_delayed_call *call) {
+  stand_in_clock *s = (stand_in_clock *)c;
+  for (size_t i = 0; i < s->count; i++)
+    if (s->calls[i] == call) {
+      memmove(&s->calls[i], &s->calls[i + 1],
+              (s->count - i - 1) * sizeof *s->calls);
+      s->count--;
+      return;
+    }
+}
+static inline int stand_in_schedule(df_clock *c, df_delayed_call *call) {
+  stand_in_clock *s = (stand_in_clock *)c;
+  if (s->count == 256) return DF_ENOMEM;
+  size_t i = s->count;
+  while (i > 0 && df_delayed_call_time(s->calls[i - 1]) > df_delayed_call_time(call)) {
+    s->calls[i] = s->calls[i - 1];
+    i--;
+  }
+  s->calls[i] = call;
+  s->count++;
+  return 0;
+}
+static inline void stand_in_reschedule(df_clock *c, df_delayed_call *call) {
+  stand_in_unschedule(c, call);
+  stand_in_schedule(c, call);
+}
+static inline void stand_in_destroy(df_clock *c) {
+  stand_in_clock *s = (stand_in_clock *)c;
+  while (s->count) df_delayed_call_discard(s->calls[--s->count]);
+  free(s);
+}
+static const df_clock_type stand_in_type = {
+    "stand-in test clock", stand_in_seconds, stand_in_schedule,
+    stand_in_reschedule, stand_in_unschedule, stand_in_destroy};
+static inline df_clock *test_clock_new(void) {
+  stand_in_clock *s = calloc(1, sizeof *s);
+  if (s) s->base.type = &stand_in_type;
+  return &s->base;
+}
+static inline void test_clock_advance(df_clock *c, double amount) {
+  stand_in_clock *s = (stand_in_clock *)c;
+  s->now += amount;
+  while (s->count && df_delayed_call_time(s->calls[0]) <= s->now) {
+    df_delayed_call *call = s->calls[0];
+    memmove(&s->calls[0], &s->calls[1], (s->count - 1) * sizeof *s->calls);
+    s->count--;
+    df_delayed_call_run(call);
+  }
+}
+#endif
+
+/* --- a recording protocol ------------------------------------------------------ */
+
+typedef struct recorder recorder;
+static inline const char *rname(const recorder *r);
+struct recorder {
+  df_protocol base;
+  char received[8192];
+  size_t len;
+  const char *name; /* prefix of its events, "" by default */
+  bool half_close;  /* behave as a half-closeable protocol */
+  bool echo;        /* write back what it receives */
+  bool lose_on_eof; /* lose the connection at the end of input */
+  int *freed;       /* incremented when freed, if set */
+};
+static inline const char *rname(const recorder *r) {
+  return r->name ? r->name : "";
+}
+
+static inline void recorder_made(df_protocol *p) {
+  ev("%smade", rname((recorder *)p));
+}
+static inline void recorder_data(df_protocol *p, const char *data, size_t len) {
+  recorder *r = (recorder *)p;
+  size_t room = sizeof r->received - r->len;
+  memcpy(r->received + r->len, data, len < room ? len : room);
+  r->len += len < room ? len : room;
+  if (len < 64) ev("%sdata:%.*s", rname(r), (int)len, data);
+  if (r->echo) df_transport_write(p->transport, data, len);
+}
+static inline void recorder_eof(df_protocol *p) {
+  recorder *r = (recorder *)p;
+  ev("%seof", rname(r));
+  if (r->lose_on_eof) df_transport_lose_connection(p->transport);
+}
+static inline void recorder_write_lost(df_protocol *p) {
+  ev("%swlost", rname((recorder *)p));
+}
+static inline void recorder_lost(df_protocol *p, df_failure *reason) {
+  ev("%slost:%s", rname((recorder *)p), df_failure_type(reason)->name);
+}
+static inline void recorder_free(df_protocol *p) {
+  recorder *r = (recorder *)p;
+  ev("%sfree", rname(r));
+  if (r->freed) (*r->freed)++;
+  free(r);
+}
+
+/* Two types: one that is not half-closeable (an end of input closes the
+ * connection) and one that is. */
+static const df_protocol_type recorder_type = {
+    .name = "Recorder", .size = sizeof(recorder), .connection_made = recorder_made,
+    .data_received = recorder_data, .connection_lost = recorder_lost,
+    .free = recorder_free};
+static const df_protocol_type half_close_recorder_type = {
+    .name = "HalfCloseRecorder", .size = sizeof(recorder),
+    .connection_made = recorder_made, .data_received = recorder_data,
+    .read_connection_lost = recorder_eof,
+    .write_connection_lost = recorder_write_lost,
+    .connection_lost = recorder_lost, .free = recorder_free};
+
+static inline recorder *recorder_new(const df_protocol_type *type) {
+  recorder *r = calloc(1, sizeof *r);
+  assert_non_null(r);
+  df_protocol_init(&r->base, type);
+  r->name = "";
+  return r;
+}
+
+/* --- a recording client factory --------------------------------------------------- */
+
+typedef struct client_log {
+  df_factory base;
+  const df_protocol_type *protocol_type;
+  int started, failed, lost;
+  char failure_type[64];   /* the last reason's type name */
+  char failure_text[512];  /* and its brief text */
+  bool reconnect_once;     /* connect again from client_connection_failed */
+  recorder *last_built;
+} client_log;
+
+static inline void note_reason(client_log *log, df_failure *reason) {
+  snprintf(log->failure_type, sizeof log->failure_type, "%s",
+           df_failure_type(reason)->name);
+  df_failure_brief(reason, log->failure_text, sizeof log->failure_text);
+}
+static inline df_protocol *client_log_build(df_factory *f, const df_address *peer) {
+  (void)peer;
+  client_log *log = (client_log *)f;
+  recorder *r = recorder_new(log->protocol_type ? log->protocol_type
+                                                : &recorder_type);
+  log->last_built = r;
+  ev("build");
+  return &r->base;
+}
+static inline void client_log_started(df_factory *f, df_connector *c) {
+  (void)c;
+  ((client_log *)f)->started++;
+  ev("started");
+}
+static inline void client_log_failed(df_factory *f, df_connector *c,
+                                     df_failure *reason) {
+  client_log *log = (client_log *)f;
+  log->failed++;
+  note_reason(log, reason);
+  ev("failed:%s", log->failure_type);
+  if (log->reconnect_once) {
+    log->reconnect_once = false;
+    assert_int_equal(df_connector_connect(c), 0);
+  }
+}
+static inline void client_log_lost(df_factory *f, df_connector *c,
+                                   df_failure *reason) {
+  (void)c;
+  client_log *log = (client_log *)f;
+  log->lost++;
+  note_reason(log, reason);
+  ev("clost:%s", log->failure_type);
+}
+static const df_factory_type client_log_type = {
+    .name = "ClientLog", .build_protocol = client_log_build,
+    .started_connecting = client_log_started,
+    .client_connection_failed = client_log_failed,
+    .client_connection_lost = client_log_lost};
+
+static inline void client_log_init(client_log *log) {
+  memset(log, 0, sizeof *log);
+  df_factory_init(&log->base, &client_log_type);
+}
+
+/* --- loopback tests: a watchdog, file descriptors --------------------------------- */
+
+static bool watchdog_fired;
+
+static inline void watchdog_bite(void *arg) {
+  watchdog_fired = true;
+  df_reactor_stop(arg);
+}
+
+/* Stop `r` after `seconds` if the test has not stopped it (the test
+ * then fails on watchdog_fired); ctest's TIMEOUT is the last resort. */
+static inline void watchdog_arm(df_reactor *r, double seconds) {
+  watchdog_fired = false;
+  assert_int_equal(df_reactor_call_later(r, seconds, watchdog_bite, r, NULL), 0);
+}
+
+/* Raise the soft limit on open files to `want` (at most the hard limit). */
+static inline rlim_t raise_fd_limit(rlim_t want) {
+  struct rlimit lim;
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return 0;
+  if (lim.rlim_cur < want) {
+    lim.rlim_cur = want < lim.rlim_max ? want : lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+    getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  return lim.rlim_cur;
+}
+
+#endif /* DF_TESTS_REACTOR_SUPPORT_H */
