@@ -123,9 +123,12 @@ static void watch_connected(df_connector *c, df_protocol *p, void *arg) {
   df_deferred_unref(d);
 }
 
+static void release_unbuilt_protocol(df_connector *c);
+
 static void watch_failed(df_connector *c, df_failure *reason, void *arg) {
   df_deferred *d = arg;
   c->watch_arg = NULL;
+  release_unbuilt_protocol(c);
   if (!d) return;
   df_deferred_errback(d, df_failure_ref(reason));
   df_deferred_unref(d);
@@ -207,6 +210,15 @@ static void release_one_protocol_factory(df_factory *f) {
   one_protocol_factory *one = (one_protocol_factory *)f;
   df__protocol_release(one->protocol); /* never connected */
   df__uv_free(one);
+}
+
+/* connectProtocol's protocol is released as soon as the attempt fails
+ * (the factory itself lives as long as the connector). */
+static void release_unbuilt_protocol(df_connector *c) {
+  if (c->release_factory != release_one_protocol_factory) return;
+  one_protocol_factory *one = (one_protocol_factory *)c->factory;
+  df__protocol_release(one->protocol);
+  one->protocol = NULL;
 }
 
 df_deferred *df_connect_protocol(df_endpoint *ep, df_protocol *protocol) {

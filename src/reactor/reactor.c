@@ -22,7 +22,6 @@
  * Every libuv handle and request the reactor opens is counted (`open`);
  * df_reactor_free closes everything and runs the loop until the count is
  * back to zero, so nothing the reactor allocated outlives it. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -93,8 +92,14 @@ static void arm(df__uv_reactor *ur) {
     uv_timer_stop(&ur->timer);
     return;
   }
-  double delay = top->time - uv_seconds(&ur->clock);
-  uint64_t ms = delay <= 0 ? 0 : (uint64_t)ceil(delay * 1000.0);
+  double delay_ms = (top->time - uv_seconds(&ur->clock)) * 1000.0;
+  /* Rounded up (no libm: ceil by hand); capped at a year. */
+  uint64_t ms = 0;
+  if (delay_ms > 0) {
+    if (delay_ms > 3.2e10) delay_ms = 3.2e10;
+    ms = (uint64_t)delay_ms;
+    if ((double)ms < delay_ms) ms++;
+  }
   uv_update_time(ur->loop);
   uv_timer_start(&ur->timer, run_due_calls, ms, 0);
 }

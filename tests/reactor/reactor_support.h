@@ -18,6 +18,7 @@
 
 #include <string.h>
 #include <sys/resource.h>
+#include <uv.h>
 
 #include "deferred/uv.h"
 #include "support.h"
