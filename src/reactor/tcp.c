@@ -285,6 +285,17 @@ static size_t tcp_buffered(const df_transport *t) {
 
 /* --- reading ----------------------------------------------------------------------- */
 
+/* The socket's pending error (SO_ERROR) as a libuv code, or 0. */
+static int socket_error(df__tcp_conn *c) {
+  uv_os_fd_t fd;
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (uv_fileno((uv_handle_t *)&c->handle, &fd) != 0 ||
+      getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+    return 0;
+  return err ? uv_translate_sys_error(err) : 0;
+}
+
 static void give_read_buffer(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   (void)suggested;
   df__uv_read_buffer(conn_of_stream((uv_stream_t *)h)->ur, buf);
@@ -300,6 +311,15 @@ static void read_done(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   }
   if (nread == 0) return; /* EAGAIN */
   if (nread == UV_EOF) {
+    /* libuv reports a hang-up after a short read as an end of file
+     * without reading again, so a reset that follows data looks like a
+     * clean close: the socket's pending error tells them apart. (A poem
+     * cut short by a reset must be a failed download.) */
+    int pending = socket_error(c);
+    if (pending) {
+      close_with(c, df__connection_lost_failure(pending));
+      return;
+    }
     uv_read_stop(s);
     df__transport_read_eof(&c->base);
     if ((c->base.flags & DF__T_WRITE_DONE) && !(c->base.flags & DF__T_CLOSED))

@@ -23,6 +23,10 @@
 #include "deferred/uv.h"
 #include "support.h"
 
+/* The struct holding `ptr` as `member`. */
+#define DF__TEST_CONTAINER(ptr, type, member) \
+  ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
 /* --- a clock the test drives ------------------------------------------------- */
 
 #if defined(__has_include)
