@@ -92,6 +92,24 @@ static int listen_echo(const char *interface) {
   return df_address_port(&a);
 }
 
+/* Listen on 127.0.0.1 with `f` (static: the reactor borrows it); the
+ * port the kernel chose. */
+static int listen_with(df_factory *f) {
+  df_listening_port *port;
+  assert_int_equal(df_reactor_listen_tcp(r, 0, f, "127.0.0.1", 0, 0, &port, NULL), 0);
+  df_address a;
+  df_listening_port_get_host(port, &a);
+  df_listening_port_unref(port);
+  return df_address_port(&a);
+}
+
+/* A for_protocol factory of `type`, listening: the port. */
+static df_factory one_type_factory;
+static int listen_protocol(const df_protocol_type *type) {
+  df_factory_init_for_protocol(&one_type_factory, type);
+  return listen_with(&one_type_factory);
+}
+
 /* --- the client: send, half-close, collect; stop when all are done ---------- */
 
 typedef struct sender_factory {
@@ -336,21 +354,14 @@ static const df_protocol_type bye_type = {.name = "Bye",
 
 static void test_half_close_leaves_the_other_direction_open(void **state) {
   (void)state;
-  df_factory f;
-  df_factory_init_for_protocol(&f, &bye_type);
-  df_listening_port *port;
-  df_reactor_listen_tcp(r, 0, &f, "127.0.0.1", 0, 0, &port, NULL);
-  df_address a;
-  df_listening_port_get_host(port, &a);
+  int port = listen_protocol(&bye_type);
   clients_init("", 0, 1);
   clients.payload = "bye"; /* what it expects back; it sends it too */
   clients.payload_len = 3;
-  df_reactor_connect_tcp(r, "127.0.0.1", df_address_port(&a), &clients.base, 5,
-                         NULL, NULL);
+  df_reactor_connect_tcp(r, "127.0.0.1", port, &clients.base, 5, NULL, NULL);
   run();
   assert_int_equal(good_replies, 1);
   assert_string_equal(events, "server-lost:ConnectionDone ");
-  df_listening_port_unref(port);
 }
 
 /* Aborts when the client's data comes (so that the client is connected
@@ -369,21 +380,14 @@ static const df_protocol_type abort_type = {.name = "Abort",
 
 static void test_abort_connection_resets_the_peer(void **state) {
   (void)state;
-  df_factory f;
-  df_factory_init_for_protocol(&f, &abort_type);
-  df_listening_port *port;
-  df_reactor_listen_tcp(r, 0, &f, "127.0.0.1", 0, 0, &port, NULL);
-  df_address a;
-  df_listening_port_get_host(port, &a);
+  int port = listen_protocol(&abort_type);
   clients_init("data", 4, 1);
-  df_reactor_connect_tcp(r, "127.0.0.1", df_address_port(&a), &clients.base, 5,
-                         NULL, NULL);
+  df_reactor_connect_tcp(r, "127.0.0.1", port, &clients.base, 5, NULL, NULL);
   run();
   assert_string_equal(events, "server-lost:ConnectionAborted ");
   assert_int_equal(good_replies, 0);
   assert_non_null(strstr(clients.reason, "ConnectionLost: "));
   assert_non_null(strstr(clients.reason, "connection reset by peer"));
-  df_listening_port_unref(port);
 }
 
 /* --- backpressure ---------------------------------------------------------------- */
@@ -486,15 +490,11 @@ static const df_protocol_type reader_type = {
 static void test_a_slow_reader_pauses_the_producer_and_bounds_the_buffer(
     void **state) {
   (void)state;
-  df_factory sf;
+  static df_factory sf, rf;
   df_factory_init(&sf, &streamer_factory);
-  df_listening_port *port;
-  df_reactor_listen_tcp(r, 0, &sf, "127.0.0.1", 0, 0, &port, NULL);
-  df_address a;
-  df_listening_port_get_host(port, &a);
-  df_factory rf;
+  int port = listen_with(&sf);
   df_factory_init_for_protocol(&rf, &reader_type);
-  df_reactor_connect_tcp(r, "127.0.0.1", df_address_port(&a), &rf, 5, NULL, NULL);
+  df_reactor_connect_tcp(r, "127.0.0.1", port, &rf, 5, NULL, NULL);
   run();
   assert_int_equal(reader_total, STREAM_TOTAL);
   assert_true(the_streamer->pauses >= 1);
@@ -502,7 +502,6 @@ static void test_a_slow_reader_pauses_the_producer_and_bounds_the_buffer(
   /* Never more than the high-water mark plus one write behind. */
   assert_true(the_streamer->max_buffered <= DF_WRITE_HIGH_WATER_DEFAULT + STREAM_PIECE);
   free(the_streamer);
-  df_listening_port_unref(port);
 }
 
 /* --- many connections ------------------------------------------------------------- */
