@@ -10,6 +10,8 @@
  *   deferred/observe.h   watching chains fire (the firing log)
  *   deferred/list.h      DeferredList and gatherResults
  *   deferred/clock.h     time: clocks and delayed calls
+ *   deferred/test_clock.h  a deterministic clock for tests (task.Clock)
+ *   deferred/timeout.h   timeouts (addTimeout) and defer_later
  *
  * Link with `pkg-config --libs libdeferred` or, in CMake,
  * find_package(libdeferred) and target_link_libraries(x libdeferred::deferred).
@@ -25,5 +27,7 @@
 #include "deferred/observe.h"
 #include "deferred/list.h"
 #include "deferred/clock.h"
+#include "deferred/test_clock.h"
+#include "deferred/timeout.h"
 
 #endif /* DEFERRED_H */

@@ -42,6 +42,8 @@ int df_clock_call_later_owned(df_clock *clock, double delay, df_call_fn fn,
   if (out) *out = NULL;
   int rc = DF_EINVAL;
   if (!clock || !fn || isnan(delay)) goto fail;
+  double time = clock->type->seconds(clock) + delay;
+  if (isnan(time)) goto fail; /* an infinite delay from an infinite now */
   rc = DF_ENOMEM;
   df_delayed_call *call = df__malloc(sizeof *call);
   if (!call) goto fail;
@@ -49,7 +51,7 @@ int df_clock_call_later_owned(df_clock *clock, double delay, df_call_fn fn,
                             .fn = fn,
                             .arg = arg,
                             .release = release,
-                            .time = clock->type->seconds(clock) + delay,
+                            .time = time,
                             .refs = out ? 2 : 1,
                             .state = CALL_PENDING};
   rc = clock->type->schedule(clock, call);
@@ -95,6 +97,19 @@ static void finish(df_delayed_call *call, enum call_state state) {
   df_delayed_call_unref(call);
 }
 
+/* The end of reset and delay: a new (time, delayed_time) pair, refused
+ * (nothing changed) if the time it gives is NaN, as a NaN argument or
+ * infinities of opposite signs make it; Twisted accepts those and then
+ * sorts its calls by a NaN. The loop is told of every move, earlier or
+ * later. */
+static int move(df_delayed_call *call, double time, double delayed_time) {
+  if (isnan(time + delayed_time)) return DF_EINVAL;
+  call->time = time;
+  call->delayed_time = delayed_time;
+  call->clock->type->reschedule(call->clock, call);
+  return 0;
+}
+
 int df_delayed_call_cancel(df_delayed_call *call) {
   int rc = check_pending(call);
   if (rc < 0) return rc;
@@ -106,26 +121,26 @@ int df_delayed_call_cancel(df_delayed_call *call) {
 int df_delayed_call_reset(df_delayed_call *call, double seconds_from_now) {
   int rc = check_pending(call);
   if (rc < 0) return rc;
-  if (isnan(seconds_from_now)) return DF_EINVAL;
   double new_time = call->clock->type->seconds(call->clock) + seconds_from_now;
-  if (new_time < call->time) {
-    call->delayed_time = 0;
-    call->time = new_time;
-  } else {
-    call->delayed_time = new_time - call->time;
+  double time = call->time, delayed_time;
+  if (new_time < time) { /* earlier: the call moves (Twisted's resetter) */
+    delayed_time = 0;
+    time = new_time;
+  } else { /* later: only the delay grows, Twisted's lazy move */
+    delayed_time = new_time - time;
   }
-  call->clock->type->reschedule(call->clock, call);
-  return 0;
+  return move(call, time, delayed_time);
 }
 
 int df_delayed_call_delay(df_delayed_call *call, double seconds_later) {
   int rc = check_pending(call);
   if (rc < 0) return rc;
-  if (isnan(seconds_later)) return DF_EINVAL;
-  call->delayed_time += seconds_later;
-  if (call->delayed_time < 0) df_delayed_call_activate_delay(call);
-  call->clock->type->reschedule(call->clock, call);
-  return 0;
+  double time = call->time, delayed_time = call->delayed_time + seconds_later;
+  if (delayed_time < 0) { /* into the past: Twisted's activate_delay */
+    time += delayed_time;
+    delayed_time = 0;
+  }
+  return move(call, time, delayed_time);
 }
 
 bool df_delayed_call_active(const df_delayed_call *call) {
