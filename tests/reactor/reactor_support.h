@@ -1,9 +1,8 @@
 /* Helpers shared by the reactor's cmocka suites (tests/reactor/test_*.c),
  * on top of ../support.h:
  *
- *   - a clock the test drives: the library's test clock
- *     (deferred/test_clock.h) when it is there, else a small stand-in with
- *     the same two functions, test_clock_new and test_clock_advance;
+ *   - the test clock (deferred/test_clock.h), as test_clock_new and
+ *     test_clock_advance (which asserts that it advanced);
  *   - a recording protocol (`recorder`) that logs each call it gets into
  *     the event log of support.h ("made", "data:<bytes>", "eof",
  *     "wlost", "lost:<Type>", "free") and keeps what it received;
@@ -29,81 +28,12 @@
 
 /* --- a clock the test drives ------------------------------------------------- */
 
-#if defined(__has_include)
-#if __has_include("deferred/test_clock.h")
-#define DF_TESTS_HAVE_TEST_CLOCK 1
-#endif
-#endif
-
-#ifdef DF_TESTS_HAVE_TEST_CLOCK
 #include "deferred/test_clock.h"
+
 static inline df_clock *test_clock_new(void) { return df_test_clock_new(); }
 static inline void test_clock_advance(df_clock *c, double amount) {
   assert_int_equal(df_test_clock_advance(c, amount), 0);
 }
-#else
-/* Until deferred/test_clock.h is in the tree: the calls in a sorted
- * array, run by advance in time order (ties in scheduling order). */
-typedef struct stand_in_clock {
-  df_clock base;
-  double now;
-  df_delayed_call *calls[256];
-  size_t count;
-} stand_in_clock;
-
-static inline double stand_in_seconds(df_clock *c) {
-  return ((stand_in_clock *)c)->now;
-}
-static inline void stand_in_unschedule(df_clock *c, df_delayed_call *call) {
-  stand_in_clock *s = (stand_in_clock *)c;
-  for (size_t i = 0; i < s->count; i++)
-    if (s->calls[i] == call) {
-      memmove(&s->calls[i], &s->calls[i + 1],
-              (s->count - i - 1) * sizeof *s->calls);
-      s->count--;
-      return;
-    }
-}
-static inline int stand_in_schedule(df_clock *c, df_delayed_call *call) {
-  stand_in_clock *s = (stand_in_clock *)c;
-  if (s->count == 256) return DF_ENOMEM;
-  size_t i = s->count;
-  while (i > 0 && df_delayed_call_time(s->calls[i - 1]) > df_delayed_call_time(call)) {
-    s->calls[i] = s->calls[i - 1];
-    i--;
-  }
-  s->calls[i] = call;
-  s->count++;
-  return 0;
-}
-static inline void stand_in_reschedule(df_clock *c, df_delayed_call *call) {
-  stand_in_unschedule(c, call);
-  stand_in_schedule(c, call);
-}
-static inline void stand_in_destroy(df_clock *c) {
-  stand_in_clock *s = (stand_in_clock *)c;
-  while (s->count) df_delayed_call_discard(s->calls[--s->count]);
-  free(s);
-}
-static const df_clock_type stand_in_type = {
-    "stand-in test clock", stand_in_seconds, stand_in_schedule,
-    stand_in_reschedule, stand_in_unschedule, stand_in_destroy};
-static inline df_clock *test_clock_new(void) {
-  stand_in_clock *s = calloc(1, sizeof *s);
-  if (s) s->base.type = &stand_in_type;
-  return &s->base;
-}
-static inline void test_clock_advance(df_clock *c, double amount) {
-  stand_in_clock *s = (stand_in_clock *)c;
-  s->now += amount;
-  while (s->count && df_delayed_call_time(s->calls[0]) <= s->now) {
-    df_delayed_call *call = s->calls[0];
-    memmove(&s->calls[0], &s->calls[1], (s->count - 1) * sizeof *s->calls);
-    s->count--;
-    df_delayed_call_run(call);
-  }
-}
-#endif
 
 /* --- a recording protocol ------------------------------------------------------ */
 
