@@ -61,7 +61,8 @@ df_failure *df_network_failure_at(const char *file, int line, const char *func,
   char what[512];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(what, sizeof what, fmt ? fmt : "", ap);
+  what[0] = '\0';
+  if (fmt) vsnprintf(what, sizeof what, fmt, ap);
   va_end(ap);
   df_failure *f =
       uv_error ? df_failure_new_at(file, line, func, type, "%s: %s", what,

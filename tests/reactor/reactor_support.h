@@ -180,6 +180,55 @@ static inline void watchdog_arm(df_reactor *r, double seconds) {
   assert_int_equal(df_reactor_call_later(r, seconds, watchdog_bite, r, NULL), 0);
 }
 
+/* --- fixtures ------------------------------------------------------------------ */
+
+/* The reactor a test runs on: a new one for each test (a reactor runs
+ * once). */
+#if defined(__GNUC__)
+__attribute__((unused))
+#endif
+static df_reactor *r;
+#if defined(__GNUC__)
+__attribute__((unused))
+#endif
+static df_clock *fake_clock; /* the fake reactor's test clock */
+
+/* cmocka setup and teardown: a libuv reactor that does not watch
+ * signals, under a 20-second watchdog. */
+static inline int uv_reactor_setup(void **state) {
+  support_setup(state);
+  assert_int_equal(df_uv_reactor_new(&r), 0);
+  df_reactor_set_signal_handling(r, false);
+  watchdog_arm(r, 20);
+  return 0;
+}
+static inline int uv_reactor_teardown(void **state) {
+  df_reactor_free(r);
+  r = NULL;
+  return support_teardown(state);
+}
+/* Run `r` until stopped; the watchdog must not have bitten. */
+static inline void run_reactor(void) {
+  assert_int_equal(df_reactor_run(r), 0);
+  assert_false(watchdog_fired);
+}
+
+/* The same for a fake reactor on a test clock. */
+static inline int fake_reactor_setup(void **state) {
+  support_setup(state);
+  fake_clock = test_clock_new();
+  assert_non_null(fake_clock);
+  assert_int_equal(df_fake_reactor_new(fake_clock, &r), 0);
+  return 0;
+}
+static inline int fake_reactor_teardown(void **state) {
+  df_reactor_free(r);
+  r = NULL;
+  df_clock_free(fake_clock);
+  fake_clock = NULL;
+  return support_teardown(state);
+}
+
 /* Raise the soft limit on open files to `want` (at most the hard limit). */
 static inline rlim_t raise_fd_limit(rlim_t want) {
   struct rlimit lim;

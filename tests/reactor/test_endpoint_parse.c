@@ -5,21 +5,7 @@
  * reactor and never used. */
 #include "reactor_support.h"
 
-static df_clock *clock_;
-static df_reactor *r;
 
-static int setup(void **state) {
-  support_setup(state);
-  clock_ = test_clock_new();
-  assert_int_equal(df_fake_reactor_new(clock_, &r), 0);
-  return 0;
-}
-
-static int teardown(void **state) {
-  df_reactor_free(r);
-  df_clock_free(clock_);
-  return support_teardown(state);
-}
 
 static df_server_endpoint *server(const char *description) {
   df_server_endpoint *ep = NULL;
@@ -212,7 +198,7 @@ static void test_null_arguments_are_refused(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, fake_reactor_setup, fake_reactor_teardown)
       T(test_server_tcp_with_interface_and_backlog),
       T(test_server_defaults_every_ipv4_interface_and_default_backlog),
       T(test_server_tcp6_defaults_to_every_interface_and_takes_escapes),

@@ -5,8 +5,6 @@
  * sequences with their triggers, threads as a queue, resolvers. */
 #include "reactor_support.h"
 
-static df_clock *clock_;
-static df_reactor *r;
 
 /* The factories the tests use: the reactor borrows them until it is
  * freed (in teardown), so they outlive each test's own frame. */
@@ -16,20 +14,11 @@ static client_log clog_;
 static df_factory plain;
 
 static int setup(void **state) {
-  support_setup(state);
+  fake_reactor_setup(state);
   server_factory_reset();
   client_log_init(&clog_);
   df_factory_init_for_protocol(&plain, &recorder_type);
-  clock_ = test_clock_new();
-  assert_non_null(clock_);
-  assert_int_equal(df_fake_reactor_new(clock_, &r), 0);
   return 0;
-}
-
-static int teardown(void **state) {
-  df_reactor_free(r);
-  df_clock_free(clock_);
-  return support_teardown(state);
 }
 
 /* A server factory that builds recorders and counts start/stop. */
@@ -209,7 +198,7 @@ static void test_a_completed_connection_reports_its_loss_to_the_factory(
   assert_string_equal(text, "127.0.0.1:1234");
   assert_int_equal(df_fake_reactor_connect_client(r, 0, NULL), DF_EINVAL);
   /* The timeout is cancelled once connected. */
-  test_clock_advance(clock_, 60);
+  test_clock_advance(fake_clock, 60);
   df_memory_transport_close(mt, NULL);
   assert_int_equal(df_connector_get_state(c), DF_CONNECTOR_DISCONNECTED);
   assert_null(df_connector_transport(c));
@@ -236,9 +225,9 @@ static void test_the_connect_timeout_fails_the_attempt_on_the_clock(void **state
   (void)state;
   df_connector *c;
   df_reactor_connect_tcp(r, "192.0.2.1", 80, &clog_.base, 5, NULL, &c);
-  test_clock_advance(clock_, 4.9);
+  test_clock_advance(fake_clock, 4.9);
   assert_int_equal(clog_.failed, 0);
-  test_clock_advance(clock_, 0.1);
+  test_clock_advance(fake_clock, 0.1);
   assert_int_equal(clog_.failed, 1);
   assert_string_equal(clog_.failure_text,
                       "TCPTimedOutError: TCP connection timed out: "
@@ -252,7 +241,7 @@ static void test_the_connect_timeout_fails_the_attempt_on_the_clock(void **state
 static void test_no_timeout_means_the_attempt_waits_for_ever(void **state) {
   (void)state;
   df_reactor_connect_tcp(r, "192.0.2.1", 80, &clog_.base, 0, NULL, NULL);
-  test_clock_advance(clock_, 1e6);
+  test_clock_advance(fake_clock, 1e6);
   assert_int_equal(clog_.failed, 0);
   assert_int_equal(df_fake_reactor_connect_client(r, 0, NULL), 0);
 }
@@ -266,7 +255,7 @@ static void test_stop_connecting_fails_with_user_error(void **state) {
   assert_string_equal(clog_.failure_text, "UserError: User aborted connection");
   assert_int_equal(df_connector_stop_connecting(c), DF_EINVAL);
   assert_int_equal(df_connector_disconnect(c), DF_EINVAL);
-  test_clock_advance(clock_, 10); /* no timeout after that */
+  test_clock_advance(fake_clock, 10); /* no timeout after that */
   assert_int_equal(clog_.failed, 1);
   df_connector_unref(c);
 }
@@ -339,7 +328,7 @@ static void test_endpoint_connect_fails_with_the_connect_error(void **state) {
   df_tcp_client_endpoint_new(r, "192.0.2.1", 80, 2, NULL, &ep);
   df_deferred *d = df_endpoint_connect(ep, &plain);
   df_deferred_add_errback(d, log_result, "err");
-  test_clock_advance(clock_, 2);
+  test_clock_advance(fake_clock, 2);
   assert_string_equal(events, "err:TCPTimedOutError: TCP connection timed "
                               "out: 192.0.2.1:80: no connection after 2 "
                               "seconds ");
@@ -456,7 +445,7 @@ static void test_stop_waits_for_before_shutdown_deferreds_then_closes_all(
   assert_int_equal(df_reactor_stop(r), 0);
   assert_int_equal(df_reactor_stop(r), DF_EINVAL); /* stopping already */
   assert_string_equal(events, ""); /* from the loop, not inside stop */
-  test_clock_advance(clock_, 0);
+  test_clock_advance(fake_clock, 0);
   assert_string_equal(events, "before ");
   assert_true(df_reactor_running(r));
   df_deferred_callback(later, df_none());
@@ -498,11 +487,11 @@ static void test_removed_triggers_do_not_run(void **state) {
 
 static void test_the_reactor_is_its_clock(void **state) {
   (void)state;
-  assert_ptr_equal(df_reactor_clock(r), clock_);
-  test_clock_advance(clock_, 2.5);
-  assert_true(df_reactor_seconds(r) == df_clock_seconds(clock_));
+  assert_ptr_equal(df_reactor_clock(r), fake_clock);
+  test_clock_advance(fake_clock, 2.5);
+  assert_true(df_reactor_seconds(r) == df_clock_seconds(fake_clock));
   df_reactor_call_later(r, 1, note, "later", NULL);
-  test_clock_advance(clock_, 1);
+  test_clock_advance(fake_clock, 1);
   assert_string_equal(events, "later ");
   assert_null(df_uv_reactor_loop(r));
 }
@@ -609,7 +598,7 @@ static void test_free_ends_connections_attempts_and_queued_jobs(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, fake_reactor_teardown)
       T(test_listen_tcp_is_recorded_and_starts_the_factory),
       T(test_bad_listen_arguments_give_cannot_listen_error),
       T(test_accept_builds_a_protocol_on_a_memory_transport),

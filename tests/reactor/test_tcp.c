@@ -13,27 +13,8 @@
 
 #include "reactor_support.h"
 
-static df_reactor *r;
 static client_log clog; /* static: the reactor borrows it */
 
-static int setup(void **state) {
-  support_setup(state);
-  assert_int_equal(df_uv_reactor_new(&r), 0);
-  df_reactor_set_signal_handling(r, false);
-  watchdog_arm(r, 10);
-  return 0;
-}
-
-static int teardown(void **state) {
-  df_reactor_free(r);
-  r = NULL;
-  return support_teardown(state);
-}
-
-static void run(void) {
-  assert_int_equal(df_reactor_run(r), 0);
-  assert_false(watchdog_fired);
-}
 
 /* --- the server: echo until the client half-closes, then close -------------- */
 
@@ -240,7 +221,7 @@ static void test_echo_over_ipv4_loopback(void **state) {
   assert_int_equal(df_reactor_connect_tcp(r, "127.0.0.1", port, &clients.base, 5,
                                           NULL, &c), 0);
   assert_int_equal(df_connector_get_state(c), DF_CONNECTOR_CONNECTING);
-  run();
+  run_reactor();
   assert_int_equal(good_replies, 1);
   assert_int_equal(server.connections, 1);
   assert_int_equal(server.bytes, 11);
@@ -255,7 +236,7 @@ static void test_echo_over_ipv6_loopback(void **state) {
   if (port < 0) skip(); /* no IPv6 loopback on this machine */
   clients_init("over six", 8, 1);
   df_reactor_connect_tcp(r, "::1", port, &clients.base, 5, NULL, NULL);
-  run();
+  run_reactor();
   assert_int_equal(good_replies, 1);
 }
 
@@ -264,7 +245,7 @@ static void test_a_port_nobody_listens_on_refuses(void **state) {
   clients_init("x", 1, 1);
   df_reactor_connect_tcp(r, "127.0.0.1", closed_port(AF_INET), &clients.base, 5,
                          NULL, NULL);
-  run();
+  run_reactor();
   char want[64];
   snprintf(want, sizeof want, "failed:ConnectionRefusedError:%d ", UV_ECONNREFUSED);
   assert_string_equal(events, want);
@@ -285,7 +266,7 @@ static void test_a_name_that_does_not_resolve_fails_with_dns_lookup_error(
   clients_init("named", 5, 2);
   df_reactor_connect_tcp(r, "nowhere.invalid", port, &clients.base, 5, NULL, NULL);
   df_reactor_connect_tcp(r, "echo.test", port, &clients.base, 5, NULL, NULL);
-  run();
+  run_reactor();
   assert_string_equal(events, "failed:DNSLookupError:0 ");
   assert_int_equal(good_replies, 1);
   df_reactor_free(r);
@@ -300,7 +281,7 @@ static void test_localhost_resolves_through_the_system_resolver(void **state) {
   int port = listen_echo("127.0.0.1");
   clients_init("local", 5, 1);
   df_reactor_connect_tcp(r, "localhost", port, &clients.base, 5, NULL, NULL);
-  run();
+  run_reactor();
   assert_int_equal(good_replies, 1);
 }
 
@@ -326,7 +307,7 @@ static void test_connect_times_out_against_a_full_accept_queue(void **state) {
   double start = df_reactor_seconds(r);
   df_reactor_connect_tcp(r, "127.0.0.1", ntohs(a.sin_port), &clients.base, 0.3,
                          NULL, NULL);
-  run();
+  run_reactor();
   double took = df_reactor_seconds(r) - start;
   assert_string_equal(events, "failed:TCPTimedOutError:0 ");
   assert_non_null(strstr(clients.reason, "no connection after 0.3 seconds"));
@@ -359,7 +340,7 @@ static void test_half_close_leaves_the_other_direction_open(void **state) {
   clients.payload = "bye"; /* what it expects back; it sends it too */
   clients.payload_len = 3;
   df_reactor_connect_tcp(r, "127.0.0.1", port, &clients.base, 5, NULL, NULL);
-  run();
+  run_reactor();
   assert_int_equal(good_replies, 1);
   assert_string_equal(events, "server-lost:ConnectionDone ");
 }
@@ -383,7 +364,7 @@ static void test_abort_connection_resets_the_peer(void **state) {
   int port = listen_protocol(&abort_type);
   clients_init("data", 4, 1);
   df_reactor_connect_tcp(r, "127.0.0.1", port, &clients.base, 5, NULL, NULL);
-  run();
+  run_reactor();
   assert_string_equal(events, "server-lost:ConnectionAborted ");
   assert_int_equal(good_replies, 0);
   assert_non_null(strstr(clients.reason, "ConnectionLost: "));
@@ -495,7 +476,7 @@ static void test_a_slow_reader_pauses_the_producer_and_bounds_the_buffer(
   int port = listen_with(&sf);
   df_factory_init_for_protocol(&rf, &reader_type);
   df_reactor_connect_tcp(r, "127.0.0.1", port, &rf, 5, NULL, NULL);
-  run();
+  run_reactor();
   assert_int_equal(reader_total, STREAM_TOTAL);
   assert_true(the_streamer->pauses >= 1);
   assert_true(the_streamer->resumes >= 1);
@@ -515,7 +496,7 @@ static void test_a_thousand_concurrent_connections_each_get_their_echo(
   for (int i = 0; i < 1000; i++)
     assert_int_equal(df_reactor_connect_tcp(r, "127.0.0.1", port, &clients.base,
                                             8, NULL, NULL), 0);
-  run();
+  run_reactor();
   assert_int_equal(clients.failed, 0);
   assert_int_equal(good_replies, 1000);
   assert_int_equal(server.connections, 1000);
@@ -547,7 +528,7 @@ static void test_stop_listening_fires_then_refuses_new_connections(void **state)
   df_deferred *d = df_listening_port_stop(p);
   df_deferred_add_callback(d, then_connect_again, &port);
   assert_false(df_listening_port_listening(p));
-  run();
+  run_reactor();
   char want[128];
   snprintf(want, sizeof want, "stopped:None failed:ConnectionRefusedError:%d ",
            UV_ECONNREFUSED);
@@ -606,7 +587,7 @@ static void test_endpoints_from_strings_listen_and_connect(void **state) {
   clients_init("via endpoints", 13, 1);
   df_deferred *d = df_server_endpoint_listen(sep, &server.base);
   df_deferred_add_callback(d, listening, &clients.base);
-  run();
+  run_reactor();
   assert_int_equal(good_replies, 1);
   assert_string_equal(events, "connected:Sender ");
   df_deferred_unref(d);
@@ -622,7 +603,7 @@ static void test_a_megabyte_round_trips_byte_for_byte(void **state) {
   int port = listen_echo("127.0.0.1");
   clients_init(payload, sizeof payload, 1);
   df_reactor_connect_tcp(r, "127.0.0.1", port, &clients.base, 5, NULL, NULL);
-  run();
+  run_reactor();
   assert_int_equal(good_replies, 1);
   assert_int_equal(server.bytes, sizeof payload);
 }
@@ -639,7 +620,7 @@ static void test_stopping_with_connections_open_closes_them_all(void **state) {
   for (int i = 0; i < 5; i++)
     df_reactor_connect_tcp(r, "127.0.0.1", port, &clog.base, 5, NULL, NULL);
   df_reactor_call_later(r, 0.2, stop_now, r, NULL);
-  run();
+  run_reactor();
   assert_int_equal(server.connections, 5);
   assert_int_equal(server.closed, 5);
   assert_string_equal(server.last_reason, "ConnectionLost");
@@ -650,7 +631,7 @@ static void test_stopping_with_connections_open_closes_them_all(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, uv_reactor_setup, uv_reactor_teardown)
       T(test_echo_over_ipv4_loopback),
       T(test_echo_over_ipv6_loopback),
       T(test_a_port_nobody_listens_on_refuses),
