@@ -28,9 +28,11 @@
  * ConnectError, so that one trap of ConnectError catches every way a
  * connect can fail (see docs/twisted-programmers.md).
  *
- * Messages follow Twisted's: "Connection was refused by other side:
- * 127.0.0.1:4: connection refused.", "Couldn't listen on 127.0.0.1:8000:
- * address already in use.". A failure that comes from the operating
+ * Messages start as Twisted's do, then say where and libuv's reason:
+ * "Connection was refused by other side: 127.0.0.1:4: connection
+ * refused", "Couldn't listen on 127.0.0.1:8000: address already in use",
+ * "TCP connection timed out: example.org:80: no connection after 5
+ * seconds". A failure that comes from the operating
  * system also carries libuv's error code (UV_ECONNREFUSED ...), read with
  * df_network_error_code(); its text is uv_strerror()'s.
  */

@@ -104,8 +104,8 @@ typedef struct df_protocol_type {
 struct df_protocol {
   const df_protocol_type *type;
   df_transport *transport; /* set before connection_made; NULL before  */
-  df_factory *factory;     /* the factory that built it (NULL for one
-                              given to df_connect_protocol)          */
+  df_factory *factory;     /* the factory that built it (for one given
+                              to df_connect_protocol, a private one) */
 };
 
 /* Make `p` a protocol of `type` not yet connected. Returns `p`. */

@@ -158,12 +158,12 @@ typedef enum df_event_phase { DF_PHASE_BEFORE, DF_PHASE_DURING, DF_PHASE_AFTER }
 typedef df_deferred *(*df_trigger_fn)(void *arg);
 
 /* Add a trigger for `phase` of `event` (addSystemEventTrigger). Triggers
- * of a phase run in the order they were added. `arg` is borrowed. If
- * `id_out` is not NULL it receives the trigger's id (never 0) for
- * df_reactor_remove_system_event_trigger. A trigger added to a phase
- * that is running or has run (for this reactor's one startup and
- * shutdown) never runs. Returns 0, DF_EINVAL (NULL `r` or `fn`, an
- * unknown phase or event) or DF_ENOMEM. */
+ * of a phase run in the order they were added, each once; one added to a
+ * phase while that phase runs runs in it too (as Twisted's), one added
+ * after the phase has run never runs (a reactor starts and stops once).
+ * `arg` is borrowed. If `id_out` is not NULL it receives the trigger's id
+ * (never 0) for df_reactor_remove_system_event_trigger. Returns 0,
+ * DF_EINVAL (NULL `r` or `fn`, an unknown phase or event) or DF_ENOMEM. */
 int df_reactor_add_system_event_trigger(df_reactor *r, df_event_phase phase,
                                         df_system_event event, df_trigger_fn fn,
                                         void *arg, uint64_t *id_out);

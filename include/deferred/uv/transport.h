@@ -54,10 +54,12 @@ typedef struct df_buffer {
 /* Send `len` bytes (copied or sent before this returns: `data` stays the
  * caller's). Returns 0; DF_EINVAL if `t` is NULL, or the transport is
  * closing or its write side is shut down (nothing is sent); DF_ENOMEM if
- * the bytes could not be buffered (nothing is sent). A write of 0 bytes
- * does nothing and returns 0. Errors of the connection itself (a reset)
- * are not returned here: they end the connection, and connection_lost
- * reports them. */
+ * the bytes could not be buffered: nothing was sent and the connection
+ * is as it was, or, if the kernel had taken part of them already, the
+ * connection is ended (a stream with a hole would be worse), with
+ * ConnectionLost. A write of 0 bytes does nothing and returns 0. Errors
+ * of the connection itself (a reset) are not returned here: they end the
+ * connection, and connection_lost reports them. */
 int df_transport_write(df_transport *t, const void *data, size_t len);
 
 /* Send the `n` pieces in order, as one write (Twisted's writeSequence);
