@@ -169,14 +169,17 @@ static df_deferred *connect_with(df_endpoint *ep, df_factory *factory,
   }
   /* No outcome can come before the loop runs: the watch's argument may
    * be set now. The deferred owns our reference to the connector. */
+  df_connector_ref(c); /* kept across a failure of the next line */
   df_deferred *d = df_deferred_new_owning(cancel_connect, c, release_connector);
   if (!d) {
+    /* The failed new_owning released the reference it was to own. */
     df_failure *why = df_failure_new(&df_error_no_memory, "connect");
     df__connector_abandon(c, why);
     df_failure_unref(why);
     df_connector_unref(c);
     return NULL;
   }
+  df_connector_unref(c);
   c->watch_arg = df_deferred_ref(d);
   return d;
 }
