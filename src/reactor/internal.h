@@ -252,18 +252,20 @@ enum {
 
 /*   One connection, as every transport kind starts:
  *
- *   +-----+----------+---------+-----------+----------+---------+-------+------+
- *   | ops | protocol | reactor | connector | producer | high,low| flags | link |
- *   +-----+----------+---------+-----------+----------+---------+-------+------+
- *   72 bytes on LP64; a TCP connection adds its uv_tcp_t (248 bytes) and
- *   two write-buffer pointers: 336 bytes, with no read buffer (one per
- *   reactor) and no write buffer while nothing waits to be sent. */
+ *   +-----+----------+---------+-----------+----------+------+----------+-------+------+
+ *   | ops | protocol | reactor | connector | producer | pull | high,low | flags | link |
+ *   +-----+----------+---------+-----------+----------+------+----------+-------+------+
+ *   80 bytes on LP64; a TCP connection adds its uv_tcp_t (248 bytes), two
+ *   write-buffer pointers, its close reason and the peer's address: 400
+ *   bytes, with no read buffer (one per reactor) and no write buffer
+ *   while nothing waits to be sent. */
 struct df_transport {
   const df__transport_ops *ops;
   df_protocol *protocol;
   df_reactor *reactor;     /* NULL for a standalone memory transport */
   df_connector *connector; /* client connections: a reference, else NULL */
   df_producer *producer;
+  df_delayed_call *pull_call; /* a pull producer's next resume, if due */
   uint32_t high_water, low_water;
   uint32_t flags;
   df__link link;           /* in reactor->transports */

@@ -9,7 +9,11 @@
  *   buffer > high ──> pause_producing, DF__T_PRODUCER_PAUSED
  *   paused and buffer <= low ──> resume_producing
  *
- * and for a pull producer, resume_producing each time the buffer empties. */
+ * and for a pull producer, resume_producing each time the buffer empties:
+ * when a write completes and leaves it empty, and, since a write the
+ * kernel takes at once never fills it, after such a write, from the loop
+ * (a delayed call of delay 0, so that a producer writing from its
+ * resume_producing is not called again inside that write). */
 #include <string.h>
 
 #include "internal.h"
@@ -42,11 +46,15 @@ static bool can_write(const df_transport *t) {
          !(t->flags & (DF__T_CLOSED | DF__T_DISCONNECTING | DF__T_WRITE_CLOSED));
 }
 
+static void pull_after_write(df_transport *t);
+
 int df_transport_write(df_transport *t, const void *data, size_t len) {
   if (!can_write(t) || (!data && len)) return DF_EINVAL;
   if (len == 0) return 0;
   df_buffer piece = {data, len};
-  return t->ops->write(t, &piece, 1, len);
+  int rc = t->ops->write(t, &piece, 1, len);
+  if (DF__UNLIKELY(t->producer != NULL)) pull_after_write(t);
+  return rc;
 }
 
 int df_transport_write_sequence(df_transport *t, const df_buffer *pieces,
@@ -58,7 +66,9 @@ int df_transport_write_sequence(df_transport *t, const df_buffer *pieces,
     total += pieces[i].len;
   }
   if (total == 0) return 0;
-  return t->ops->write(t, pieces, n, total);
+  int rc = t->ops->write(t, pieces, n, total);
+  if (DF__UNLIKELY(t->producer != NULL)) pull_after_write(t);
+  return rc;
 }
 
 /* --- closing ------------------------------------------------------------------ */
@@ -158,6 +168,30 @@ void df__transport_buffer_grew(df_transport *t) {
   }
 }
 
+static void cancel_pull(df_transport *t) {
+  df_delayed_call *call = t->pull_call;
+  t->pull_call = NULL;
+  if (call) {
+    df_delayed_call_cancel(call);
+    df_delayed_call_unref(call);
+  }
+}
+
+static void pull_now(void *arg) {
+  df_transport *t = arg;
+  df_delayed_call_unref(t->pull_call);
+  t->pull_call = NULL;
+  df__transport_buffer_drained(t);
+}
+
+/* A write left nothing buffered: a pull producer is ready for more. */
+static void pull_after_write(df_transport *t) {
+  if ((t->flags & (DF__T_STREAMING | DF__T_CLOSED)) || t->pull_call ||
+      !t->reactor || t->ops->buffered(t) != 0)
+    return;
+  df_clock_call_later(t->reactor->clock, 0, pull_now, t, &t->pull_call);
+}
+
 void df__transport_buffer_drained(df_transport *t) {
   df_producer *p = t->producer;
   if (!p || (t->flags & DF__T_CLOSED)) return;
@@ -191,6 +225,7 @@ int df_transport_register_producer(df_transport *t, df_producer *producer,
 
 void df_transport_unregister_producer(df_transport *t) {
   if (!t) return;
+  cancel_pull(t);
   t->producer = NULL;
   t->flags &= ~(uint32_t)(DF__T_STREAMING | DF__T_PRODUCER_PAUSED);
 }
@@ -230,6 +265,7 @@ void df__transport_write_shut(df_transport *t) {
 
 void df__transport_ended(df_transport *t, df_failure *reason) {
   t->flags |= DF__T_CLOSED;
+  cancel_pull(t);
   df_producer *producer = t->producer;
   t->producer = NULL;
   if (producer && producer->type->stop_producing)

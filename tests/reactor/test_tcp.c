@@ -485,6 +485,47 @@ static void test_a_slow_reader_pauses_the_producer_and_bounds_the_buffer(
   free(the_streamer);
 }
 
+/* A pull producer (streaming false) writes one piece each time it is
+ * resumed; the kernel takes each at once, so it is resumed from the loop
+ * after each write, not only when a buffer drains. */
+#define PULL_PIECES 300
+
+typedef struct puller {
+  df_protocol base;
+  df_producer producer;
+  int written;
+} puller;
+
+static void puller_resume(df_producer *p) {
+  puller *pl = DF__TEST_CONTAINER(p, puller, producer);
+  if (pl->written == PULL_PIECES) {
+    df_transport_unregister_producer(pl->base.transport);
+    df_transport_lose_connection(pl->base.transport);
+    return;
+  }
+  pl->written++;
+  df_transport_write(pl->base.transport, piece, 1000);
+}
+static const df_producer_type puller_producer = {NULL, puller_resume, NULL};
+static void puller_made(df_protocol *p) {
+  puller *pl = (puller *)p;
+  pl->producer.type = &puller_producer;
+  df_transport_register_producer(p->transport, &pl->producer, false);
+}
+static const df_protocol_type puller_type = {
+    .name = "Puller", .size = sizeof(puller), .connection_made = puller_made,
+    .free = df_protocol_free};
+
+static void test_a_pull_producer_is_resumed_after_each_write(void **state) {
+  (void)state;
+  static df_factory rf;
+  int port = listen_protocol(&puller_type);
+  df_factory_init_for_protocol(&rf, &reader_type);
+  df_reactor_connect_tcp(r, "127.0.0.1", port, &rf, 5, NULL, NULL);
+  run_reactor();
+  assert_int_equal(reader_total, PULL_PIECES * 1000);
+}
+
 /* --- many connections ------------------------------------------------------------- */
 
 static void test_a_thousand_concurrent_connections_each_get_their_echo(
@@ -641,6 +682,7 @@ int main(void) {
       T(test_half_close_leaves_the_other_direction_open),
       T(test_abort_connection_resets_the_peer),
       T(test_a_slow_reader_pauses_the_producer_and_bounds_the_buffer),
+      T(test_a_pull_producer_is_resumed_after_each_write),
       T(test_a_thousand_concurrent_connections_each_get_their_echo),
       T(test_stop_listening_fires_then_refuses_new_connections),
       T(test_listening_on_a_port_in_use_fails_with_the_errno_text),
