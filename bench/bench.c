@@ -18,10 +18,10 @@
  * volatile function-pointer table, each from a call site of its own, which
  * is what case b would cost if the library were free; and, for reference,
  * the same 10 calls from one call site in a loop, as a dispatcher makes
- * them; and for cases e and f2, whose targets are below what this design
- * reaches, their ideal bounds (ideal.c): the same pattern with the least
- * a deferred must hold and do and no library, which a library, doing all
- * that and more, will not beat on the machine.
+ * them; and for cases e and f2 their ideal bounds (ideal.c): the same
+ * pattern with the least a deferred must hold and do and no library,
+ * which a library, doing all that and more, will not beat on the machine.
+ * Those two cases' targets are set against these bounds (report.py).
  *
  * Output: one "R<TAB>key<TAB>value" line per figure (report.py reads them)
  * and "#" lines of commentary. Library allocations are counted by a

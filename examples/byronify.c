@@ -25,7 +25,9 @@ DF_ERROR_TYPE(download_error, "DownloadError", &df_error_exception);
 DF_ERROR_TYPE(gibberish_error, "GibberishError", &df_error_exception);
 DF_ERROR_TYPE(engine_bug, "EngineBug", &df_error_exception);
 
-/* --- the Byronification Engine (a toy; the real one is a later issue) --- */
+/* --- the Byronification Engine -------------------------------------------
+ * A toy: like the tutorial's, it only has to fail on gibberish and, now
+ * and then, on a corner case. */
 
 static bool looks_like_poetry(const char *poem) {
   size_t letters = 0, lines = 0;

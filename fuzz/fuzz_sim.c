@@ -4,9 +4,9 @@
  * code: the line reader (from a temporary file, as a redirected stdin),
  * the line-by-line rules, the parser, both firings by real deferreds, the
  * wide and narrow drawings and the SVG. Besides the sanitizers, it checks
- * what the spec promises about the output: it is valid UTF-8, every row
- * of a canvas has the same number of cells, and each canvas ends with an
- * empty line; and each error report is one line starting "line N: ".
+ * what docs/deferred-sim.md promises about the output: it is valid UTF-8,
+ * every row of a canvas has the same number of cells, and each canvas ends
+ * with an empty line; and each error report is one line starting "line N: ".
  * With --trace's firings (sim_fire_traced) it checks that the observer's
  * log tells the same story as the recorders (fired, one stage per pair on
  * the side drawn with the values drawn, the final value), that the
@@ -32,14 +32,7 @@
 
 #include <deferred.h>
 
-#define CHECK(cond)                                                  \
-  do {                                                               \
-    if (!(cond)) {                                                   \
-      fprintf(stderr, "fuzz_sim: check failed: %s (%s:%d)\n", #cond, \
-              __FILE__, __LINE__);                                   \
-      abort();                                                       \
-    }                                                                \
-  } while (0)
+#include "fuzz_check.h"
 
 /* The drawing is valid UTF-8 and made of canvases: runs of rows of equal
  * width (in code points), each run followed by an empty line. */
@@ -158,7 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     sim_firing on_callback, on_errback;
     CHECK(sim_fire(chain.pairs, chain.n, false, &on_callback) == 0);
     CHECK(sim_fire(chain.pairs, chain.n, true, &on_errback) == 0);
-    /* every stage ran, and a firing starts as the spec says */
+    /* every stage ran, and a firing starts as docs/deferred-sim.md says */
     CHECK(on_callback.n_steps == chain.n && on_errback.n_steps == chain.n);
     CHECK(!on_callback.initial.failed && on_errback.initial.failed);
     sim_drawing d = {chain.pairs, chain.n, &on_callback, &on_errback};

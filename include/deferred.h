@@ -9,6 +9,9 @@
  *   deferred/report.h    unhandled failures and the causal trace
  *   deferred/observe.h   watching chains fire (the firing log)
  *   deferred/list.h      DeferredList and gatherResults
+ *   deferred/race.h      first success and race, losers cancelled
+ *   deferred/lock.h      DeferredLock and DeferredSemaphore
+ *   deferred/queue.h     DeferredQueue
  *   deferred/clock.h     time: clocks and delayed calls
  *   deferred/test_clock.h  a deterministic clock for tests (task.Clock)
  *   deferred/timeout.h   timeouts (addTimeout) and defer_later
@@ -26,6 +29,9 @@
 #include "deferred/report.h"
 #include "deferred/observe.h"
 #include "deferred/list.h"
+#include "deferred/race.h"
+#include "deferred/lock.h"
+#include "deferred/queue.h"
 #include "deferred/clock.h"
 #include "deferred/test_clock.h"
 #include "deferred/timeout.h"

@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh build-essential cmake pkg-config libcmocka-dev libedit-dev
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
-exec build/bin/byronify
+exec build/bin/byronify-demo

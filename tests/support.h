@@ -120,6 +120,13 @@ static inline int support_teardown(void **state) {
 
 /* --- failures -------------------------------------------------------------- */
 
+/* The type of the failure `d` holds (NULL if it holds none, or has not
+ * fired). */
+static inline const df_error_type *failure_type_of(const df_deferred *d) {
+  const df_result *r = df_deferred_result(d);
+  return r && df_result_is_failure(*r) ? df_failure_type(r->u.failure) : NULL;
+}
+
 /* Asserts that f's traceback (df_failure_traceback) contains `needle`,
  * and prints the traceback if it does not. */
 static inline void assert_traceback_contains(const df_failure *f,
@@ -145,6 +152,15 @@ static inline df_result handle(df_result r, void *arg) {
   (void)arg;
   df_result_drop(r);
   return df_none();
+}
+
+/* Handles whatever the deferreds hold (failures made on purpose:
+ * Twisted's "catch") with a last errback, then releases them. */
+static inline void release_handled(df_deferred *const *ds, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    df_deferred_add_errback(ds[i], handle, NULL);
+    df_deferred_unref(ds[i]);
+  }
 }
 
 /* Returns the deferred given as `arg`, which stays the caller's (Twisted's
@@ -231,6 +247,17 @@ static inline long support_fail_each_allocation(
     assert_true(support_fail_at < max_points);
   }
   return runs - 1;
+}
+
+/* support_fail_each_allocation, asserting that the scenario allocates
+ * more than a few times (so that the test refuses something) and printing
+ * how many allocations it refused. */
+static inline void support_check_each_allocation_failure(
+    int64_t (*scenario)(void), void (*check)(int64_t outcome, bool failed),
+    long max_points) {
+  long points = support_fail_each_allocation(scenario, check, max_points);
+  assert_true(points > 4);
+  print_message("%ld allocation failure points, each handled\n", points);
 }
 
 #endif /* DF_TESTS_SUPPORT_H */

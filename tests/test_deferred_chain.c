@@ -2,7 +2,7 @@
  * chain_deferred, re-entrancy, repr and stack depth.
  *
  * Ports of twisted/test/test_defer.py DeferredTests groups 1-3, 6, 7 and
- * 10-17 (see ../shared/specs/twisted-deferred-semantics.md, section 3.1).
+ * 10-17 (docs/semantics.md lists the groups).
  * Python's extra positional and keyword arguments become the one `arg`
  * pointer of a C callback; `list.append` callbacks become callbacks that
  * record the value in the event log and return None, as append does.

@@ -1,5 +1,5 @@
 /* Helpers: df_succeed, df_fail, df_maybe_deferred, df_execute (Twisted's
- * succeed, fail, maybeDeferred, execute; section 1.2 of the semantics page).
+ * succeed, fail, maybeDeferred, execute; rule 50 of docs/semantics.md).
  *
  * Includes the six maybeDeferred tests of twisted/test/test_defer.py
  * DeferredTests (group 9). Python's "function raises" is a function that

@@ -212,7 +212,7 @@ static void test_observer_installed_by_the_stage(void **state) {
   df_deferred_unref(d);
 }
 
-/* A paused deferred does not run its stage until unpaused (rule 13). */
+/* A paused deferred does not run its stage until unpaused (rules 16, 18). */
 static void test_paused_deferred_waits(void **state) {
   (void)state;
   df_deferred *d = df_deferred_new();

@@ -27,6 +27,8 @@ extern "C" {
 #define DF_EALREADY_CALLED (-1001) /* second callback()/errback(); a delayed
                                       call that has run */
 #define DF_EALREADY_CANCELLED (-1002) /* a delayed call cancelled before */
+#define DF_EQUEUE_OVERFLOW (-1010) /* a DeferredQueue is full (Twisted's
+                                      QueueOverflow; deferred/queue.h) */
 
 /* A short English description of a DF_E* code ("already called", ...).
  * Never returns NULL; unknown codes give "unknown error". */

@@ -2,7 +2,7 @@
  *
  * A df_deferred is a promise of one result, plus a chain of
  * callback/errback pairs ("stages") that process it, exactly as Twisted's
- * Deferred (rule numbers refer to the semantics page, see docs/). When the
+ * Deferred (rule numbers refer to docs/semantics.md). When the
  * deferred is fired, stage 0's callback (for a success) or errback (for a
  * failure) runs with the result; whatever it returns is handed to stage 1,
  * whose callback runs if that was a success, its errback if it was a
@@ -239,7 +239,7 @@ int df_deferred_add_owned_at(df_deferred *d, df_callback_fn callback,
 
 /* --- firing -------------------------------------------------------------- */
 
-/* Fire `d` with `result` (Twisted's callback; rules 3-5). A failure result
+/* Fire `d` with `result` (Twisted's callback; rules 4, 5). A failure result
  * selects the errback side, as in Twisted.
  *
  * `d` takes ownership of `result` in every case: if the call fails, the
@@ -253,8 +253,8 @@ int df_deferred_add_owned_at(df_deferred *d, df_callback_fn callback,
 int df_deferred_callback_at(df_deferred *d, df_result result, const char *file,
                             int line, const char *func);
 
-/* Fire `d` with a failure (Twisted's errback). Takes over the caller's
- * reference to `f` (NULL is DF_EINVAL). Same returns as
+/* Fire `d` with a failure (Twisted's errback; rules 3, 5). Takes over the
+ * caller's reference to `f` (NULL is DF_EINVAL). Same returns as
  * df_deferred_callback. */
 #define df_deferred_errback(d, f) df_deferred_errback_at((d), (f), DF_HERE)
 int df_deferred_errback_at(df_deferred *d, df_failure *f, const char *file,

@@ -5,8 +5,7 @@
  * soon as one member succeeds (DF_LIST_FIRE_ON_ONE_CALLBACK) or fails
  * (DF_LIST_FIRE_ON_ONE_ERRBACK). df_gather_results() is gatherResults: the
  * plain values of all members, or a FirstError at the first failure.
- * Rule numbers (DL1-DL4, 49, C6, U5) refer to the semantics page, see
- * docs/twisted-programmers.md.
+ * Rule numbers (DL1-DL4, 49, C6, U5) refer to docs/semantics.md.
  *
  * How it works, as in Twisted (DL2): construction adds one stage to each
  * member, in input order. A member that has already fired runs that stage
@@ -65,7 +64,12 @@ enum {
   /* Fail with a FirstError (df_first_error) at the first failure. */
   DF_LIST_FIRE_ON_ONE_ERRBACK = 1u << 1,
   /* A member's failure becomes None on the member's chain once recorded. */
-  DF_LIST_CONSUME_ERRORS = 1u << 2
+  DF_LIST_CONSUME_ERRORS = 1u << 2,
+  /* Beyond Twisted: once the list has its outcome before every member gave
+   * its result (the first success or failure it fires on), cancel the
+   * members still pending, in input order, each once, before the list
+   * fires. See "Cancelling the rest" below. */
+  DF_LIST_CANCEL_PENDING = 1u << 3
 };
 
 /* What a list fires with when it fires with every member's result: one
@@ -88,7 +92,8 @@ typedef struct df_result_array {
 } df_result_array;
 
 /* What a DF_LIST_FIRE_ON_ONE_CALLBACK list fires with at the first
- * success: Twisted's (value, index). Also a DF_POINTER result owning the
+ * success: Twisted's (value, index); df_race and df_first_success
+ * (deferred/race.h) fire with it too. Also a DF_POINTER result owning the
  * struct and `value`; df_first_result_take() moves `value` out. */
 typedef struct df_first_result {
   df_result value; /* the member's value, recorded as in the table above */
@@ -96,9 +101,11 @@ typedef struct df_first_result {
 } df_first_result;
 
 /* The details of a FirstError failure (Twisted's FirstError.subFailure and
- * .index), kept as the failure's payload. `sub_failure` is also the
- * FirstError's cause (df_failure_cause), which holds the reference: it is
- * borrowed from the FirstError and lives as long as it. */
+ * .index), kept as the failure's payload (a DF_LIST_FIRE_ON_ONE_ERRBACK
+ * list's, gatherResults', and df_race's when a failure comes first).
+ * `sub_failure` is also the FirstError's cause (df_failure_cause), which
+ * holds the reference: it is borrowed from the FirstError and lives as
+ * long as it. */
 typedef struct df_first_error {
   size_t index;
   df_failure *sub_failure;
@@ -128,13 +135,36 @@ typedef struct df_first_error {
  * except that a list waiting on a deferred returned by one of its own
  * callbacks forwards the cancel to it, as every deferred does (rule C3).
  *
+ * Cancelling the rest (DF_LIST_CANCEL_PENDING; Twisted 22.4 has no such
+ * option, twisted#4919, #9329): when the list decides early (its first
+ * success under DF_LIST_FIRE_ON_ONE_CALLBACK, its first failure under
+ * DF_LIST_FIRE_ON_ONE_ERRBACK, or no memory for a member's stage), it
+ * cancels each member whose result it has not recorded, in input order,
+ * and only then fires (as Twisted 23.8's race does), so the list's
+ * callbacks run with the losers already cancelled. The member that
+ * decided is not cancelled. A member that fires while this goes on (in
+ * another's canceller, say) is not cancelled afterwards; no member is
+ * cancelled twice, however the cancels nest. A member that had fired
+ * before construction decides at once, and the members after it are
+ * cancelled as soon as they have been attached. With this flag, a
+ * CancelledError that the list's own cancels caused is the list's to
+ * consume: one a member delivers while the list cancels its members
+ * (cancelling the list, C6) or once the list has its outcome is not
+ * recorded, and the member's chain goes on with None, so it is never
+ * reported as unhandled. A member's own failures still follow the table
+ * at the top of this file. In consequence, cancelling such a list that
+ * has not fired makes it fail with CancelledError (unless a member's
+ * canceller gives a result that decides it), not with a FirstError of
+ * the first member's CancelledError as Twisted's DeferredList does.
+ *
  * Returns a new reference to the list, or NULL if memory runs out before
  * any member was touched. Bad arguments (`members` NULL with n > 0, a NULL
  * member, an unknown flag) give a list already failed with ValueError, the
  * members untouched. If memory runs out while adding a stage to member i,
  * the list fails with MemoryError (if it has not fired yet) and members
  * after i are left untouched; members before i keep their stage, which
- * records and passes results on as usual. The macro records the caller's
+ * records and passes results on as usual (and are cancelled first under
+ * DF_LIST_CANCEL_PENDING). The macro records the caller's
  * site as the list's creation site, which also appears as the site of the
  * FirstError and of cancels the list makes. */
 #define df_deferred_list(members, n, flags) \
@@ -156,6 +186,22 @@ df_deferred *df_deferred_list_at(df_deferred *const *members, size_t n,
 df_deferred *df_gather_results_at(df_deferred *const *members, size_t n,
                                   bool consume_errors, const char *file,
                                   int line, const char *func);
+
+/* gatherResults with flags: `flags` is 0 or any of DF_LIST_CONSUME_ERRORS
+ * (the `consume_errors` of df_gather_results) and DF_LIST_CANCEL_PENDING,
+ * which cancels every member still pending at the first failure (before
+ * the FirstError fires), the option Twisted's users asked for
+ * (twisted#9329). df_gather_results_ex(m, n, 0) is df_gather_results(m, n,
+ * false). Any other flag gives a list already failed with ValueError.
+ * Same ownership, results, cancel and errors as df_gather_results; see
+ * "Cancelling the rest" above for what the flag changes, in particular
+ * that cancelling the unfired list fails it with CancelledError (unless
+ * every member's canceller gives it a value, which fires the array). */
+#define df_gather_results_ex(members, n, flags) \
+  df_gather_results_ex_at((members), (n), (flags), DF_HERE)
+df_deferred *df_gather_results_ex_at(df_deferred *const *members, size_t n,
+                                     unsigned flags, const char *file,
+                                     int line, const char *func);
 
 /* --- reading what a list fired with ---------------------------------------- */
 

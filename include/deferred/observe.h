@@ -46,7 +46,7 @@ typedef enum df_event_kind {
   DF_EVENT_CHAINED,    /* a chain_deferred stage fires `other` with `result`
                           (rule 15); a FIRED event for `other` follows */
   DF_EVENT_PAUSED,     /* the walk stops: `deferred` is paused (rules 13,
-                          16) */
+                          17) */
   DF_EVENT_FINISHED    /* a pass over the chain ended with `result` (a
                           failure here is unhandled for now, rule U1) */
 } df_event_kind;

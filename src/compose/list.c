@@ -1,5 +1,5 @@
-/* DeferredList and gatherResults (rules DL1-DL4, 49, C6, U5 of the
- * semantics page; deferred/list.h says what users see).
+/* DeferredList and gatherResults (rules DL1-DL4, 49, C6, U5 of
+ * docs/semantics.md; deferred/list.h says what users see).
  *
  * Built on the public core API: one owned stage per member
  * (df_deferred_add_owned) and a list deferred that owns the shared state
@@ -25,6 +25,14 @@
  *   - the array, or the first result, once the list fired with it, is
  *     owned by that result and lives in the state's allocation: it counts
  *     in `refs`, with the list deferred.
+ *
+ * Cancelling members: every cancel the list makes (cancelling the list,
+ * rule C6; and, with DF_LIST_CANCEL_PENDING, the members still pending once
+ * the list has its outcome) goes through cancel_pending(), whose cursor
+ * `next_cancel` walks the attached slots once in input order, however the
+ * cancels nest (a member's canceller may fire another member and so decide
+ * the list, which then continues the same walk). So no member is cancelled
+ * twice. race.c's race and first success are lists with that flag.
  */
 #include <stdalign.h>
 #include <stdint.h>
@@ -46,8 +54,14 @@ struct list_state {
   size_t finished; /* members recorded so far (Twisted's finishedCount) */
   size_t owning;   /* entries recorded that own something (failures and
                       owned values): 0 spares a walk when dropping them */
-  unsigned flags;  /* DF_LIST_*                                       */
+  size_t attached;    /* slots filled in: members given their stage    */
+  size_t next_cancel; /* cancel_pending()'s cursor: slots before it have
+                         had their one chance to be cancelled          */
+  unsigned flags;  /* DF_LIST_* and DF__LIST_*                        */
   unsigned refs;   /* the list deferred + the result it fired with    */
+  unsigned cancelling; /* depth of cancel_members() (rule C6) calls   */
+  bool decided;    /* DF_LIST_CANCEL_PENDING: has its outcome, about to
+                      fire with it (or fired)                         */
   bool array_out;  /* fired with the array: it owns the entries now   */
   df_result_array *results; /* in this allocation, after the slots    */
   df_first_result first;    /* fireOnOneCallback's (value, index)     */
@@ -81,8 +95,12 @@ static list_state *state_new(size_t n, unsigned flags, df_site site) {
   s->holds = 0;
   s->finished = 0;
   s->owning = 0;
+  s->attached = 0;
+  s->next_cancel = 0;
   s->flags = flags;
   s->refs = 1; /* the list deferred's, given to df_deferred_new_owning */
+  s->cancelling = 0;
+  s->decided = false;
   s->array_out = false;
   s->results = (df_result_array *)(void *)((char *)s + at);
   ((list_state **)(void *)s->results)[-1] = s;
@@ -193,13 +211,75 @@ static df_failure *first_error_new(const list_state *s, df_failure *sub,
   return f;
 }
 
+/* --- deciding early, and cancelling the rest ------------------------------ */
+
+/* Has the list its outcome? Fired (by itself, by a cancel, or by the
+ * user), or, under DF_LIST_CANCEL_PENDING, decided and cancelling the
+ * members still pending before it fires. Results that come after are not
+ * recorded (Twisted's `if not self.called`). */
+static inline bool settled(const list_state *s) {
+  return s->decided || df_deferred_called(s->list);
+}
+
+/* Cancel each attached member whose stage is still pending, in input
+ * order, continuing the walk where an enclosing call left it, so that
+ * nested calls (a canceller that fires another member, which decides the
+ * list) never cancel a member twice. The caller keeps the state alive (a
+ * pending stage's hold, construction's, or df_deferred_cancel's hold on
+ * the list). */
+static void cancel_pending(list_state *s) {
+  while (s->next_cancel < s->attached) {
+    df_deferred *member = s->slots[s->next_cancel++].member;
+    if (member)
+      df_deferred_cancel_at(member, s->site.file, s->site.line, s->site.func);
+  }
+}
+
+/* The list has its outcome before every member gave its result (a first
+ * success or failure it fires on, or no memory for a stage). Under
+ * DF_LIST_CANCEL_PENDING the members still pending are cancelled now,
+ * before the list fires, as Twisted 23.8's race does: by the time the
+ * list's callbacks see the outcome, the losers have been told. `winner`
+ * (NULL for none) is the slot whose stage decided: it is skipped (its
+ * member is running its callbacks, so a cancel would do nothing). */
+static void decide_early(list_state *s, list_slot *winner) {
+  if (!(s->flags & DF_LIST_CANCEL_PENDING)) return;
+  s->decided = true;
+  if (winner) winner->member = NULL;
+  cancel_pending(s);
+}
+
+/* A CancelledError that the list's own cancels caused (under
+ * DF_LIST_CANCEL_PENDING: while it cancels its members, rule C6, or after
+ * it has its outcome): not the member's outcome but the list's doing, so
+ * it ends at the member's stage. */
+static bool caused_by_our_cancel(const list_state *s, df_result r,
+                                 bool settled_now) {
+  return (s->flags & DF_LIST_CANCEL_PENDING) &&
+         (settled_now || s->cancelling > 0) &&
+         df_error_type_is_a(df_failure_type(r.u.failure), &df_error_cancelled);
+}
+
+/* Every member failed under DF__LIST_FAILURE_GROUP (also with no member):
+ * fail with one FailureGroup of them all, which takes the entries. */
+static void fail_with_group(list_state *s) {
+  df_failure *group = df__failure_group_new(s->results->items, s->n,
+                                            s->site.file, s->site.line,
+                                            s->site.func);
+  df_deferred_errback_at(s->list, group, s->site.file, s->site.line,
+                         s->site.func);
+}
+
 /* --- the member stage (rule DL3) ------------------------------------------ */
 
-/* The last member is in: fire with the array, unless the list has fired
- * already (Twisted's `if not self.called`). Returns `r` so that the
- * caller can tail-call it. */
+/* The last member is in: fire with the array (or the group of failures),
+ * unless the list has its outcome already. Returns `r` so that the caller
+ * can tail-call it. */
 static DF_NOINLINE df_result all_recorded(list_state *s, df_result r) {
-  if (!df_deferred_called(s->list))
+  if (settled(s)) return r;
+  if (s->flags & DF__LIST_FAILURE_GROUP)
+    fail_with_group(s); /* no success: it would have decided */
+  else
     fire_with_part(s, s->results, array_destroy);
   return r;
 }
@@ -210,9 +290,14 @@ static DF_NOINLINE df_result record_slow(list_slot *slot, df_result r) {
   list_state *s = slot->state;
   bool failed = r.kind == DF_FAILURE;
   bool consume = failed && (s->flags & DF_LIST_CONSUME_ERRORS);
-  if (df_deferred_called(s->list)) {
-    /* fired already: nothing can read a record any more, so the result
-     * goes on unchanged (DL4: a consumed failure becomes None) */
+  bool settled_now = settled(s);
+  if (failed && caused_by_our_cancel(s, r, settled_now)) {
+    df_result_drop(r);
+    return df_none();
+  }
+  if (settled_now) {
+    /* nothing can read a record any more, so the result goes on
+     * unchanged (DL4: a consumed failure becomes None) */
     if (!consume) return r;
     df_result_drop(r);
     return df_none();
@@ -233,10 +318,13 @@ static DF_NOINLINE df_result record_slow(list_slot *slot, df_result r) {
   if (!failed && (s->flags & DF_LIST_FIRE_ON_ONE_CALLBACK)) {
     s->first.value = entry;
     s->first.index = i;
+    decide_early(s, slot);
     fire_with_part(s, &s->first, first_destroy);
   } else if (failed && (s->flags & DF_LIST_FIRE_ON_ONE_ERRBACK)) {
-    df_deferred_errback_at(s->list, first_error_new(s, entry.u.failure, i),
-                           s->site.file, s->site.line, s->site.func);
+    df_failure *first_error = first_error_new(s, entry.u.failure, i);
+    decide_early(s, slot);
+    df_deferred_errback_at(s->list, first_error, s->site.file, s->site.line,
+                           s->site.func);
   } else {
     s->results->items[i] = entry;
     s->owning++;
@@ -271,25 +359,20 @@ static void release_slot(void *arg) {
 }
 
 /* rule C6: the list's canceller. The list is held by df_deferred_cancel,
- * so the state outlives the loop even if the last stage goes inside it.
- * Every slot is filled in by then: nobody but the constructor has the
- * list while members are being attached, so nobody can cancel it. */
+ * so the state outlives the walk even if the last stage goes inside it. */
 static void cancel_members(df_deferred *list, void *arg) {
   list_state *s = arg;
   (void)list;
-  for (size_t i = 0; i < s->n; i++)
-    if (s->slots[i].member)
-      df_deferred_cancel_at(s->slots[i].member, s->site.file, s->site.line,
-                            s->site.func);
+  s->cancelling++;
+  cancel_pending(s);
+  s->cancelling--;
 }
 
 /* --- construction (rules DL1, DL2) ----------------------------------------- */
 
 static const char *bad_arguments(df_deferred *const *members, size_t n,
-                                 unsigned flags) {
-  if (flags & ~(unsigned)(DF_LIST_FIRE_ON_ONE_CALLBACK |
-                          DF_LIST_FIRE_ON_ONE_ERRBACK | DF_LIST_CONSUME_ERRORS))
-    return "unknown flag";
+                                 unsigned flags, unsigned allowed) {
+  if (flags & ~allowed) return "unknown flag";
   if (n > 0 && !members) return "members is NULL";
   for (size_t i = 0; i < n; i++)
     if (!members[i]) return "a member is NULL";
@@ -297,29 +380,58 @@ static const char *bad_arguments(df_deferred *const *members, size_t n,
 }
 
 /* Adding member i's stage ran out of memory (its release_slot has run):
- * the members after it are left alone, and the list fails. */
+ * the members after it are left alone, and the list fails, once the
+ * members before it are cancelled under DF_LIST_CANCEL_PENDING. */
 static DF_NOINLINE void attach_failed(list_state *s, df_deferred *list,
-                                      size_t i) {
-  for (size_t j = i + 1; j < s->n; j++) s->slots[j].member = NULL;
+                                      const char *name, size_t i) {
   s->holds -= s->n - 1 - i; /* the holds of stages never added */
-  if (!df_deferred_called(list))
-    df_deferred_errback_at(
-        list,
-        df_failure_new_at(s->site.file, s->site.line, s->site.func,
-                          &df_error_no_memory,
-                          "df_deferred_list: no memory for member %zu's stage", i),
-        s->site.file, s->site.line, s->site.func);
+  s->attached = i;          /* the cancel walks stop before slot i */
+  if (settled(s)) return;
+  decide_early(s, NULL);
+  df_deferred_errback_at(
+      list,
+      df_failure_new_at(s->site.file, s->site.line, s->site.func,
+                        &df_error_no_memory,
+                        "%s: no memory for member %zu's stage", name, i),
+      s->site.file, s->site.line, s->site.func);
 }
 
-df_deferred *df_deferred_list_at(df_deferred *const *members, size_t n,
-                                 unsigned flags, const char *file, int line,
-                                 const char *func) {
-  const char *bad = bad_arguments(members, n, flags);
+/* DL2: give each member its stage, in input order. Only a list that
+ * cancels its pending members can have a walk over its slots start while
+ * it is being built (a member that had fired decides it), so only such a
+ * list counts the slots attached as it goes (`count_attached`, a constant
+ * in each call, keeps the store out of bench case e's loop); for the
+ * others every slot counts as attached from the start, which nothing can
+ * observe before the constructor returns. */
+static DF_ALWAYS_INLINE void attach_members(list_state *s, df_deferred *list,
+                                            const char *name,
+                                            df_deferred *const *members,
+                                            size_t n, bool count_attached) {
+  if (!count_attached) s->attached = n;
+  for (size_t i = 0; i < n; i++) {
+    s->slots[i].member = members[i]; /* before the stage can run */
+    s->slots[i].state = s;
+    if (count_attached) s->attached = i + 1;
+    if (DF_UNLIKELY(df_deferred_add_owned(members[i], record_in_list,
+                                          record_in_list, &s->slots[i],
+                                          release_slot) != 0)) {
+      attach_failed(s, list, name, i);
+      return;
+    }
+  }
+}
+
+df_deferred *df__list_new(const df__list_api *api,
+                          df_deferred *const *members, size_t n,
+                          unsigned flags, const char *file, int line,
+                          const char *func) {
+  const char *bad = bad_arguments(members, n, flags, api->allowed);
   if (DF_UNLIKELY(bad != NULL))
     return df_fail_at(df_failure_new_at(file, line, func,
-                                        &df_error_invalid_argument,
-                                        "df_deferred_list: %s", bad),
+                                        &df_error_invalid_argument, "%s: %s",
+                                        api->name, bad),
                       file, line, func);
+  flags |= api->implied;
   df_site site = {file, func, line};
   list_state *s = state_new(n, flags, site);
   if (DF_UNLIKELY(!s)) return NULL;
@@ -330,29 +442,55 @@ df_deferred *df_deferred_list_at(df_deferred *const *members, size_t n,
   /* One hold per stage about to be added, and construction's own, so the
    * list stays held even if every stage runs at once. */
   s->holds = n + 1;
-  if (n == 0 && !(flags & DF_LIST_FIRE_ON_ONE_CALLBACK))
-    fire_with_part(s, s->results, array_destroy); /* DL1 */
-  for (size_t i = 0; i < n; i++) { /* DL2: in input order */
-    s->slots[i].member = members[i]; /* before the stage can run */
-    s->slots[i].state = s;
-    if (DF_UNLIKELY(df_deferred_add_owned(members[i], record_in_list,
-                                          record_in_list, &s->slots[i],
-                                          release_slot) != 0)) {
-      attach_failed(s, list, i);
-      break;
-    }
+  if (n == 0) { /* DL1 */
+    if (flags & DF__LIST_FAILURE_GROUP)
+      fail_with_group(s); /* every one of no members failed */
+    else if (!(flags & DF_LIST_FIRE_ON_ONE_CALLBACK))
+      fire_with_part(s, s->results, array_destroy);
+  }
+  if (flags & DF_LIST_CANCEL_PENDING) {
+    attach_members(s, list, api->name, members, n, true);
+    /* A member that had fired decided the list while later members were
+     * still to be attached: those are cancelled now, the walk going on
+     * where it stopped. Nobody can have seen the outcome yet: the list
+     * has no callbacks before it is returned. */
+    if (s->decided) cancel_pending(s);
+  } else {
+    attach_members(s, list, api->name, members, n, false);
   }
   end_hold(s);
   return list;
 }
 
+static const df__list_api list_api = {
+    "df_deferred_list",
+    DF_LIST_FIRE_ON_ONE_CALLBACK | DF_LIST_FIRE_ON_ONE_ERRBACK |
+        DF_LIST_CONSUME_ERRORS | DF_LIST_CANCEL_PENDING,
+    0};
+
+df_deferred *df_deferred_list_at(df_deferred *const *members, size_t n,
+                                 unsigned flags, const char *file, int line,
+                                 const char *func) {
+  return df__list_new(&list_api, members, n, flags, file, line, func);
+}
+
+/* rule 49: the values need no extra stage, they are the entries */
+static const df__list_api gather_api = {
+    "df_gather_results", DF_LIST_CONSUME_ERRORS | DF_LIST_CANCEL_PENDING,
+    DF_LIST_FIRE_ON_ONE_ERRBACK};
+
+df_deferred *df_gather_results_ex_at(df_deferred *const *members, size_t n,
+                                     unsigned flags, const char *file,
+                                     int line, const char *func) {
+  return df__list_new(&gather_api, members, n, flags, file, line, func);
+}
+
 df_deferred *df_gather_results_at(df_deferred *const *members, size_t n,
                                   bool consume_errors, const char *file,
                                   int line, const char *func) {
-  /* rule 49: the values need no extra stage, they are the entries */
-  unsigned flags = DF_LIST_FIRE_ON_ONE_ERRBACK;
-  if (consume_errors) flags |= DF_LIST_CONSUME_ERRORS;
-  return df_deferred_list_at(members, n, flags, file, line, func);
+  return df_gather_results_ex_at(members, n,
+                                 consume_errors ? DF_LIST_CONSUME_ERRORS : 0,
+                                 file, line, func);
 }
 
 /* --- reading what a list fired with ---------------------------------------- */

@@ -46,6 +46,7 @@ const char *df_strerror(int code) {
   case DF_EINVAL: return "invalid argument";
   case DF_EALREADY_CALLED: return "already called";
   case DF_EALREADY_CANCELLED: return "already cancelled";
+  case DF_EQUEUE_OVERFLOW: return "queue overflow";
   default: return "unknown error";
   }
 }

@@ -97,11 +97,13 @@ static void init_once(void) {
   atexit(at_exit);
 }
 
+void df__at_exit_register(void) { pthread_once(&cache_once, init_once); }
+
 /* The first slow-path use in a thread registers it for clean-up. */
 static bool register_thread(void) {
   if (DF_UNLIKELY(shutting_down)) return false;
   if (!df__spares.registered) {
-    pthread_once(&cache_once, init_once);
+    df__at_exit_register();
     pthread_setspecific(cache_key, &df__spares);
     df__spares.registered = true;
     /* The lists are empty: a thread's spares are only kept once it is

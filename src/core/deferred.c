@@ -1,9 +1,8 @@
 /* The Deferred: state, adding stages, firing, and the firing loop.
  *
- * This file implements section 2 of the semantics page the project is built
- * against (shared/specs/twisted-deferred-semantics.md, read from Twisted
- * 22.4's defer.py; docs/twisted-programmers.md sums it up); the comments
- * cite its rule numbers. The loop, run_callbacks(), is Twisted's
+ * This file implements the firing rules of docs/semantics.md (Twisted 22.4's
+ * defer.py, rule by rule; docs/twisted-programmers.md says where we differ);
+ * the comments cite its rule numbers. The loop, run_callbacks(), is Twisted's
  * _runCallbacks made fully iterative:
  *
  *   - Implicit chaining (a callback returns a deferred, rules 9-14) works as
@@ -82,7 +81,7 @@ static inline void init_unfired(df_deferred *d, df_canceller_fn canceller,
   d->canceller_arg = canceller_arg;
 }
 
-/* Rule 3: `d` is called, here (the site callback()/errback() was given),
+/* Rule 5: `d` is called, here (the site callback()/errback() was given),
  * with `r`. What comes next (the run) is the caller's. */
 static inline void set_fired(df_deferred *d, df_result r, const char *file,
                              int line, const char *func) {
@@ -155,7 +154,7 @@ static DF_NOINLINE df_deferred *succeed_fresh(df_result result,
   if (DF_UNLIKELY((d = df__deferred_pop()) == NULL))
     return succeed_slow(result, file, line, func);
   /* All that creating a deferred and firing it with nothing queued does
-   * (rules 3, 5, U2) for a plain value, without the general paths: the
+   * (rules 5, U1) for a plain value, without the general paths: the
    * common `return df_wait_on(df_succeed(x))` costs little more than
    * taking a deferred from the free list. */
   init(d, file, line, func);
@@ -400,7 +399,7 @@ int df_deferred_chain_at(df_deferred *d, df_deferred *other,
 
 /* --- firing ------------------------------------------------------------------ */
 
-/* Rules 3-5: the shared start step of callback() and errback(). */
+/* Rule 5: the shared start step of callback() and errback(). */
 static inline int fire(df_deferred *d, df_result r, const char *file,
                        int line, const char *func) {
   if (DF_UNLIKELY(d->flags & DF_F_CALLED)) {
@@ -526,7 +525,7 @@ int df_deferred_cancel_at(df_deferred *d, const char *file, int line,
   return 0;
 }
 
-/* --- the firing loop (section 2.4) --------------------------------------- */
+/* --- the firing loop (docs/semantics.md, "The loop") ---------------------- */
 
 static inline void frame_push(df_loop_stack *s, df_deferred *d,
                               uint32_t flags) {
@@ -964,7 +963,7 @@ static void run_frames(df_deferred *d) {
       top->flags &= ~DF_FRAME_RESUMING; /* Twisted's inner loop goes on */
     } else if (df__paused(cur)) {
       /* "return": this deferred will not produce a result now, so the
-       * whole walk of this invocation is abandoned (rules 13, 16). */
+       * whole walk of this invocation is abandoned (rules 13, 17). */
       if (DF_UNLIKELY(df__observer != NULL) && !df__waiting(cur))
         df__observe(DF_EVENT_PAUSED, cur, NULL, NULL);
       uint32_t flags;

@@ -1,4 +1,4 @@
-/* Twisted's fail, maybeDeferred and execute (section 1.2; succeed, the
+/* Twisted's fail, maybeDeferred and execute (rule 50; succeed, the
  * hot one, is in deferred.c). */
 #include "internal.h"
 

@@ -460,6 +460,9 @@ df_ptr_vec *df__scratch_vec(void);
 int df__ptr_vec_push(df_ptr_vec *v, df_deferred *d);
 void df__report_unhandled_at_exit(void);
 void df__destructors_free(void); /* result.c, at exit */
+/* Make sure the atexit handler that frees the caches and the destructor
+ * table is installed (cache.c; once per process, cheap after). */
+void df__at_exit_register(void);
 
 /* stages.c: the queue. The fast paths are inline here because they are
  * most of the cost of a stage; the slow paths cross a segment boundary. */

@@ -46,7 +46,12 @@ uint32_t df_destructor_id(void (*fn)(void *)) {
         /* plain calloc: the table lives as long as the process, whatever
          * allocator is installed later, and is freed at exit */
         chunk = calloc(CHUNK_SIZE, sizeof *chunk);
-        if (chunk) atomic_store(&chunks[n >> CHUNK_BITS], chunk);
+        if (chunk) {
+          atomic_store(&chunks[n >> CHUNK_BITS], chunk);
+          /* even in a program that never makes a deferred (the first
+           * deferred of a thread installs the handler too) */
+          df__at_exit_register();
+        }
       }
       if (chunk) {
         chunk[n & (CHUNK_SIZE - 1)] = fn;

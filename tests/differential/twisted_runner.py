@@ -397,7 +397,7 @@ def user_paused(d):
 
 
 def do_unpause(d):
-    # Documented difference 1: libdeferred refuses to unpause below zero.
+    # Documented difference 4: libdeferred refuses to unpause below zero.
     if user_paused(d) <= 0:
         return "EINVAL"
     d.unpause()
@@ -508,7 +508,7 @@ def action_wait(k, label):
             r = r.result if r.called and isinstance(r.result, Deferred) else None
         r = None
     owner = None
-    # Documented difference 3: returning a deferred whose callbacks are
+    # Documented difference 8: returning a deferred whose callbacks are
     # running (re-entrancy): Twisted takes its in-flight result,
     # libdeferred waits.
     if (d._runningCallbacks and d.called and d.paused == 0

@@ -35,7 +35,10 @@ static size_t render_failure(const df_failure *f, char *buf, size_t size) {
   if (fe) {
     char sub[256];
     render_failure(fe->sub_failure, sub, sizeof sub);
-    return (size_t)snprintf(buf, size, "F(FirstError:#%zu,%s)", fe->index, sub);
+    /* the precision tells gcc -O3 what fits (it cannot know sub's length) */
+    int room = size > 32 ? (int)(size - 32) : 0;
+    return (size_t)snprintf(buf, size, "F(FirstError:#%zu,%.*s)", fe->index,
+                            room, sub);
   }
   return (size_t)snprintf(buf, size, "F(%s:%s)", df_failure_type(f)->name,
                           df_failure_message(f));

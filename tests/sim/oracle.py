@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""An independent rendering of ../shared/specs/deferred-simulator.md.
+"""An independent rendering of the input and drawing rules of
+docs/deferred-sim.md ("The input, exactly", "How the drawing is made").
 
-Written from the spec's text alone, without looking at the C code, to
+Written from those rules alone, without looking at the C code, to
 check the expected outputs of the cases in cases/ and to compare with
 deferred-sim on random chains (sim_random). It models the firing rules
 itself, which deferred-sim must not do; that is the point of an oracle.
 
 With --trace, the drawing is followed by the two firing logs that
-docs/deferred-sim.md describes (the tool's own format, not the spec's).
+docs/deferred-sim.md describes ("--trace: the firing logs").
 
 usage: oracle.py [--narrow] [--trace] < input
        (prints what stdout/stderr/exit must be)
@@ -188,6 +189,16 @@ def command(word):
     return None
 
 
+def quoted(word):
+    """A word as an error message quotes it: at most 80 bytes of UTF-8,
+    cut between characters, with "..." when cut."""
+    data = word.encode("utf-8")
+    if len(data) <= 80:
+        return '"%s"' % word
+    cut = data[:80].decode("utf-8", "ignore")
+    return '"%s..."' % cut
+
+
 def parse_line(line):
     """Returns a pair or raises ValueError(WHAT)."""
     words = line
@@ -201,18 +212,19 @@ def parse_line(line):
         word = words.pop(0)
         name = command(word)
         if name is None:
-            raise ValueError('unknown command "%s"' % word)
+            raise ValueError("unknown command " + quoted(word))
         if name == "passthru":
             pair.append((name, None))
             continue
         if not words:
-            raise ValueError('missing value after "%s"' % word)
+            raise ValueError("missing value after " + quoted(word))
         value = words.pop(0)
         if len(value) > 6:
-            raise ValueError('value "%s" is longer than 6 characters' % value)
+            raise ValueError("value %s is longer than 6 characters"
+                             % quoted(value))
         pair.append((name, value))
     if words:
-        raise ValueError('unexpected "%s" after the pair' % words[0])
+        raise ValueError("unexpected %s after the pair" % quoted(words[0]))
     return tuple(pair)
 
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Every example of the spec: NAME.in gives NAME.out in the wide layout,
+# Every example of examples/: NAME.in gives NAME.out in the wide layout,
 # NAME.narrow.in gives NAME.narrow.out with --narrow; byte for byte, exit
 # status 0 and nothing on standard error.
 # usage: run_examples.sh BIN EXAMPLES_DIR

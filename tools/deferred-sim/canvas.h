@@ -1,4 +1,5 @@
-/* deferred-sim: the canvas of character cells (spec, "The canvas").
+/* deferred-sim: the canvas of character cells (docs/deferred-sim.md,
+ * "How the drawing is made": Canvas).
  *
  * A canvas is drawn by a function that writes cells at (x, y); printing
  * it needs its extent (the rightmost and lowest cells ever set) before the
@@ -34,8 +35,9 @@ void sim_canvas_put(sim_canvas *c, size_t x, size_t y, uint32_t cp);
 void sim_canvas_text(sim_canvas *c, size_t x, size_t y, const uint32_t *cp,
                      size_t n);
 
-/* Write center(text, w) at (x, y): the text and its padding spaces (spec:
- * left padding m/2, plus one if m and w are both odd, m = w - len). */
+/* Write center(text, w) at (x, y): the text and its padding spaces
+ * (Centring: left padding m/2, plus one if m and w are both odd,
+ * m = w - len). */
 void sim_canvas_center(sim_canvas *c, size_t x, size_t y, const uint32_t *cp,
                        size_t n, size_t w);
 
@@ -48,11 +50,11 @@ void sim_canvas_center_ascii(sim_canvas *c, size_t x, size_t y,
  * Lets a long drawing skip, in each band, the stages far from it. */
 bool sim_canvas_skips_rows(const sim_canvas *c, size_t y0, size_t y1);
 
-/* Draw with `draw(canvas, arg)` and print the canvas to `out` as the spec
- * prints it: every row as wide as the canvas, each ended by a newline,
- * then one more newline. `draw` must write the same cells on every call.
- * Returns 0, or -1 if memory ran out (then nothing was printed, unless a
- * canvas taller than one band was already partly printed). */
+/* Draw with `draw(canvas, arg)` and print the canvas to `out` as
+ * docs/deferred-sim.md prints it: every row as wide as the canvas, each ended
+ * by a newline, then one more newline. `draw` must write the same cells on
+ * every call. Returns 0, or -1 if memory ran out (then nothing was printed,
+ * unless a canvas taller than one band was already partly printed). */
 int sim_canvas_render(FILE *out, void (*draw)(sim_canvas *, const void *),
                       const void *arg);
 

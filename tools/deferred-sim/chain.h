@@ -1,9 +1,10 @@
 /* deferred-sim: reading the list of pairs, line by line.
  *
- * The rules that span lines (spec, "Input"): lines are numbered from 1,
- * every line read counts; a bad line is reported on the error stream and
- * skipped; an empty line ends the list, unless no pair has been read yet;
- * the end of input ends it too. parse.c judges each line on its own.
+ * The rules that span lines (docs/deferred-sim.md, "The input, exactly"):
+ * lines are numbered from 1, every line read counts; a bad line is reported
+ * on the error stream and skipped; an empty line ends the list, unless no
+ * pair has been read yet; the end of input ends it too. parse.c judges each
+ * line on its own.
  */
 #ifndef SIM_CHAIN_H
 #define SIM_CHAIN_H

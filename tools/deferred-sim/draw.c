@@ -1,7 +1,8 @@
 /* deferred-sim: the ASCII drawings (draw.h).
  *
- * Coordinates and sizes are the spec's, under the spec's names: B, W, H,
- * ex, cm, em, last_x, last_y. Each function draws in the spec's order;
+ * Coordinates and sizes are those of docs/deferred-sim.md ("How the
+ * drawing is made"), under its names: B, W, H, ex, cm, em, last_x,
+ * last_y. Each function draws in the order given there;
  * the order is part of the output, because a later write overwrites an
  * earlier one (a failure value's padding, for one, runs over the
  * separator column and the separator must be drawn after it).

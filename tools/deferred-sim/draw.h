@@ -1,8 +1,8 @@
-/* deferred-sim: the ASCII drawings (spec: "Boxes", "A firing", "The wide
- * layout", "The narrow layout").
+/* deferred-sim: the ASCII drawings (docs/deferred-sim.md, "How the drawing
+ * is made": Boxes, A firing, The wide layout, The narrow layout).
  *
  * Each sim_draw_* function has the shape sim_canvas_render() wants: it
- * draws one whole canvas from a sim_drawing, in the order the spec gives.
+ * draws one whole canvas from a sim_drawing, in the order that page gives.
  */
 #ifndef SIM_DRAW_H
 #define SIM_DRAW_H

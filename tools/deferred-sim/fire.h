@@ -1,7 +1,7 @@
 /* deferred-sim: the two firings, done by libdeferred itself.
  *
- * The spec wants the paths drawn to be the ones a real Deferred takes, not
- * a model of the firing rules. So each firing builds one df_deferred with
+ * The paths drawn must be the ones a real Deferred takes, not a model of
+ * the firing rules. So each firing builds one df_deferred with
  * one stage per pair; each stage's callback and errback are recorders
  * wrapped around the user's member: they note the member's input, do what
  * the member says (return a value, raise a failure, or pass the input on)

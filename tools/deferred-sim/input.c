@@ -42,6 +42,16 @@ int sim_input_open(sim_input *in, int fd, const char *prompt) {
   return in->block ? 0 : -1;
 }
 
+/* At a terminal, the end of input (Ctrl-D) leaves the cursor after the
+ * prompt, or after a line typed without Enter: move to a new line, so that
+ * what is printed next (the drawing, a message, the shell's prompt) starts
+ * at the left margin. */
+static void end_prompt(const sim_input *in) {
+  if (!in->prompt) return;
+  fputc('\n', stderr);
+  fflush(stderr);
+}
+
 /* Refill the block; false at end of input (or on a read error, which ends
  * the input the same way). */
 static bool refill(sim_input *in, size_t line_len) {
@@ -56,6 +66,7 @@ static bool refill(sim_input *in, size_t line_len) {
     }
     if (got < 0 && errno == EINTR) continue;
     in->at_eof = true;
+    end_prompt(in);
     return false;
   }
 }
@@ -82,8 +93,13 @@ static bool append(sim_input *in, size_t *len, const char *bytes, size_t n) {
 #ifdef SIM_HAVE_LIBEDIT
 static sim_read next_edited(sim_input *in, const char **line, size_t *len,
                             bool *had_newline) {
+  if (in->at_eof) return SIM_READ_EOF;
   char *text = readline(in->prompt);
-  if (!text) return SIM_READ_EOF;
+  if (!text) {
+    in->at_eof = true;
+    end_prompt(in);
+    return SIM_READ_EOF;
+  }
   size_t n = strlen(text);
   *len = 0;
   bool ok = append(in, len, text, n);
@@ -101,6 +117,9 @@ sim_read sim_input_next(sim_input *in, const char **line, size_t *len,
 #ifdef SIM_HAVE_LIBEDIT
   if (in->editline) return next_edited(in, line, len, had_newline);
 #endif
+  /* Once the input has ended, no more prompts: a last line without a
+   * line feed has been handed out, and the next call only says so. */
+  if (in->at_eof && in->pos == in->avail) return SIM_READ_EOF;
   if (in->prompt) {
     fputs(in->prompt, stderr);
     fflush(stderr);

@@ -2,11 +2,12 @@
  *
  * Two sources: a file descriptor (a pipe, a file, or a terminal without
  * libedit), and libedit's readline() for a terminal, with line editing and
- * history. The spec says input after the ending empty line is not read, so
- * the descriptor source never consumes more than it hands out: a regular
- * file is read in large blocks and, when done, the offset is moved back to
- * just after the last line used; a pipe, which cannot be rewound, is read
- * one byte at a time (except inside very long lines, see input.c).
+ * history. Input after the ending empty line is not read
+ * (docs/deferred-sim.md, "The input, exactly"), so the descriptor source
+ * never consumes more than it hands out: a regular file is read in large
+ * blocks and, when done, the offset is moved back to just after the last
+ * line used; a pipe, which cannot be rewound, is read one byte at a time
+ * (except inside very long lines, see input.c).
  * `{ deferred-sim; cat; } < file` thus leaves the rest of the file to cat.
  */
 #ifndef SIM_INPUT_H

@@ -1,7 +1,7 @@
 /* deferred-sim: the deferred simulator of the Twisted tutorial, part 9.
  *
- * Reads callback/errback pairs (../shared/specs/deferred-simulator.md,
- * "Input"), fires two real libdeferred deferreds through them (fire.c),
+ * Reads callback/errback pairs (docs/deferred-sim.md, "The input,
+ * exactly"), fires two real libdeferred deferreds through them (fire.c),
  * and prints the chain and both firings as ASCII art (draw.c), and
  * optionally as an SVG picture (svg.c) and, with --trace, the firing logs
  * libdeferred's observer reported (trace.c). This file holds the command line,
@@ -22,10 +22,13 @@
 #include "input.h"
 #include "parse.h"
 #include "svg.h"
+#include "text.h"
 #include "trace.h"
 
-static const char usage[] =
-    "usage: deferred-sim [--narrow] [--trace] [--svg FILE] < pairs.txt\n"
+static const char usage_line[] =
+    "usage: deferred-sim [--narrow] [--trace] [--svg FILE] < pairs.txt\n";
+
+static const char help[] =
     "\n"
     "Reads callback/errback pairs, one a line, until an empty line or the\n"
     "end of input, and draws the chain and the paths taken by\n"
@@ -53,6 +56,17 @@ typedef struct options {
   const char *svg_path;
 } options;
 
+/* A usage error: what is wrong, the usage line and where the help is, on
+ * standard error (the whole help would push the error off a small
+ * terminal). Returns the exit status, 2. */
+static int usage_error(const char *what, const char *arg, const char *after) {
+  fprintf(stderr, "deferred-sim: %s ", what);
+  sim_quote(stderr, arg, strlen(arg));
+  fprintf(stderr, "%s\n%stry \"deferred-sim --help\" for more\n", after,
+          usage_line);
+  return 2;
+}
+
 /* Returns -1 to go on, or the exit status. */
 static int parse_options(int argc, char **argv, options *opt) {
   for (int i = 1; i < argc; i++) {
@@ -62,7 +76,8 @@ static int parse_options(int argc, char **argv, options *opt) {
     } else if (strcmp(a, "--trace") == 0) {
       opt->trace = true;
     } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-      fputs(usage, stdout);
+      fputs(usage_line, stdout);
+      fputs(help, stdout);
       return 0;
     } else if (strcmp(a, "--version") == 0) {
       printf("deferred-sim (libdeferred) %s\n", DF_VERSION_STRING);
@@ -71,18 +86,29 @@ static int parse_options(int argc, char **argv, options *opt) {
       opt->svg_path = argv[++i];
     } else if (strncmp(a, "--svg=", 6) == 0 && a[6]) {
       opt->svg_path = a + 6;
+    } else if (strcmp(a, "--svg") == 0 || strcmp(a, "--svg=") == 0) {
+      return usage_error("missing FILE after", a, "");
+    } else if (a[0] == '-') {
+      return usage_error("unknown option", a, "");
     } else {
-      fprintf(stderr, "deferred-sim: %s \"%s\"\n%s",
-              strcmp(a, "--svg") == 0 ? "missing FILE after" : "unknown argument",
-              a, usage);
-      return 2;
+      return usage_error("unexpected argument", a,
+                         ": the pairs are read from standard input");
     }
   }
   return -1;
 }
 
-/* Fire, draw, print the logs, write the SVG. Returns the exit status. */
-static int simulate(const sim_chain *pairs, const options *opt) {
+/* Report that the SVG file cannot be written, and why. */
+static void cannot_write(const char *path, int err) {
+  fputs("deferred-sim: cannot write ", stderr);
+  sim_quote(stderr, path, strlen(path));
+  fprintf(stderr, ": %s\n", strerror(err));
+}
+
+/* Fire, draw, print the logs, write the SVG (`svg` is NULL without
+ * --svg; it is finished or abandoned here). Returns the exit status. */
+static int simulate(const sim_chain *pairs, const options *opt,
+                    sim_svg_file *svg) {
   int (*fire)(const sim_pair *, size_t, bool, sim_firing *) =
       opt->trace ? sim_fire_traced : sim_fire;
   sim_firing on_callback, on_errback;
@@ -98,16 +124,21 @@ static int simulate(const sim_chain *pairs, const options *opt) {
     status = 1;
   }
   if (status == 0 && opt->trace) sim_trace_print(stdout, &drawing);
-  if (status == 0 && opt->svg_path &&
-      sim_svg_write_file(opt->svg_path, &drawing) < 0) {
-    fprintf(stderr, "deferred-sim: cannot write \"%s\"\n", opt->svg_path);
-    status = 1;
+  if (svg && status == 0) {
+    int err = sim_svg_finish(svg, &drawing);
+    if (err != 0) {
+      cannot_write(svg->path, err);
+      status = 1;
+    }
+  } else if (svg) {
+    sim_svg_abandon(svg);
   }
   sim_firing_free(&on_callback);
   sim_firing_free(&on_errback);
   return status;
 nomem:
   fputs("deferred-sim: out of memory\n", stderr);
+  if (svg) sim_svg_abandon(svg);
   return 1;
 }
 
@@ -115,6 +146,18 @@ int main(int argc, char **argv) {
   options opt = {false, false, NULL};
   int status = parse_options(argc, argv, &opt);
   if (status >= 0) return status;
+
+  /* Before anything is read: a file that cannot be written is reported
+   * now, not after the user has typed a whole chain. */
+  sim_svg_file svg_file, *svg = NULL;
+  if (opt.svg_path) {
+    int err = sim_svg_open(&svg_file, opt.svg_path);
+    if (err != 0) {
+      cannot_write(opt.svg_path, err);
+      return 1;
+    }
+    svg = &svg_file;
+  }
 
   bool interactive = isatty(STDIN_FILENO);
   if (interactive) fputs(instructions, stderr);
@@ -128,8 +171,10 @@ int main(int argc, char **argv) {
     fputs("deferred-sim: no valid pair: nothing to draw\n", stderr);
     status = 1;
   } else {
-    status = simulate(&pairs, &opt);
+    status = simulate(&pairs, &opt, svg);
+    svg = NULL; /* finished or abandoned */
   }
+  if (svg) sim_svg_abandon(svg);
   sim_input_close(&in);
   sim_chain_free(&pairs);
   if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -2,10 +2,10 @@
  *
  * The line is checked for UTF-8 first, as a whole: every later rule counts
  * code points, which only makes sense on valid text. Words are then taken
- * from the raw bytes: the white space characters of the spec are all
+ * from the raw bytes: the white space characters of the input rules are all
  * ASCII, and an ASCII byte never occurs inside a multi-byte sequence, so
- * splitting bytes splits code points correctly without decoding the line
- * (a huge line costs no extra memory).
+ * splitting bytes splits code points correctly without decoding the line (a
+ * huge line costs no extra memory).
  */
 #include "parse.h"
 
@@ -17,7 +17,7 @@ const char *sim_action_name(sim_action action) {
   return command_names[action];
 }
 
-/* Spec: "the ASCII space, tab, vertical tab and form feed". Not CR, not
+/* The ASCII space, tab, vertical tab and form feed. Not CR, not
  * NUL, not the other Unicode spaces: those are part of a word. */
 static bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\v' || c == '\f';
@@ -109,11 +109,9 @@ sim_line_kind sim_parse_line(const char *line, size_t len, bool had_newline,
   return SIM_LINE_PAIR;
 }
 
-/* Print a word between double quotes, as typed. */
+/* Print a word between double quotes, as typed (cut if long). */
 static void print_quoted(FILE *out, const sim_problem *problem) {
-  fputc('"', out);
-  fwrite(problem->word, 1, problem->word_len, out);
-  fputc('"', out);
+  sim_quote(out, problem->word, problem->word_len);
 }
 
 void sim_problem_print(FILE *out, unsigned long line_no,

@@ -1,6 +1,6 @@
 /* deferred-sim: one input line to one callback/errback pair.
  *
- * Implements the "Input" section of ../shared/specs/deferred-simulator.md
+ * Implements the input rules of docs/deferred-sim.md ("The input, exactly")
  * for a single line: CR dropping, word splitting, command abbreviations,
  * VALUE limits and the first problem of a bad line. Line numbering, the
  * empty-line rules and the end of the list belong to the caller (main.c),

@@ -19,7 +19,11 @@
  */
 #include "svg.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define BOX_W 150
 #define BOX_H 50
@@ -196,11 +200,41 @@ void sim_svg_write(FILE *out, const sim_drawing *d) {
   fputs("</svg>\n", out);
 }
 
-int sim_svg_write_file(const char *path, const sim_drawing *drawing) {
-  FILE *out = fopen(path, "w");
-  if (!out) return -1;
+int sim_svg_open(sim_svg_file *file, const char *path) {
+  file->path = path;
+  file->created = true;
+  file->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (file->fd < 0 && errno == EEXIST) {
+    file->created = false;
+    file->fd = open(path, O_WRONLY | O_CLOEXEC);
+  }
+  return file->fd < 0 ? errno : 0;
+}
+
+int sim_svg_finish(sim_svg_file *file, const sim_drawing *drawing) {
+  struct stat st;
+  /* Only a regular file can be truncated; /dev/null and the like are
+   * simply written to. */
+  if (fstat(file->fd, &st) == 0 && S_ISREG(st.st_mode) &&
+      ftruncate(file->fd, 0) != 0) {
+    int err = errno;
+    close(file->fd);
+    return err;
+  }
+  FILE *out = fdopen(file->fd, "w");
+  if (!out) {
+    int err = errno;
+    close(file->fd);
+    return err;
+  }
+  errno = 0; /* what a failed write leaves is the reason to report */
   sim_svg_write(out, drawing);
-  int failed = ferror(out);
-  if (fclose(out) != 0) failed = 1;
-  return failed ? -1 : 0;
+  int err = ferror(out) ? (errno ? errno : EIO) : 0;
+  if (fclose(out) != 0 && err == 0) err = errno ? errno : EIO;
+  return err;
+}
+
+void sim_svg_abandon(sim_svg_file *file) {
+  close(file->fd);
+  if (file->created) unlink(file->path);
 }

@@ -100,6 +100,21 @@ size_t sim_utf8_encode(const uint32_t *cp, size_t n, char *buf, size_t size) {
   return used;
 }
 
+void sim_quote(FILE *out, const char *bytes, size_t len) {
+  size_t n = len;
+  if (len > SIM_QUOTE_MAX) {
+    /* Back up to the start of a code point: a continuation byte (or a
+     * stray one, in an argument that is not UTF-8) is not cut from its
+     * lead, and a cut never leaves half a character. */
+    n = SIM_QUOTE_MAX;
+    while (n > 0 && ((unsigned char)bytes[n] & 0xC0) == 0x80) n--;
+  }
+  fputc('"', out);
+  fwrite(bytes, 1, n, out);
+  if (n < len) fputs("...", out);
+  fputc('"', out);
+}
+
 size_t sim_ascii(const char *s, uint32_t *out) {
   size_t n = 0;
   for (; s[n]; n++) out[n] = (unsigned char)s[n];

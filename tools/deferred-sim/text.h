@@ -1,8 +1,8 @@
 /* deferred-sim: text as code points.
  *
  * The simulator measures every text in code points and gives each code
- * point one canvas cell (spec: "Input and output are UTF-8 ... a canvas
- * cell holds one code point"), so text is decoded once, when a line is
+ * point one canvas cell (docs/deferred-sim.md: "a code point takes one
+ * cell of the drawing"), so text is decoded once, when a line is
  * read, and kept as arrays of uint32_t until the canvas is printed.
  */
 #ifndef SIM_TEXT_H
@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* A VALUE is 1 to 6 code points (spec, "Input"). */
+/* A VALUE is 1 to 6 code points. */
 #define SIM_VALUE_MAX 6
 
 /* Room in a word: a VALUE, or the firings' own "initial" (7). */
@@ -43,6 +43,15 @@ void sim_utf8_put(uint32_t cp, FILE *out);
  * terminated, truncated at a code point boundary). Returns the bytes
  * written, without the terminator. */
 size_t sim_utf8_encode(const uint32_t *cp, size_t n, char *buf, size_t size);
+
+/* Error messages quote what the user typed, cut to this many bytes. */
+#define SIM_QUOTE_MAX 80
+
+/* Write `len` bytes between double quotes to `out`, for an error message:
+ * at most SIM_QUOTE_MAX of them, cut on a code point boundary and followed
+ * by "..." inside the quotes when there are more (a value of megabytes
+ * gives a line a terminal can show). */
+void sim_quote(FILE *out, const char *bytes, size_t len);
 
 /* Copy the ASCII string `s` into `out` as code points; returns its length.
  * `out` must have room for strlen(s) code points. */
