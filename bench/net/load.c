@@ -8,6 +8,11 @@
  *   net_load connect PORT TOTAL CONCURRENCY
  *       TOTAL connections, CONCURRENCY at a time: connect, send 1 byte,
  *       read it back, half-close, wait for the server's close.
+ *   net_load hold PORT TOTAL CONCURRENCY
+ *       TOTAL connections, CONCURRENCY being made at a time, each
+ *       connected and then left idle; prints "held TOTAL" once all are up
+ *       and keeps them until its standard input closes (for the driver
+ *       to read the server's memory meanwhile).
  *
  * Prints "ok N SECONDS" (N operations, wall time) and exits 0, or a
  * message and 1 if anything failed (a refused or reset connection, a
@@ -71,7 +76,9 @@ static void shut(uv_shutdown_t *req, int status) {
   (void)req;
 }
 
-static int echo_mode;
+static int echo_mode, hold_mode;
+static long held;
+static uv_pipe_t input;
 static long trips_total;
 
 static void got(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
@@ -109,6 +116,15 @@ static void connected(uv_connect_t *req, int status) {
     return;
   }
   uv_tcp_nodelay(&c->handle, 1);
+  if (hold_mode) {
+    if (++held == total) {
+      printf("held %ld\n", held);
+      fflush(stdout);
+    } else {
+      start_next();
+    }
+    return;
+  }
   uv_read_start((uv_stream_t *)c, give, got);
   if (echo_mode) trips_started++;
   send_message(c);
@@ -125,6 +141,18 @@ static void start_next(void) {
   if (rc < 0) fail("connect", rc);
 }
 
+static void close_each(uv_handle_t *h, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+/* The driver closed our standard input: let go of everything. */
+static void input_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
+  (void)s;
+  (void)b;
+  if (n < 0) uv_walk(loop, close_each, NULL);
+}
+
 int main(int argc, char **argv) {
   if (argc != 6) {
     fprintf(stderr, "usage: net_load echo PORT CONNS SIZE TRIPS\n"
@@ -135,6 +163,7 @@ int main(int argc, char **argv) {
   uv_ip4_addr("127.0.0.1", atoi(argv[2]), &server);
   long concurrency;
   echo_mode = strcmp(argv[1], "echo") == 0;
+  hold_mode = strcmp(argv[1], "hold") == 0;
   if (echo_mode) {
     total = concurrency = atol(argv[3]);
     size = (size_t)atol(argv[4]);
@@ -147,8 +176,14 @@ int main(int argc, char **argv) {
   message = malloc(size);
   memset(message, 'x', size);
   uint64_t t0 = uv_hrtime();
+  if (hold_mode) {
+    uv_pipe_init(loop, &input, 0);
+    uv_pipe_open(&input, 0);
+    uv_read_start((uv_stream_t *)&input, give, input_read);
+  }
   for (long i = 0; i < concurrency; i++) start_next();
   uv_run(loop, UV_RUN_DEFAULT);
+  if (hold_mode) return failed;
   double seconds = (double)(uv_hrtime() - t0) / 1e9;
   if (failed) return 1;
   printf("ok %ld %.3f\n", echo_mode ? trips_total : total, seconds);

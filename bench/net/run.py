@@ -17,6 +17,11 @@ is kept (the least disturbed run is the truest):
                   wakes the loop (not judged: the issue's target is for
                   100 connections)
 
+and, once, the server's resident memory (VmRSS) growth per connection
+while it holds HELD idle connections (the figure a server of many slow
+clients cares about: no read buffer per connection, no write buffer while
+nothing waits).
+
 The figure is the SERVER's CPU time (user + system, every thread of it,
 from /proc/PID/task/*/schedstat, in nanoseconds) per round trip or per
 connection, so that the load client's own cost does not count. Ratios
@@ -87,6 +92,35 @@ def load(bin_dir, args):
     return int(count), float(seconds)
 
 
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def memory_per_connection(bin_dir, server, count):
+    """Bytes of server RSS each of `count` idle connections adds."""
+    import time
+    before = rss_kib(server.proc.pid)
+    holder = subprocess.Popen([os.path.join(bin_dir, "net_load"), "hold",
+                               str(server.port), str(count), "200", "1"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              preexec_fn=pin(CPUS[-1]))
+    line = holder.stdout.readline().decode()
+    if not line.startswith("held"):
+        holder.kill()
+        raise SystemExit("net_load hold failed against %s" % server.name)
+    time.sleep(0.5)
+    after = rss_kib(server.proc.pid)
+    holder.stdin.close()
+    if holder.wait(timeout=60) != 0:
+        raise SystemExit("net_load hold failed against %s" % server.name)
+    time.sleep(0.5)  # the server closes them
+    return (after - before) * 1024.0 / count
+
+
 def measure(bin_dir, server, args):
     before = cpu_ns(server.proc.pid)
     count, seconds = load(bin_dir, [args[0], server.port] + args[1:])
@@ -98,6 +132,7 @@ def main():
     quick = "--quick" in sys.argv[2:]
     trips = 20000 if quick else 200000
     conns = 2000 if quick else 20000
+    held = 1000 if quick else 10000
     repeats = 1 if quick else 3
     cases = [
         ("echo 1 B", "us/round trip", ["echo", 100, 1, trips]),
@@ -117,8 +152,10 @@ def main():
     try:
         for name, argv in servers:
             running.append(Server(name, argv))
+        memory = {}
         for server in running:
             load(bin_dir, ["echo", server.port, 100, 1, 5000])  # warm up
+            memory[server.name] = memory_per_connection(bin_dir, server, held)
         for repeat in range(repeats):
             for case, _, args in cases:
                 for k in range(len(running)):
@@ -144,6 +181,10 @@ def main():
         o, b, t = (results[(n, case)] for n in ("ours", "bare", "twisted"))
         print("%-17s %-14s %8.2f %8.2f %8.2f   %8.2fx %11.2fx" % (
             case, unit, o, b, t, o / b, t / b))
+    print("%-17s %-14s %8.0f %8.0f %8.0f   %8.2fx %11.2fx" % (
+        "memory, %d idle" % held, "B/connection", memory["ours"], memory["bare"],
+        memory["twisted"], memory["ours"] / memory["bare"],
+        memory["twisted"] / memory["bare"]))
     print()
     print("ours against Twisted: " + ", ".join(
         "%s %.2fx" % (case, results[("ours", case)] / results[("twisted", case)])
