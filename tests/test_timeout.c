@@ -505,6 +505,32 @@ static void test_timeout_error_carries_the_callers_site(void **state) {
   df_deferred_unref(d);
 }
 
+/* A timed deferred waiting on another, before and after its deadline,
+ * then the deferred, the one it waits on and the clock let go in every
+ * order: nothing leaks (valgrind and ASan), and the TimeoutError, when
+ * there is one, is reported once. */
+static void test_timed_deferred_dropped_in_every_order(void **state) {
+  (void)state;
+  static const int orders[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
+                                   {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+  for (int timed_out = 0; timed_out < 2; timed_out++)
+    for (int o = 0; o < 6; o++) {
+      reports = 0;
+      df_clock *c = df_test_clock_new();
+      df_deferred *d = df_deferred_new(), *inner = df_deferred_new();
+      df_deferred_add_callback(d, return_deferred, inner);
+      df_deferred_add_timeout(d, c, 1, NULL, NULL);
+      df_deferred_callback(d, df_none());
+      if (timed_out) df_test_clock_advance(c, 1);
+      for (int k = 0; k < 3; k++) {
+        if (orders[o][k] == 0) df_deferred_unref(d);
+        if (orders[o][k] == 1) df_deferred_unref(inner);
+        if (orders[o][k] == 2) df_clock_free(c);
+      }
+      assert_int_equal(reports, timed_out);
+    }
+}
+
 /* === test_task.py: DeferLaterTests ======================================== */
 
 /* test_task.py: DeferLaterTests.test_callback */
@@ -606,6 +632,28 @@ static void test_released_defer_later_still_fires(void **state) {
   df_deferred_unref(kept);
   assert_string_equal(events, "called:ok ");
   assert_int_equal(reports, 1);
+}
+
+/* defer_later whose function returned a deferred, let go in every order
+ * with that deferred and the clock, before and after the delay. */
+static void test_defer_later_dropped_in_every_order(void **state) {
+  (void)state;
+  static const int orders[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
+                                   {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+  for (int ran = 0; ran < 2; ran++)
+    for (int o = 0; o < 6; o++) {
+      df_clock *c = df_test_clock_new();
+      df_deferred *inner = df_deferred_new();
+      df_deferred *d = df_defer_later(c, 1, return_arg, inner);
+      if (ran) df_test_clock_advance(c, 1);
+      assert_true(df_deferred_waiting_on(d) == (ran ? inner : NULL));
+      for (int k = 0; k < 3; k++) {
+        if (orders[o][k] == 0) df_deferred_unref(d);
+        if (orders[o][k] == 1) df_deferred_unref(inner);
+        if (orders[o][k] == 2) df_clock_free(c);
+      }
+    }
+  assert_int_equal(reports, 0);
 }
 
 /* Callbacks added to the deferred run after the function, in order. */
@@ -749,6 +797,7 @@ int main(void) {
       T(test_timeout_on_fired_deferred_and_two_timeouts),
       T(test_add_timeout_bad_arguments),
       T(test_timeout_error_carries_the_callers_site),
+      T(test_timed_deferred_dropped_in_every_order),
       /* test_task.py: DeferLaterTests */
       T(test_defer_later_fires_with_the_function_result),
       T(test_defer_later_fails_with_the_function_failure),
@@ -757,6 +806,7 @@ int main(void) {
       /* defer_later, beyond */
       T(test_defer_later_waits_on_a_returned_deferred),
       T(test_released_defer_later_still_fires),
+      T(test_defer_later_dropped_in_every_order),
       T(test_defer_later_callbacks_see_the_function_result),
       T(test_defer_later_bad_arguments),
       T(test_defer_later_on_a_clock_being_freed),

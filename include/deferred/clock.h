@@ -54,7 +54,15 @@
  *     next (task.Clock runs it in the same advance);
  *   - time is a double: compare df_delayed_call_time() with seconds() as
  *     doubles (due when time <= seconds()), never rounded to a tick, or
- *     interval arithmetic (LoopingCall) drifts from Twisted's. */
+ *     interval arithmetic (LoopingCall) drifts from Twisted's. A call's
+ *     time is never NaN (the library refuses those), but may be in the
+ *     past (due at once) or +infinity (never due): convert with care to
+ *     a loop's own units (a uint64_t of milliseconds cannot hold it);
+ *   - when destroy discards calls, their owned arguments' release
+ *     functions may cancel other calls of the same loop (unschedule of a
+ *     call not yet discarded) or try to schedule new ones (refuse them
+ *     with DF_EINVAL): take each call out of the schedule before
+ *     discarding it. */
 #ifndef DEFERRED_CLOCK_H
 #define DEFERRED_CLOCK_H
 
@@ -95,7 +103,11 @@ typedef struct df_clock_type {
   void (*unschedule)(df_clock *clock, df_delayed_call *call);
   /* Free the clock (df_clock_free). Before freeing, the loop calls
    * df_delayed_call_discard() on every call it still keeps. May be NULL
-   * for a clock whose owner frees it by other means. */
+   * for a clock whose owner frees it by other means; that owner still
+   * calls df_clock_free(clock) before the clock goes (with a NULL destroy
+   * it only tells the library's objects that outlive their calls on the
+   * clock, such as a LoopingCall waiting on its function's deferred, that
+   * the clock is gone), and discards the calls it keeps. */
   void (*destroy)(df_clock *clock);
 } df_clock_type;
 
@@ -134,9 +146,11 @@ int df_clock_call_later_owned(df_clock *clock, double delay, df_call_fn fn,
 /* Free a clock through its type's destroy function. Pending calls never
  * run: each is discarded (owned arguments released; handles still held
  * report it as cancelled, and cancel/reset/delay on them return
- * DF_EALREADY_CANCELLED without touching the freed clock). NULL is
+ * DF_EALREADY_CANCELLED without touching the freed clock). LoopingCalls
+ * on the clock learn that it is gone (deferred/looping.h). NULL is
  * ignored. Must not be called from inside one of the clock's own calls,
- * unless the clock's documentation allows it (the test clock does). */
+ * unless the clock's documentation allows it (the test clock does), nor
+ * twice. Thread-safe with respect to other clocks. */
 void df_clock_free(df_clock *clock);
 
 /* --- delayed calls ------------------------------------------------------------ */

@@ -13,8 +13,13 @@
  *
  * A call's time is Twisted's pair (time, delayed_time): a reset to a later
  * time only grows delayed_time, one to an earlier time moves time itself,
- * and df_delayed_call_time() is their sum, rounded as Twisted rounds it. */
+ * and df_delayed_call_time() is their sum, rounded as Twisted rounds it.
+ *
+ * Last, the weak references to clocks of internal.h, which df_clock_free
+ * clears, for the composition layer's objects that use a clock with no
+ * call pending on it. */
 #include <math.h>
+#include <pthread.h>
 
 #include "internal.h"
 
@@ -71,8 +76,49 @@ int df_clock_call_later(df_clock *clock, double delay, df_call_fn fn,
   return df_clock_call_later_owned(clock, delay, fn, arg, NULL, out);
 }
 
+/* The weak references (internal.h): one list for the process, as they
+ * are few and a clock is freed once. */
+static pthread_mutex_t refs_lock = PTHREAD_MUTEX_INITIALIZER;
+static df__clock_ref *refs_head;
+
+void df__clock_ref_init(df__clock_ref *ref, df_clock *clock) {
+  ref->clock = clock;
+  ref->prev = NULL;
+  pthread_mutex_lock(&refs_lock);
+  ref->next = refs_head;
+  if (refs_head) refs_head->prev = ref;
+  refs_head = ref;
+  pthread_mutex_unlock(&refs_lock);
+}
+
+static void unlink_ref(df__clock_ref *ref) {
+  if (ref->prev)
+    ref->prev->next = ref->next;
+  else
+    refs_head = ref->next;
+  if (ref->next) ref->next->prev = ref->prev;
+  ref->prev = ref->next = NULL;
+}
+
+void df__clock_ref_clear(df__clock_ref *ref) {
+  pthread_mutex_lock(&refs_lock);
+  if (ref->clock) unlink_ref(ref);
+  ref->clock = NULL;
+  pthread_mutex_unlock(&refs_lock);
+}
+
 void df_clock_free(df_clock *clock) {
-  if (clock && clock->type->destroy) clock->type->destroy(clock);
+  if (!clock) return;
+  pthread_mutex_lock(&refs_lock);
+  for (df__clock_ref *ref = refs_head, *next; ref; ref = next) {
+    next = ref->next;
+    if (ref->clock == clock) {
+      unlink_ref(ref);
+      ref->clock = NULL;
+    }
+  }
+  pthread_mutex_unlock(&refs_lock);
+  if (clock->type->destroy) clock->type->destroy(clock);
 }
 
 /* --- state --------------------------------------------------------------------- */

@@ -8,7 +8,7 @@
  * getDelayedCalls()) follows from the list's order, so this file keeps
  * that order, and nothing else, in a binary min-heap:
  *
- *   heap[i] = { key, seq, call }     ordered by (key, seq)
+ *   heap[i] = { key, seq, call, moved }     ordered by (key, seq)
  *
  * where `key` is the call's time at the last sort (or when it was
  * scheduled) and `seq` a number that stands for its place in the list
@@ -31,9 +31,7 @@
  *
  * Between sorts, so, the heap is ordered by stale keys, but only advance()
  * pops it, and it sorts first. Each call's heap index lives in its loop
- * data, with the "is in `moved`" bit:
- *
- *   loop_data = (void *)(index << 1 | moved)
+ * data, (void *)index, so that cancel and the sort find its entry.
  *
  * `moved` has room for as many calls as the heap: calls are only moved
  * between sorts, every sort empties it, and scheduling sorts first, so it
@@ -48,6 +46,7 @@ typedef struct entry {
   double key;     /* the call's time at the last sort   */
   int64_t seq;    /* its place among calls of equal key */
   df_delayed_call *call;
+  bool moved;     /* the call is in `moved`             */
 } entry;
 
 typedef struct test_clock {
@@ -73,19 +72,14 @@ bool df_test_clock_is(const df_clock *clock) {
   return clock && clock->type == &test_clock_type;
 }
 
-/* --- a call's place: its heap index and its moved bit ------------------- */
+/* --- a call's place: its heap index ------------------------------------ */
 
 static size_t index_of(const df_delayed_call *call) {
-  return (uintptr_t)df_delayed_call_loop_data(call) >> 1;
+  return (uintptr_t)df_delayed_call_loop_data(call);
 }
 
-static bool is_moved(const df_delayed_call *call) {
-  return (uintptr_t)df_delayed_call_loop_data(call) & 1;
-}
-
-static void set_place(df_delayed_call *call, size_t index, bool moved) {
-  df_delayed_call_set_loop_data(call,
-                                (void *)((uintptr_t)index << 1 | moved));
+static entry *entry_of(test_clock *c, const df_delayed_call *call) {
+  return &c->heap[index_of(call)];
 }
 
 /* --- the heap ---------------------------------------------------------- */
@@ -96,7 +90,7 @@ static bool before(const entry *a, const entry *b) {
 
 static void put(test_clock *c, size_t i, entry e) {
   c->heap[i] = e;
-  set_place(e.call, i, is_moved(e.call));
+  df_delayed_call_set_loop_data(e.call, (void *)(uintptr_t)i);
 }
 
 static void sift_up(test_clock *c, size_t i) {
@@ -130,6 +124,24 @@ static void sift(test_clock *c, size_t i) {
     sift_up(c, i);
   else
     sift_down(c, i);
+}
+
+/* Take the first entry out: its hole goes down to a leaf along the
+ * smaller children (one comparison a level), then the last entry fills
+ * it from there (Floyd's trick: the last entry rarely climbs far). */
+static df_delayed_call *pop_first(test_clock *c) {
+  df_delayed_call *first = c->heap[0].call;
+  c->in_order = false;
+  size_t hole = 0, n = --c->len;
+  for (size_t child; (child = 2 * hole + 1) < n; hole = child) {
+    if (child + 1 < n && before(&c->heap[child + 1], &c->heap[child])) child++;
+    put(c, hole, c->heap[child]);
+  }
+  if (hole < n) {
+    put(c, hole, c->heap[n]);
+    sift_up(c, hole);
+  }
+  return first;
 }
 
 static void remove_at(test_clock *c, size_t i) {
@@ -170,8 +182,7 @@ static void heap_sort(const sorter *s, size_t n) {
 
 static bool moved_less(void *ctx, size_t i, size_t j) {
   test_clock *c = ctx;
-  return before(&c->heap[index_of(c->moved[i])],
-                &c->heap[index_of(c->moved[j])]);
+  return before(entry_of(c, c->moved[i]), entry_of(c, c->moved[j]));
 }
 
 static void moved_swap(void *ctx, size_t i, size_t j) {
@@ -196,11 +207,11 @@ static void heap_swap(void *ctx, size_t i, size_t j) {
 /* Give moved call i's entry its new time and `seq`, and forget the move. */
 static void settle(test_clock *c, size_t i, int64_t seq) {
   df_delayed_call *call = c->moved[i];
-  size_t at = index_of(call);
-  c->heap[at].key = df_delayed_call_time(call);
-  c->heap[at].seq = seq;
-  set_place(call, at, false);
-  sift(c, at);
+  entry *e = entry_of(c, call);
+  e->key = df_delayed_call_time(call);
+  e->seq = seq;
+  e->moved = false;
+  sift(c, index_of(call));
 }
 
 /* Twisted's _sortCalls, for the calls reset or delayed since the last
@@ -220,15 +231,15 @@ static void flush_moved(test_clock *c) {
   heap_sort(&(sorter){moved_less, moved_swap, c}, n);
   /* Every entry changes once; `key` below is read before its change. */
   for (size_t i = 0; i < n; i++) {
-    double key = c->heap[index_of(c->moved[i])].key;
+    const entry *e = entry_of(c, c->moved[i]);
     double time = df_delayed_call_time(c->moved[i]);
-    if (time < key)
+    if (time < e->key)
       settle(c, i, c->next_seq++);
-    else if (time == key)
-      settle(c, i, c->heap[index_of(c->moved[i])].seq);
+    else if (time == e->key)
+      settle(c, i, e->seq);
   }
   for (size_t i = n; i-- > 0;) {
-    if (is_moved(c->moved[i])) settle(c, i, c->low_seq--);
+    if (entry_of(c, c->moved[i])->moved) settle(c, i, c->low_seq--);
   }
   for (size_t i = 0; i < n; i++) df_delayed_call_unref(c->moved[i]);
   c->n_moved = 0;
@@ -269,9 +280,8 @@ static int clock_schedule(df_clock *clock, df_delayed_call *call) {
   flush_moved(c);
   int rc = reserve(c);
   if (rc < 0) return rc;
-  entry e = {df_delayed_call_time(call), c->next_seq++, call};
-  c->heap[c->len++] = e;
-  set_place(call, c->len - 1, false);
+  entry e = {df_delayed_call_time(call), c->next_seq++, call, false};
+  put(c, c->len++, e);
   /* The new call sorts after every call of its time or earlier: the heap
    * stays in order exactly when nothing comes after it. */
   c->in_order = c->in_order && (c->len == 1 || !before(&e, &c->heap[c->len - 2]));
@@ -283,8 +293,10 @@ static int clock_schedule(df_clock *clock, df_delayed_call *call) {
  * sorted again only at the next callLater or advance. */
 static void clock_reschedule(df_clock *clock, df_delayed_call *call) {
   test_clock *c = (test_clock *)(void *)clock;
-  if (is_moved(call) || c->freeing) return; /* no sort will come */
-  set_place(call, index_of(call), true);
+  if (c->freeing) return; /* no sort will come */
+  entry *e = entry_of(c, call);
+  if (e->moved) return;
+  e->moved = true;
   c->moved[c->n_moved++] = df_delayed_call_ref(call);
 }
 
@@ -344,9 +356,7 @@ static void advance(test_clock *c, double amount) {
   c->now += amount;
   flush_moved(c);
   while (!c->freeing && c->len > 0 && c->heap[0].key <= c->now) {
-    df_delayed_call *call = c->heap[0].call;
-    remove_at(c, 0);
-    df_delayed_call_run(call);
+    df_delayed_call_run(pop_first(c));
     flush_moved(c);
   }
 }
@@ -394,8 +404,7 @@ size_t df_test_clock_get_delayed_calls(df_clock *clock,
   if (size > 0 && calls) {
     if (!c->in_order) {
       heap_sort(&(sorter){heap_less, heap_swap, c}, c->len);
-      for (size_t i = 0; i < c->len; i++)
-        set_place(c->heap[i].call, i, is_moved(c->heap[i].call));
+      for (size_t i = 0; i < c->len; i++) put(c, i, c->heap[i]);
       c->in_order = true;
     }
     for (size_t i = 0; i < size && i < c->len; i++) calls[i] = c->heap[i].call;

@@ -52,13 +52,15 @@ static void timeout_unref(void *arg) {
  * back as `x`, in fixed notation from 1e-4 up to below 1e16 (with ".0"
  * for a whole number) and in exponent notation ("1e+16", "1e-05")
  * outside, as Python writes it. */
-static void python_float_repr(double x, char *buf, size_t size) {
+enum { FLOAT_REPR_SIZE = 40 }; /* "-1.2345678901234567e-308" and room */
+
+static void python_float_repr(double x, char out[FLOAT_REPR_SIZE]) {
   if (isnan(x)) {
-    snprintf(buf, size, "nan");
+    strcpy(out, "nan");
     return;
   }
   if (isinf(x)) {
-    snprintf(buf, size, x < 0 ? "-inf" : "inf");
+    strcpy(out, x < 0 ? "-inf" : "inf");
     return;
   }
   char sci[40];
@@ -77,7 +79,6 @@ static void python_float_repr(double x, char *buf, size_t size) {
   digits[n] = '\0';
   int exponent = atoi(p + 1);
   size_t len = 0;
-  char out[64];
   if (negative) out[len++] = '-';
   if (exponent < -4 || exponent >= 16) {
     out[len++] = digits[0];
@@ -86,7 +87,7 @@ static void python_float_repr(double x, char *buf, size_t size) {
       memcpy(out + len, digits + 1, n - 1);
       len += n - 1;
     }
-    len += (size_t)snprintf(out + len, sizeof out - len, "e%c%02d",
+    len += (size_t)snprintf(out + len, FLOAT_REPR_SIZE - len, "e%c%02d",
                             exponent < 0 ? '-' : '+', abs(exponent));
   } else if (exponent < 0) { /* 0.000ddd */
     out[len++] = '0';
@@ -106,7 +107,6 @@ static void python_float_repr(double x, char *buf, size_t size) {
     }
   }
   out[len] = '\0';
-  snprintf(buf, size, "%s", out);
 }
 
 /* Twisted's _cancelledToTimedOutError, raising at `site`. */
@@ -116,8 +116,8 @@ static df_result cancelled_to_timeout(df_result result, double seconds,
       !df_failure_check(result.u.failure, &df_error_cancelled))
     return result; /* value.trap(CancelledError) lets these through */
   df_result_drop(result);
-  char text[40];
-  python_float_repr(seconds, text, sizeof text);
+  char text[FLOAT_REPR_SIZE];
+  python_float_repr(seconds, text);
   /* str(TimeoutError(timeout, "Deferred")) is the tuple's repr */
   return df_failed(df_failure_new_at(site.file, site.line, site.func,
                                      &df_error_timeout, "(%s, 'Deferred')",

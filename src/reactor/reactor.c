@@ -22,6 +22,7 @@
  * Every libuv handle and request the reactor opens is counted (`open`);
  * df_reactor_free closes everything and runs the loop until the count is
  * back to zero, so nothing the reactor allocated outlives it. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -88,7 +89,9 @@ static void run_due_calls(uv_timer_t *timer);
 static void arm(df__uv_reactor *ur) {
   if (ur->running_due || ur->timer_closed) return;
   const df__timer_entry *top = df__timer_heap_top(&ur->heap);
-  if (!top) {
+  /* None pending, or the earliest is at +infinity (never due): no timer,
+   * which would keep an application's loop alive for nothing. */
+  if (!top || top->time == (double)INFINITY) {
     uv_timer_stop(&ur->timer);
     return;
   }
@@ -122,6 +125,9 @@ static void run_due_calls(uv_timer_t *timer) {
 
 static int uv_schedule(df_clock *clock, df_delayed_call *call) {
   df__uv_reactor *ur = reactor_of_clock(clock);
+  /* Being freed: the calls are about to be discarded (clock.h: refuse
+   * new ones then). */
+  if (ur->timer_closed) return DF_EINVAL;
   int rc = df__timer_heap_push(&ur->heap, call);
   if (rc == 0 && df__timer_heap_top(&ur->heap)->call == call) arm(ur);
   return rc;
@@ -273,12 +279,17 @@ static void uv_destroy(df_reactor *r) {
   ur->signals = NULL;
   /* 3. The loop runs until every handle and request of ours is closed,
    *    the timer last: what the jobs' deferreds schedule still has a
-   *    clock, and is discarded below. */
+   *    clock, and is discarded below. Then the clock goes: the library's
+   *    objects that outlive their calls (a LoopingCall) learn it
+   *    (df_clock_free with no destroy), and new calls are refused. */
   while (ur->open > 1) uv_run(ur->loop, UV_RUN_ONCE);
+  df_clock_free(&ur->clock);
   ur->timer_closed = true;
   uv_close((uv_handle_t *)&ur->timer, handle_closed);
   while (ur->open > 0) uv_run(ur->loop, UV_RUN_ONCE);
   df_delayed_call *call;
+  /* Each call leaves the schedule before it is discarded: its release
+   * may cancel another (clock.h). */
   while ((call = df__timer_heap_pop(&ur->heap))) df_delayed_call_discard(call);
   df__timer_heap_free(&ur->heap);
   df__uv_threads_free(ur->threads);

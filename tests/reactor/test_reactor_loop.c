@@ -6,6 +6,7 @@
  * pid), and df_react's exit statuses. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -89,6 +90,63 @@ static void test_reset_delay_and_cancel_move_calls_on_the_reactor(void **state) 
   df_delayed_call_unref(early);
   df_delayed_call_unref(later);
   df_delayed_call_unref(never);
+}
+
+/* clock.h: a call at +infinity is never due; it keeps no timer going,
+ * can be cancelled, and is discarded when the reactor is freed. */
+static void test_a_call_at_infinity_never_runs(void **state) {
+  (void)state;
+  df_delayed_call *never, *forgotten;
+  assert_int_equal(df_reactor_call_later(r, (double)INFINITY, note_event,
+                                         "never", &never), 0);
+  df_reactor_call_later(r, (double)INFINITY, note_event, "forgotten", &forgotten);
+  df_reactor_call_later(r, 0.02, note_event, "finite", NULL);
+  df_reactor_call_later(r, 0.03, stop_now, r, NULL);
+  run_reactor();
+  assert_string_equal(events, "finite ");
+  assert_true(df_delayed_call_active(never));
+  assert_int_equal(df_delayed_call_cancel(never), 0);
+  df_delayed_call_unref(never);
+  df_reactor_free(r);
+  r = NULL;
+  assert_true(df_delayed_call_cancelled(forgotten));
+  assert_int_equal(df_delayed_call_cancel(forgotten), DF_EALREADY_CANCELLED);
+  df_delayed_call_unref(forgotten);
+}
+
+typedef struct counted_loop {
+  df_looping_call *lc;
+  int64_t runs;
+} counted_loop;
+
+static df_result count_run(void *arg) {
+  counted_loop *c = arg;
+  if (++c->runs == 3) df_looping_call_stop(c->lc);
+  return df_none();
+}
+
+static df_result loop_stopped(df_result res, void *arg) {
+  ev("loop-stopped:%lld", (long long)((counted_loop *)arg)->runs);
+  df_reactor_stop(r);
+  return res;
+}
+
+/* LoopingCall on the reactor's clock, unchanged: three runs 10 ms apart,
+ * stopped by its function. */
+static void test_a_looping_call_runs_on_the_reactor(void **state) {
+  (void)state;
+  counted_loop c = {NULL, 0};
+  assert_int_equal(df_looping_call_new(df_reactor_clock(r), count_run, &c, NULL,
+                                       &c.lc), 0);
+  df_deferred *d;
+  double start = df_reactor_seconds(r);
+  assert_int_equal(df_looping_call_start(c.lc, 0.01, false, &d), 0);
+  df_deferred_add_callback(d, loop_stopped, &c);
+  run_reactor();
+  assert_string_equal(events, "loop-stopped:3 ");
+  assert_true(df_reactor_seconds(r) - start >= 0.03);
+  df_deferred_unref(d);
+  df_looping_call_unref(c.lc);
 }
 
 static void test_seconds_is_epoch_time_that_never_goes_back(void **state) {
@@ -422,6 +480,8 @@ int main(int argc, char **argv) {
       T(test_delayed_calls_run_in_time_order_and_never_early),
       T(test_a_call_made_while_due_calls_run_comes_after_them),
       T(test_reset_delay_and_cancel_move_calls_on_the_reactor),
+      T(test_a_call_at_infinity_never_runs),
+      T(test_a_looping_call_runs_on_the_reactor),
       T(test_seconds_is_epoch_time_that_never_goes_back),
       T(test_defer_later_and_add_timeout_run_on_the_reactor),
       T(test_shutdown_waits_for_the_deferreds_of_before_triggers),
