@@ -413,6 +413,45 @@ static void test_sigterm_stops_a_server_cleanly_with_connections_open(void **sta
   close(pipe_fds[0]);
 }
 
+/* --- debug mode: the deferreds left waiting ------------------------------------- */
+
+/* df_dump_waiting comes from the core (deferred/report.h); until it is in
+ * the tree the library lists nothing and this test is skipped (the one
+ * other place that knows is src/reactor/debug.c). */
+size_t df_dump_waiting(FILE *out)
+#if defined(__GNUC__)
+    __attribute__((weak))
+#endif
+    ;
+
+static void test_stop_in_debug_mode_lists_the_deferreds_still_waiting(
+    void **state) {
+  (void)state;
+#if defined(__GNUC__)
+  if (!df_dump_waiting) skip();
+#endif
+  df_set_debugging(true);
+  df_deferred *forgotten = df_deferred_new(); /* never fired */
+  df_set_debugging(false);
+  FILE *tmp = tmpfile();
+  int saved = dup(2);
+  fflush(stderr);
+  dup2(fileno(tmp), 2);
+  df_reactor_call_when_running(r, stop_now, r);
+  run_reactor();
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  rewind(tmp);
+  char err[8192];
+  size_t n = fread(err, 1, sizeof err - 1, tmp);
+  err[n] = '\0';
+  fclose(tmp);
+  df_deferred_unref(forgotten);
+  assert_non_null(strstr(err, "The reactor stopped; deferreds still waiting:\n"));
+  assert_non_null(strstr(err, "test_reactor_loop.c"));
+}
+
 /* --- react ---------------------------------------------------------------------------- */
 
 static df_result succeed_value(void *arg) {
@@ -488,6 +527,7 @@ int main(int argc, char **argv) {
       T(test_sigint_stops_a_running_reactor),
       T(test_a_reactor_runs_on_the_applications_own_loop),
       T(test_sigterm_stops_a_server_cleanly_with_connections_open),
+      T(test_stop_in_debug_mode_lists_the_deferreds_still_waiting),
       T(test_react_gives_the_exit_status_of_main),
 #undef T
   };
