@@ -432,13 +432,13 @@ static void test_stop_in_debug_mode_lists_the_deferreds_still_waiting(
 #endif
   df_set_debugging(true);
   df_deferred *forgotten = df_deferred_new(); /* never fired */
-  df_set_debugging(false);
   FILE *tmp = tmpfile();
   int saved = dup(2);
   fflush(stderr);
   dup2(fileno(tmp), 2);
   df_reactor_call_when_running(r, stop_now, r);
   run_reactor();
+  df_set_debugging(false);
   fflush(stderr);
   dup2(saved, 2);
   close(saved);
