@@ -35,6 +35,11 @@ df_protocol *df_factory_build_protocol(df_factory *f, const df_address *peer) {
     p = calloc(1, size);
     if (p) p->type = f->protocol_type;
   }
+  if (p && !p->type) {
+    /* A protocol without a type cannot be called, nor freed: refuse the
+     * connection rather than crash (the protocol is lost). */
+    return NULL;
+  }
   if (p) {
     p->transport = NULL;
     p->factory = f;

@@ -121,7 +121,8 @@ typedef struct df_factory_type {
   const char *name;
   /* Make a protocol for a new connection with `peer` (borrowed), or
    * return NULL to refuse it. The result need not be initialised beyond
-   * its `type`. Twisted's buildProtocol. */
+   * its `type`, which must be set (a protocol without one refuses the
+   * connection, and is not freed). Twisted's buildProtocol. */
   df_protocol *(*build_protocol)(df_factory *f, const df_address *peer);
   /* Twisted's startFactory / stopFactory: called when the first port or
    * connector starts using the factory, and when the last one stops
