@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -324,6 +325,48 @@ static void test_two_reactor_threads_share_a_port_with_so_reuseport(void **state
   run_reactor();
 }
 
+/* poetry-server --workers: every reactor thread watches SIGTERM, and one
+ * signal stops them all. */
+typedef struct signalled {
+  pthread_t thread;
+  df_reactor *reactor;
+  atomic_int running;
+  atomic_int stopped;
+} signalled;
+
+static void now_running(void *arg) { atomic_store(&((signalled *)arg)->running, 1); }
+
+static void *signalled_main(void *arg) {
+  signalled *s = arg;
+  if (df_uv_reactor_new(&s->reactor) < 0) return NULL;
+  df_reactor_call_when_running(s->reactor, now_running, s);
+  df_reactor_run(s->reactor); /* signal handling on, the default */
+  atomic_store(&s->stopped, 1);
+  return NULL;
+}
+
+static void test_one_sigterm_stops_every_reactor_thread(void **state) {
+  (void)state;
+  static signalled s[3];
+  memset(s, 0, sizeof s);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(pthread_create(&s[i].thread, NULL, signalled_main, &s[i]), 0);
+  for (int i = 0; i < 3; i++)
+    for (int k = 0; k < 5000 && !atomic_load(&s[i].running); k++) usleep(1000);
+  for (int i = 0; i < 3; i++) assert_int_equal(atomic_load(&s[i].running), 1);
+  /* The signal handlers are libuv's, installed by each run: the process
+   * survives it, and every loop hears of it. */
+  kill(getpid(), SIGTERM);
+  for (int i = 0; i < 3; i++) {
+    for (int k = 0; k < 5000 && !atomic_load(&s[i].stopped); k++) usleep(1000);
+    assert_int_equal(atomic_load(&s[i].stopped), 1);
+    pthread_join(s[i].thread, NULL);
+    df_reactor_free(s[i].reactor);
+  }
+  df_reactor_call_when_running(r, stop_now, r); /* the fixture's, unused */
+  run_reactor();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, uv_reactor_teardown)
@@ -332,6 +375,7 @@ int main(void) {
       T(test_cancelling_a_queued_job_keeps_it_from_running),
       T(test_calls_from_other_threads_run_on_the_reactor_in_order),
       T(test_two_reactor_threads_share_a_port_with_so_reuseport),
+      T(test_one_sigterm_stops_every_reactor_thread),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
