@@ -23,19 +23,9 @@
 
 #include "internal.h"
 
+/* struct df_delayed_call is in internal.h, for the test clock; its
+ * `state` is one of these. */
 enum call_state { CALL_PENDING, CALL_CALLED, CALL_CANCELLED };
-
-struct df_delayed_call {
-  df_clock *clock;
-  df_call_fn fn;
-  void *arg;
-  void (*release)(void *);
-  void *loop_data;
-  double time;         /* Twisted's DelayedCall.time          */
-  double delayed_time; /* Twisted's DelayedCall.delayed_time  */
-  unsigned refs;
-  unsigned char state; /* enum call_state                     */
-};
 
 double df_clock_seconds(df_clock *clock) {
   return clock ? clock->type->seconds(clock) : NAN;
