@@ -179,7 +179,7 @@ print("  Node (g) is Promise.race with a canceller per member; (j) setTimeout wi
 print("  delays of 1-20 ms in CPU time; (j2) setTimeout + clearTimeout. Node has")
 print("  no lock or semaphore (n/a).")
 print()
-header2 = (f"{'case':<44}{'unit':>7}{'C':>11}{'Twisted':>13}{'Node':>11}"
+header2 = (f"{'case':<44}{'unit':>7}{'C':>11}{'Twisted':>14}{'Node':>13}"
            f"{'Twisted/C':>11}{'Node/C':>9}{'allocs/op':>11}{'instr/op':>10}")
 print(header2)
 print("-" * len(header2))
@@ -189,14 +189,14 @@ for key, unit, label, node_has in COMPOSE:
     node = nd.get(f"{key}.ns") if node_has else None
     node_text = ns(node) if node_has else "n/a"
     node_ratio = times(ratio(node, mine)) if node_has else "n/a"
-    print(f"{key + ' ' + label:<44}{unit:>7}{ns(mine):>11}{ns(theirs):>13}"
-          f"{node_text:>11}{times(ratio(theirs, mine)):>11}{node_ratio:>9}"
+    print(f"{key + ' ' + label:<44}{unit:>7}{ns(mine):>11}{ns(theirs):>14}"
+          f"{node_text:>13}{times(ratio(theirs, mine)):>11}{node_ratio:>9}"
           f"{allocs(key):>11}{count(instructions(key)):>10}")
     if key == "g" and mine is not None:
         per = [v / 100 if v is not None else None
                for v in (mine, theirs, nd.get("g.ns"))]
-        print(f"{'  per member':<44}{'member':>7}{ns(per[0]):>11}{ns(per[1]):>13}"
-              f"{ns(per[2]):>11}")
+        print(f"{'  per member':<44}{'member':>7}{ns(per[0]):>11}{ns(per[1]):>14}"
+              f"{ns(per[2]):>13}")
 print()
 
 b_stage = c["b.ns"] / 10

@@ -83,7 +83,7 @@ $quick || { run_all; run_all; }
 # Instructions per operation of every deterministic case: callgrind counts
 # the whole program with N iterations and with 0 (the same warm-up), the
 # difference is N iterations; report.py divides by the operations they
-# make (N, or N x 10,000 delayed calls for j and j2).
+# make (N, or N x 10,000 delayed calls for j and j2, N x 1,000 for j@1000).
 : >"$out/callgrind.txt"
 if ! $quick && command -v valgrind >/dev/null; then
   echo "running callgrind..." >&2
@@ -98,7 +98,8 @@ if ! $quick && command -v valgrind >/dev/null; then
   }
   # CASE:ITERATIONS:OPERATIONS_PER_ITERATION
   for spec in a:20000:1 b:20000:1 c:20000:1 d:20000:1 e:2000:1 g:200:1 \
-              h:20000:1 h2:20000:1 i:200:1 j:2:10000 j2:2:10000; do
+              h:20000:1 h2:20000:1 i:200:1 j:8:10000 j@1000:40:1000 \
+              j2:8:10000; do
     IFS=: read -r name n per <<<"$spec"
     printf 'R\tcallgrind.%s.n\t%s\nR\tcallgrind.%s.ir0\t%s\nR\tcallgrind.%s.irN\t%s\n' \
       "$name" "$((n * per))" "$name" "$(total "$name.0" --callgrind "$name" 0)" \
