@@ -126,6 +126,22 @@ struct df_delayed_call {
                           last sort (false from df_clock_call_later) */
 };
 
+/* df_delayed_call_run(), for a loop that reuses the structs of its calls:
+ * the same, but if the loop's reference was the last one, the struct is
+ * not freed but returned (called, its argument released: only its memory
+ * is of use), for the loop to give df__test_clock_spare(); otherwise the
+ * reference is dropped and NULL returned. */
+df_delayed_call *df__delayed_call_run_spent(df_delayed_call *call);
+
+/* test_clock.c: a spent call's struct that `clock`, if it is a test clock,
+ * kept for its next call (df_clock_call_later overwrites every field), or
+ * NULL. A test clock keeps the structs of the calls it ran that nobody
+ * else held, as its heap keeps its room: at most as many as it once had
+ * pending, freed with the clock. (Not those of cancelled calls: a cancel
+ * releases the call's argument, whose release function may free the
+ * clock before the cancel returns.) */
+df_delayed_call *df__test_clock_spare(df_clock *clock);
+
 /* src/compose/clock.c: a weak reference to a clock, for what outlives
  * the calls it schedules (a LoopingCall waiting on its function's
  * deferred has no call pending, yet will schedule one). `clock` reads

@@ -33,6 +33,14 @@
  * pops it, and it sorts first. Each call's heap index lives in its loop
  * data, (void *)index, so that cancel and the sort find its entry.
  *
+ * `spares` keeps the structs of the calls advance() ran that nobody else
+ * held (df__delayed_call_run_spent), for df_clock_call_later to reuse
+ * (df__test_clock_spare): each once a pending call, so at most as many as
+ * the clock once had pending. A cancelled call's struct is not kept: the
+ * cancel releases its argument, whose release function may free the clock
+ * before the cancel returns; inside advance() the clock outlives whatever
+ * a call does.
+ *
  * `moved` has room for as many calls as the heap: calls are only moved
  * between sorts, every sort empties it, and scheduling sorts first, so it
  * holds at most the calls pending at the last sort. It keeps a reference
@@ -56,6 +64,8 @@ typedef struct test_clock {
   df_delayed_call **moved; /* reset or delayed since the last sort */
   size_t n_moved, moved_cap;
   int64_t next_seq, low_seq;
+  df_delayed_call *spares; /* spent calls' structs, linked through
+                              their loop data (internal.h)          */
   unsigned advancing; /* depth of nested advance() calls    */
   bool freeing;       /* df_clock_free came during an advance */
   bool in_order;      /* heap[] is sorted by (key, seq)     */
@@ -344,6 +354,11 @@ static void destroy_now(test_clock *c) {
     c->len--;
     df_delayed_call_discard(call);
   }
+  while (c->spares) {
+    df_delayed_call *spare = c->spares;
+    c->spares = spare->loop_data;
+    df__free(spare);
+  }
   df__free(c->heap);
   df__free(c->moved);
   df__free(c);
@@ -383,9 +398,23 @@ static void advance(test_clock *c, double amount) {
   c->now += amount;
   flush_moved(c);
   while (!c->freeing && c->len > 0 && c->heap[0].key <= c->now) {
-    df_delayed_call_run(pop_first(c));
+    /* The clock lives at least until the outermost advance returns,
+     * whatever the call does: its struct, if spent, can be kept. */
+    df_delayed_call *spent = df__delayed_call_run_spent(pop_first(c));
+    if (spent) {
+      spent->loop_data = c->spares;
+      c->spares = spent;
+    }
     flush_moved(c);
   }
+}
+
+df_delayed_call *df__test_clock_spare(df_clock *clock) {
+  test_clock *c = test_clock_of(clock);
+  if (!c || !c->spares) return NULL;
+  df_delayed_call *spare = c->spares;
+  c->spares = spare->loop_data;
+  return spare;
 }
 
 /* While the clock advances, df_clock_free only marks it: the outermost
