@@ -176,8 +176,8 @@ print("  none); (j), (j2) the reactor's scheduler (callLater, runUntilCurrent: a
 print("  heap) on a test time; (j@1000) task.Clock, which sorts all its calls at")
 print("  every callLater and every call run (10,000 take about a minute a round).")
 print("  Node (g) is Promise.race with a canceller per member; (j) setTimeout with")
-print("  delays of 1-20 ms in CPU time; (j2) setTimeout + clearTimeout. Node has")
-print("  no lock or semaphore (n/a).")
+print("  delays of 1-20 ms in CPU time; (j2) setTimeout + clearTimeout. n/a: Node")
+print("  has no lock or semaphore (h, h2, i), and j@1000 is task.Clock's size.")
 print()
 header2 = (f"{'case':<44}{'unit':>7}{'C':>11}{'Twisted':>14}{'Node':>13}"
            f"{'Twisted/C':>11}{'Node/C':>9}{'allocs/op':>11}{'instr/op':>10}")
