@@ -106,6 +106,44 @@ void df__fifo_cancel_waiters(df__fifo *waiters, const char *why);
 #define DF__HAND_OVER_MAX_DEPTH 256u
 extern _Thread_local unsigned df__hand_over_depth;
 
+/* --- clock.c: a delayed call ---------------------------------------------- */
+
+/* Defined here rather than in clock.c, which alone changes its fields
+ * but `loop_data` and `moved`, so that the test clock (test_clock.c),
+ * which moves a call's heap index at every step of a sift, stores it with
+ * one instruction rather than a call (df_delayed_call_set_loop_data), and
+ * keeps its one flag per call in the call rather than in its heap entry
+ * (24 bytes an entry instead of 32). */
+struct df_delayed_call {
+  df_clock *clock;
+  df_call_fn fn;
+  void *arg;
+  void (*release)(void *);
+  void *loop_data;
+  double time;         /* Twisted's DelayedCall.time          */
+  double delayed_time; /* Twisted's DelayedCall.delayed_time  */
+  unsigned refs;
+  unsigned char state; /* clock.c's enum call_state           */
+  bool moved;          /* the test clock's: reset or delayed since its
+                          last sort (false from df_clock_call_later) */
+};
+
+/* df_delayed_call_run(), for a loop that reuses the structs of its calls:
+ * the same, but if the loop's reference was the last one, the struct is
+ * not freed but returned (called, its argument released: only its memory
+ * is of use), for the loop to give df__test_clock_spare(); otherwise the
+ * reference is dropped and NULL returned. */
+df_delayed_call *df__delayed_call_run_spent(df_delayed_call *call);
+
+/* test_clock.c: a spent call's struct that `clock`, if it is a test clock,
+ * kept for its next call (df_clock_call_later overwrites every field), or
+ * NULL. A test clock keeps the structs of the calls it ran that nobody
+ * else held, as its heap keeps its room: at most as many as it once had
+ * pending, freed with the clock. (Not those of cancelled calls: a cancel
+ * releases the call's argument, whose release function may free the
+ * clock before the cancel returns.) */
+df_delayed_call *df__test_clock_spare(df_clock *clock);
+
 /* src/compose/clock.c: a weak reference to a clock, for what outlives
  * the calls it schedules (a LoopingCall waiting on its function's
  * deferred has no call pending, yet will schedule one). `clock` reads
