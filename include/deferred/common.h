@@ -1,9 +1,14 @@
 /* libdeferred: error codes, call sites, allocation hooks and debug mode.
  *
  * Everything in libdeferred that can fail returns an int: 0 on success or
- * one of the negative DF_E* codes below (the libuv convention). Failures
- * that travel down a callback chain are df_failure objects instead (see
- * failure.h); df_raise_code() turns a code into one.
+ * a negative error code (the libuv convention): one of the DF_E* codes
+ * below, or, from functions that report what the system said (a file
+ * that cannot be written, a socket call), a negated errno value such as
+ * -ENOSPC. The two never collide: DF_ENOMEM and DF_EINVAL are -ENOMEM
+ * and -EINVAL, and the library's own codes lie below -1000.
+ * df_strerror() describes both. Failures that travel down a callback
+ * chain are df_failure objects instead (see failure.h); df_raise_code()
+ * turns a code into one.
  */
 #ifndef DEFERRED_COMMON_H
 #define DEFERRED_COMMON_H
@@ -30,8 +35,11 @@ extern "C" {
 #define DF_EQUEUE_OVERFLOW (-1010) /* a DeferredQueue is full (Twisted's
                                       QueueOverflow; deferred/queue.h) */
 
-/* A short English description of a DF_E* code ("already called", ...).
- * Never returns NULL; unknown codes give "unknown error". */
+/* A short English description of a DF_E* code ("already called", ...)
+ * or of a negated errno value (strerror's text: "No space left on
+ * device"). Never returns NULL; unknown codes give "unknown error". The
+ * text is static, or for errno values kept in a buffer of the calling
+ * thread's that the next call may overwrite. */
 const char *df_strerror(int code);
 
 /* Where something happened in the user's program. The add/fire/raise
