@@ -95,9 +95,11 @@ int bench_client_watch_stdin(uv_loop_t *loop, void (*on_eof)(void)) {
   return rc;
 }
 
-static void close_one(uv_handle_t *h, void *arg) {
-  (void)arg;
-  if (!uv_is_closing(h)) uv_close(h, NULL);
+static void close_one(uv_handle_t *h, void *close_tcp) {
+  if (uv_is_closing(h)) return;
+  uv_close(h, h->type == UV_TCP ? *(uv_close_cb *)close_tcp : NULL);
 }
 
-void bench_client_close_all(uv_loop_t *loop) { uv_walk(loop, close_one, NULL); }
+void bench_client_close_all(uv_loop_t *loop, uv_close_cb close_tcp) {
+  uv_walk(loop, close_one, &close_tcp);
+}

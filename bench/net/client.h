@@ -52,10 +52,11 @@ void bench_client_buffer(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
  * closed it, or died). Returns 0 or a negative libuv error code. */
 int bench_client_watch_stdin(uv_loop_t *loop, void (*on_eof)(void));
 
-/* Close every handle of `loop` not already closing, with no close
- * callback: what is left of a client once it has its answer. uv_run then
- * returns. Handles allocated one by one are not freed (the process is
- * about to exit). */
-void bench_client_close_all(uv_loop_t *loop);
+/* Close every handle of `loop` not already closing: what is left of a
+ * client once it has its answer. TCP handles (the connections, each its
+ * own allocation) are closed with `close_tcp`, which frees them; the
+ * others (the client's static timers and pipes) with no callback. uv_run
+ * then returns. */
+void bench_client_close_all(uv_loop_t *loop, uv_close_cb close_tcp);
 
 #endif

@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 
 PYTHON = "/usr/bin/python3"  # the one with Twisted (the first on PATH has none)
 
@@ -88,24 +89,32 @@ def tcp_counters():
 class Server:
     """A server process started from `argv` on `cpus` (default: the
     servers' CPU). Its first line on standard output ends with the port it
-    listens on; stop() sends SIGTERM to its pid and returns its exit
-    status."""
+    listens on; what it writes on standard error is kept (errors() reads
+    it); stop() sends SIGTERM to its pid and returns its exit status."""
 
     def __init__(self, name, argv, cpus=SERVER_CPUS):
         self.name = name
+        self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL,
+                                     stdin=subprocess.DEVNULL, stderr=self.stderr,
                                      preexec_fn=pinned_to(cpus))
         line = self.proc.stdout.readline().decode()
         found = re.search(r"(\d+)\s*$", line)
         if not found:
             self.proc.kill()
             self.proc.wait()
-            raise SystemExit("%s did not start (first line: %r)" % (name, line))
+            raise SystemExit("%s did not start (first line: %r): %s"
+                             % (name, line, self.errors()))
         self.port = int(found.group(1))
         self.pid = self.proc.pid
 
+    def errors(self):
+        self.stderr.seek(0)
+        return self.stderr.read().decode(errors="replace")
+
     def stop(self):
+        """SIGTERM, then its exit status (a server that does not stop
+        within 30 s is killed, and the run ends)."""
         os.kill(self.proc.pid, signal.SIGTERM)
         try:
             return self.proc.wait(timeout=30)

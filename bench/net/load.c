@@ -135,7 +135,7 @@ static void start_next(void) {
 }
 
 /* The driver closed our standard input: let go of everything. */
-static void let_go(void) { bench_client_close_all(loop); }
+static void let_go(void) { bench_client_close_all(loop, closed); }
 
 int main(int argc, char **argv) {
   if (argc != 6) {
