@@ -25,10 +25,13 @@ For each: the time until all poems are in (the client's wall time from
 its first connect), poems per second of it, the server's CPU time per poem
 (every thread, /proc/PID/task/*/schedstat), poems lost (short, corrupt,
 refused or reset, or still outstanding at the client's timeout: must be
-0), and the kernel's accept-queue overflows meanwhile (ListenOverflows,
-counted for the whole machine: a dropped SYN is sent again a second
-later, so it costs time; a dropped last ACK of the handshake leaves a
-client connected that the server may never accept, a poem lost).
+0), and, from the kernel's counters (for the whole machine, the worst
+run), the accept-queue overflows (ListenOverflows: a SYN dropped, which
+the client's kernel sends again a second later, so it costs time, or a
+handshake's last ACK dropped) and the SYN cookies sent (SyncookiesSent:
+answers to a SYN the kernel keeps no state for; if the ACK of such a
+handshake is dropped, nothing resends it, and as the client of a poetry
+server waits for the server to speak, that poem is lost for good).
 
 Memory: a fresh server of each kind in its slow mode (--delay 2
 --num-bytes 10, so that a connection stays open with its chunk timer
@@ -111,7 +114,7 @@ class Client:
         """Download `total` poems from `server`, `inflight` at a time: a
         dict of the client's counts, its wall time, the server's CPU time
         per poem (us) and the kernel's accept-queue overflows."""
-        overflows = tcp_counters().get("ListenOverflows", 0)
+        counters = tcp_counters()
         before = cpu_ns(server.pid)
         run = subprocess.run(self.argv("poems", server.port, total, inflight, timeout),
                              capture_output=True, timeout=timeout + 60,
@@ -124,7 +127,9 @@ class Client:
         result = {k: float(v) for k, v in (f.split("=") for f in line[-1].split())}
         result["lost"] = total - result["complete"]
         result["cpu_us"] = cpu / 1000.0 / max(result["complete"], 1)
-        result["overflows"] = tcp_counters().get("ListenOverflows", 0) - overflows
+        after = tcp_counters()
+        for key, counter in (("overflows", "ListenOverflows"), ("cookies", "SyncookiesSent")):
+            result[key] = after.get(counter, 0) - counters.get(counter, 0)
         result["why"] = run.stderr.decode().strip()
         return result
 
@@ -193,6 +198,7 @@ def best_of(runs):
         "cpu_us": min(r["cpu_us"] for r in runs),
         "lost": sum(r["lost"] for r in runs),
         "overflows": max(r["overflows"] for r in runs),
+        "cookies": max(r["cookies"] for r in runs),
         "why": "; ".join(r["why"] for r in runs if r["lost"]),
         "total": runs[0]["poems"],
     }
@@ -234,6 +240,7 @@ def print_case(case, results, names):
         ("poems lost, all runs", ["%10s" % (("%d" % x["lost"]) if not x["lost"]
                                   else "FAIL %d" % x["lost"]) for x in r], None),
         ("queue overflows", ["%10d" % x["overflows"] for x in r], None),
+        ("SYN cookies sent", ["%10d" % x["cookies"] for x in r], None),
     ]
     for i, (figure, cells, key) in enumerate(rows):
         ratios = ""
@@ -335,8 +342,10 @@ def main():
             m[0], m[1], m[2], ratio(m[0], m[1]), ratio(m[0], m[2])))
     if twisted_50:
         print("\ntwisted at its default backlog (50), burst of 1,000: %d of 1,000 poems "
-              "lost, %d still awaited at the client's %d s timeout (not judged)"
-              % (twisted_50["lost"], twisted_50["outstanding"], 20))
+              "lost, %d still awaited at the client's %d s timeout; %d queue "
+              "overflows, %d SYN cookies sent (not judged)"
+              % (twisted_50["lost"], twisted_50["outstanding"], 20,
+                 twisted_50["overflows"], twisted_50["cookies"]))
     print()
     print("ours, --workers 2 against --workers 1 (server and client free to use "
           "every CPU)")
