@@ -18,7 +18,8 @@
 #      same four ways;
 #   5. every installed program: runs without LD_LIBRARY_PATH, finds the
 #      libraries in its own prefix, and still does once the prefix is
-#      moved; deferred-sim draws the tutorial's chain, byronify byronifies;
+#      moved; deferred-sim draws the tutorial's chain, byronify byronifies,
+#      get-poetry downloads a poem from poetry-server (over 127.0.0.1);
 #   6. every installed manual page renders with `man -l`.
 #
 # Checks print "ok: ..."; the first failure prints "FAIL: ..." and exits 1.
@@ -205,6 +206,26 @@ case ",$components," in
   [ "$out" = "$(printf '    Art thou awake?\n    Thine eyes are e%ser clos%sd.' "'" "'")" ] ||
     fail "the installed byronify byronifies wrong: $out"
   ok "the installed byronify byronifies" ;;
+esac
+case ",$components," in
+*,poetry,*)
+  "$prefix/$BINDIR/poetry-server" --delay 0 --quiet \
+    "$src/examples/poetry/science.txt" > "$tmp/server.out" 2> "$tmp/server.err" &
+  server=$!
+  tries=0
+  while [ ! -s "$tmp/server.out" ] && [ $tries -lt 100 ]; do
+    sleep 0.1
+    tries=$((tries + 1))
+  done
+  port=$(sed -n '1s/.*://p' "$tmp/server.out")
+  got=0
+  [ -n "$port" ] && "$prefix/$BINDIR/get-poetry" --no-progress "$port" \
+    > "$tmp/poem.out" 2> /dev/null && got=1
+  kill "$server"
+  wait "$server" || fail "the installed poetry-server exited $? on SIGTERM: $(cat "$tmp/server.err")"
+  [ $got = 1 ] && cmp -s "$tmp/poem.out" "$src/examples/poetry/science.txt" ||
+    fail "the installed get-poetry did not get the installed poetry-server's poem"
+  ok "the installed get-poetry downloads the installed poetry-server's poem" ;;
 esac
 # Moved elsewhere, the prefix still works: the run paths are relative.
 mv "$stage" "$tmp/moved"
