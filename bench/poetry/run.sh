@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The poetry benchmark in one command:
 #
-#   bench/poetry/run.sh           full run (about six minutes)
-#   bench/poetry/run.sh --quick   under a minute once built; only the
-#                                 counted targets judged (CI step 6c)
+#   bench/poetry/run.sh           full run (about three minutes once built)
+#   bench/poetry/run.sh --quick   under a minute, the build included; only
+#                                 the counted targets judged (CI step 6c)
 #
 # Builds poetry-server (tools/poetry), the bare libuv poetry server and
 # the load client, Release (-O2), in their own build directory
