@@ -306,6 +306,9 @@ int main(int argc, char **argv) {
   t0 = t_last = uv_hrtime();
   for (long i = 0; i < concurrency; i++) start_next();
   uv_run(loop, UV_RUN_DEFAULT);
-  if (slow_mode) return held == total && in_stage[WAITING] + in_stage[RECEIVING] == total ? 0 : 1;
-  return lost() ? 1 : 0;
+  int status = slow_mode ? !(held == total && in_stage[WAITING] + in_stage[RECEIVING] == total)
+                         : lost() > 0;
+  uv_loop_close(loop); /* every handle is closed by now */
+  free(poem);
+  return status;
 }
