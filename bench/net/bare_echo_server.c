@@ -8,11 +8,11 @@
  *   bare_echo_server       listens on 127.0.0.1, a free port; prints
  *                          "listening on 127.0.0.1:PORT"; runs until
  *                          SIGTERM or SIGINT */
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
+
+#include "bare_server.h"
 
 static char buffer[65536];
 static uv_loop_t *loop;
@@ -80,32 +80,7 @@ static void accepted(uv_stream_t *server, int status) {
   uv_read_start((uv_stream_t *)c, give_buffer, got);
 }
 
-static void stop(uv_signal_t *s, int signum) {
-  (void)signum;
-  uv_stop(s->loop);
-}
-
 int main(void) {
-  signal(SIGPIPE, SIG_IGN);
   loop = uv_default_loop();
-  uv_tcp_t server;
-  uv_tcp_init(loop, &server);
-  struct sockaddr_in addr;
-  uv_ip4_addr("127.0.0.1", 0, &addr);
-  if (uv_tcp_bind(&server, (struct sockaddr *)&addr, 0) < 0 ||
-      uv_listen((uv_stream_t *)&server, 65535, accepted) < 0) {
-    fprintf(stderr, "bare_echo_server: cannot listen\n");
-    return 1;
-  }
-  int len = sizeof addr;
-  uv_tcp_getsockname(&server, (struct sockaddr *)&addr, &len);
-  printf("listening on 127.0.0.1:%d\n", ntohs(addr.sin_port));
-  fflush(stdout);
-  uv_signal_t term, intr;
-  uv_signal_init(loop, &term);
-  uv_signal_init(loop, &intr);
-  uv_signal_start(&term, stop, SIGTERM);
-  uv_signal_start(&intr, stop, SIGINT);
-  uv_run(loop, UV_RUN_DEFAULT);
-  return 0;
+  return bench_bare_serve("bare_echo_server", 65535, accepted);
 }

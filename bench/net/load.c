@@ -22,6 +22,8 @@
 #include <string.h>
 #include <uv.h>
 
+#include "client.h"
+
 typedef struct client {
   uv_tcp_t handle;
   uv_connect_t connect;
@@ -35,7 +37,6 @@ static char *message;
 static size_t size;
 static long total, started, finished, trips_started;
 static int failed;
-static char rbuf[65536];
 
 static void fail(const char *what, int status) {
   if (!failed) fprintf(stderr, "net_load: %s: %s\n", what, uv_strerror(status));
@@ -51,12 +52,6 @@ static void closed(uv_handle_t *h) {
     uv_stop(loop);
   else
     start_next();
-}
-
-static void give(uv_handle_t *h, size_t s, uv_buf_t *b) {
-  (void)h;
-  (void)s;
-  *b = uv_buf_init(rbuf, sizeof rbuf);
 }
 
 static void write_done(uv_write_t *req, int status) {
@@ -78,7 +73,6 @@ static void shut(uv_shutdown_t *req, int status) {
 
 static int echo_mode, hold_mode;
 static long held;
-static uv_pipe_t input;
 static long trips_total;
 
 static void got(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
@@ -125,7 +119,7 @@ static void connected(uv_connect_t *req, int status) {
     }
     return;
   }
-  uv_read_start((uv_stream_t *)c, give, got);
+  uv_read_start((uv_stream_t *)c, bench_client_buffer, got);
   if (echo_mode) trips_started++;
   send_message(c);
 }
@@ -134,24 +128,14 @@ static void start_next(void) {
   if (started == total || failed) return;
   started++;
   client *c = calloc(1, sizeof *c);
-  uv_tcp_init(loop, &c->handle);
   c->connect.data = c;
-  int rc = uv_tcp_connect(&c->connect, &c->handle, (struct sockaddr *)&server,
-                          connected);
+  int rc = bench_client_connect(loop, &c->handle, &c->connect, &server, 0,
+                                connected);
   if (rc < 0) fail("connect", rc);
 }
 
-static void close_each(uv_handle_t *h, void *arg) {
-  (void)arg;
-  if (!uv_is_closing(h)) uv_close(h, NULL);
-}
-
 /* The driver closed our standard input: let go of everything. */
-static void input_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
-  (void)s;
-  (void)b;
-  if (n < 0) uv_walk(loop, close_each, NULL);
-}
+static void let_go(void) { bench_client_close_all(loop, closed); }
 
 int main(int argc, char **argv) {
   if (argc != 6) {
@@ -159,6 +143,7 @@ int main(int argc, char **argv) {
                     "       net_load connect PORT TOTAL CONCURRENCY 1\n");
     return 2;
   }
+  bench_client_name = "net_load";
   loop = uv_default_loop();
   uv_ip4_addr("127.0.0.1", atoi(argv[2]), &server);
   long concurrency;
@@ -175,12 +160,10 @@ int main(int argc, char **argv) {
   }
   message = malloc(size);
   memset(message, 'x', size);
+  /* every connection at once in hold mode, and a few spare */
+  if (bench_client_raise_nofile((hold_mode ? total : concurrency) + 16) < 0) return 1;
   uint64_t t0 = uv_hrtime();
-  if (hold_mode) {
-    uv_pipe_init(loop, &input, 0);
-    uv_pipe_open(&input, 0);
-    uv_read_start((uv_stream_t *)&input, give, input_read);
-  }
+  if (hold_mode && bench_client_watch_stdin(loop, let_go) < 0) return 1;
   for (long i = 0; i < concurrency; i++) start_next();
   uv_run(loop, UV_RUN_DEFAULT);
   if (hold_mode) return failed;

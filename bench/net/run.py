@@ -29,85 +29,34 @@ are against the bare libuv server (target for ours: 1.3x or less) and
 against Twisted.
 
     run.py BIN_DIR [--quick]"""
-import glob
 import os
-import signal
 import subprocess
 import sys
+import time
+
+from harness import (CLIENT_CPUS, PYTHON, Server, cpu_ns, pinned_to,
+                     pinning_note, rss_kib)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PYTHON = "/usr/bin/python3"
-
-
-def cpu_ns(pid):
-    total = 0
-    for path in glob.glob("/proc/%d/task/*/schedstat" % pid):
-        try:
-            with open(path) as f:
-                total += int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
-            pass
-    return total
-
-
-# With two cores or more, servers run on the first and the load client on
-# the second: whether the two share a core changes what a wake-up costs,
-# and the kernel would otherwise choose differently from run to run.
-PIN = len(os.sched_getaffinity(0)) >= 2
-CPUS = sorted(os.sched_getaffinity(0))
-
-
-def pin(cpu):
-    if PIN:
-        return lambda: os.sched_setaffinity(0, {cpu})
-    return None
-
-
-class Server:
-    def __init__(self, name, argv):
-        self.name = name
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
-                                     preexec_fn=pin(CPUS[0]))
-        line = self.proc.stdout.readline().decode()
-        if not line:
-            raise SystemExit("%s did not start" % name)
-        self.port = int(line.strip().rsplit(":", 1)[1])
-
-    def stop(self):
-        os.kill(self.proc.pid, signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise SystemExit("%s did not stop on SIGTERM" % self.name)
 
 
 def load(bin_dir, args):
     run = subprocess.run([os.path.join(bin_dir, "net_load")] + [str(a) for a in args],
                          capture_output=True, timeout=600,
-                         preexec_fn=pin(CPUS[-1]))
+                         preexec_fn=pinned_to(CLIENT_CPUS))
     if run.returncode != 0:
         raise SystemExit("net_load %s failed: %s" % (args, run.stderr.decode()))
     _, count, seconds = run.stdout.split()
     return int(count), float(seconds)
 
 
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 def memory_per_connection(bin_dir, server, count):
     """Bytes of server RSS each of `count` idle connections adds."""
-    import time
     before = rss_kib(server.proc.pid)
     holder = subprocess.Popen([os.path.join(bin_dir, "net_load"), "hold",
                                str(server.port), str(count), "200", "1"],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              preexec_fn=pin(CPUS[-1]))
+                              preexec_fn=pinned_to(CLIENT_CPUS))
     line = holder.stdout.readline().decode()
     if not line.startswith("held"):
         holder.kill()
@@ -171,10 +120,8 @@ def main():
         if status != 0:
             raise SystemExit("%s exited %d after SIGTERM" % (name, status))
 
-    print("network benchmark (%s): server CPU time per operation, best of %d%s"
-          % ("quick" if quick else "full", repeats,
-             "; servers on CPU %d, load client on CPU %d" % (CPUS[0], CPUS[-1])
-             if PIN else ""))
+    print("network benchmark (%s): server CPU time per operation, best of %d; %s"
+          % ("quick" if quick else "full", repeats, pinning_note()))
     print("%-17s %-14s %8s %8s %8s   %9s %12s" % (
         "case", "unit", "ours", "bare", "twisted", "ours/bare", "twisted/bare"))
     for case, unit, _ in cases:
