@@ -16,6 +16,11 @@ every operation, so a deferred held only by a reference cycle (a deferred
 waiting on another one, a failure's traceback) is freed, and its unhandled
 failure reported, at the end of the operation that dropped its last outside
 reference -- which is where libdeferred frees it (see check_garbage()).
+
+tests/differential_compose/twisted_compose_runner.py imports this module
+(importing it applies the patches) and extends its language through `ext`
+(class Ext): more operations and actions, results it formats, deferreds
+held by locks, queues and the clock, the stages it counts.
 """
 import contextlib
 import gc
@@ -33,6 +38,63 @@ except ImportError as e:  # run.py checks this first and explains
 
 MAX_SLOTS = 16
 _CONTINUE = defer._CONTINUE
+
+
+class Ext:
+    """What a runner built on this one (tests/differential_compose) adds:
+    it imports this module, which patches Twisted as below, and replaces
+    these defaults. This runner uses them as they are."""
+
+    def parse_action(self, kind, arg, label):
+        """An action kind this module does not know: a tuple whose first
+        item is the kind (run_action gets it back), or ParseError."""
+        raise ParseError(kind)
+
+    def run_action(self, act, r, label):
+        """Run an action of parse_action's; returns the stage's result."""
+        raise AssertionError(act)
+
+    def parse_op(self, tok, line, index):
+        """An operation this module does not know: (line, kind, slot,
+        arg) for run_op, or ParseError."""
+        raise ParseError(line)
+
+    def run_op(self, op):
+        raise AssertionError(op)
+
+    def fmt(self, r):
+        """The trace's text for a result this module does not know, or
+        None."""
+        return None
+
+    def call_suffix(self):
+        """Printed after "call s3 cb 5" on the same line."""
+        return ""
+
+    def new_deferred(self, canceller):
+        """The deferred a `new` operation makes."""
+        global next_serial
+        d = TDeferred(next_serial, canceller)
+        next_serial += 1
+        return d
+
+    def roots(self):
+        """Deferreds held by something other than a deferred or a slot
+        (a lock's waiting list, a pending delayed call ...)."""
+        return []
+
+    def edges(self, d):
+        """References from d to other deferreds that libdeferred's cycle
+        collection does not see (a DeferredList's member stage holds the
+        list): [(target, 'o')]."""
+        return []
+
+    def pending(self, d):
+        """libdeferred's df_deferred_pending_stages(d)."""
+        return len(d.callbacks)
+
+
+ext = Ext()
 
 # --- the trace -------------------------------------------------------------
 
@@ -71,7 +133,8 @@ def fmt(r):
         return "'%s'" % r
     if isinstance(r, Deferred):
         return "wait D%d" % r._serial
-    return "?%r" % (r,)
+    text = ext.fmt(r)
+    return text if text is not None else "?%r" % (r,)
 
 
 # --- unhandled failures: Twisted's DebugInfo.__del__, reported to the trace --
@@ -178,11 +241,32 @@ def _patch_run_callbacks():
     Deferred._runCallbacks = _runCallbacks
 
 
+def chained(callback):
+    """The deferred whose callback or errback `callback` is (the two sides
+    of a chain_deferred stage), or None."""
+    if getattr(callback, "__func__", None) in (Deferred.callback,
+                                               Deferred.errback):
+        return callback.__self__
+    return None
+
+
+def held_by_stage(callback):
+    """The deferred a stage's callback holds a reference to: a
+    chain_deferred target, or one that ext.edges knows of (a DeferredList
+    that a member stage holds), or None."""
+    target = chained(callback)
+    if target is None:
+        target = getattr(callback, "__self__", None)
+        if not isinstance(target, Deferred):
+            return None
+    return target
+
+
 def chain_target(callback):
-    """A weak reference to the deferred whose callback or errback
-    `callback` is (the two sides of a chain_deferred stage), or None."""
-    target = getattr(callback, "__self__", None)
-    return weakref.ref(target) if isinstance(target, Deferred) else None
+    """A weak reference to the deferred a stage that has just run held
+    (see held_by_stage), or None."""
+    target = held_by_stage(callback)
+    return weakref.ref(target) if target is not None else None
 
 
 def stage_dropped(ref):
@@ -316,8 +400,12 @@ def parse_slot(s):
     return k
 
 
+SLOT_ACTIONS = ("wait", "cancel", "pause", "unpause", "fire", "err", "add")
+
+
 def parse_action(s, label):
-    """Returns (kind, slot, arg, sub) or None for '-'."""
+    """Returns (kind, slot, arg, sub) or None for '-'; a kind of ext's, the
+    tuple ext.parse_action makes."""
     if s == "-":
         return None
     if s == "pass":
@@ -327,6 +415,8 @@ def parse_action(s, label):
         return ("ret", None, parse_value(arg), None)
     if kind == "fail":
         return ("fail", None, arg, None)
+    if kind not in SLOT_ACTIONS:
+        return ext.parse_action(kind, arg, label)
     slot, _, rest = arg.partition(":")
     slot = parse_slot(slot)
     if kind in ("wait", "cancel", "pause", "unpause"):
@@ -343,6 +433,10 @@ def parse_action(s, label):
     raise ParseError(s)
 
 
+CORE_OPS = ("new", "add", "both", "callback", "errback", "chain", "pause",
+            "unpause", "cancel", "release")
+
+
 def parse_program(lines):
     ops = []
     for index, line in enumerate(lines):
@@ -350,6 +444,9 @@ def parse_program(lines):
         if len(tok) < 2:
             raise ParseError(line)
         kind = tok[0]
+        if kind not in CORE_OPS:
+            ops.append(ext.parse_op(tok, line, index))
+            continue
         slot = parse_slot(tok[1])
         label = "s%d" % index
         if kind == "new":
@@ -428,7 +525,7 @@ def make_stage(label, act, side):
 
     def stage(r):
         s = side or ("eb" if isinstance(r, Failure) else "cb")
-        emit("call %s %s %s" % (label, s, fmt(r)))
+        emit("call %s %s %s%s" % (label, s, fmt(r), ext.call_suffix()))
         return run_action(act, r, label)
 
     return stage
@@ -445,6 +542,8 @@ def run_action(act, r, label):
         return r
     if kind == "wait":
         return action_wait(k, label)
+    if kind not in SLOT_ACTIONS:
+        return ext.run_action(act, r, label)
     names = {"fire": "callback", "err": "errback", "cancel": "cancel",
              "pause": "pause", "unpause": "unpause", "add": "add"}
     d = table[k]
@@ -520,19 +619,28 @@ def action_wait(k, label):
 
 def refs_of(d):
     """The references libdeferred holds from d to other deferreds: chain
-    stages ('c'), CONTINUE stages and a waiting result ('w')."""
+    stages ('c'), CONTINUE stages and a waiting result ('w'), and those
+    ext knows of that its cycle collection does not see ('o')."""
     edges = []
     for cb, _eb in d.callbacks:
         f = cb[0]
         if f is _CONTINUE:
             edges.append((cb[1][0], "w"))
         else:
-            target = getattr(f, "__self__", None)
-            if isinstance(target, Deferred):
+            target = chained(f)
+            if target is not None:
                 edges.append((target, "c"))
     if d.called and isinstance(d.result, Deferred):
         edges.append((d.result, "w"))
-    return edges
+    return edges + ext.edges(d)
+
+
+def opaque_held():
+    """The deferreds that a reference ext.edges knows of holds: to
+    src/core/collect.c each is held from outside (it cannot tell such a
+    reference from a program's), so it never frees a group holding one."""
+    return [t for d in list(registry.values()) + dying
+            for t, kind in ext.edges(d) if kind == "o"]
 
 
 def reach(starts, within=None):
@@ -556,7 +664,7 @@ def outside_held():
     deferreds a running _runCallbacks holds (libdeferred's loop frames)."""
     held = [d for d in table if d is not None] + dying + \
         [d for group in collector for d in group] + \
-        [d for chain in running_chains for d in chain]
+        [d for chain in running_chains for d in chain] + ext.roots()
     return held
 
 
@@ -572,7 +680,7 @@ def _stage_targets(d, chain=True):
         f = item[0][0]
         if f is _CONTINUE:
             out.append((item[0][1][0], "w"))
-        elif chain and isinstance(getattr(f, "__self__", None), Deferred):
+        elif chain and chained(f) is not None:
             out.append((f.__self__, "c"))
     return out
 
@@ -646,7 +754,7 @@ def c_group(start, roots):
 def predict(unreachable):
     """Weak references to the unreachable deferreds libdeferred frees, and
     to those it keeps (see c_group)."""
-    roots = {id(d) for d in outside_held()}
+    roots = {id(d) for d in outside_held() + opaque_held()}
     freed = set()
     for d in unreachable.values():
         if id(d) not in freed:
@@ -687,13 +795,15 @@ def release_slot(k):
         teardown_if_garbage(target)
 
 
-def stage_target(item):
-    """A weak reference to the deferred a pending stage holds, or None."""
+def stage_target(item, edges_only=False):
+    """A weak reference to the deferred a pending stage holds, or None;
+    with `edges_only`, only a CONTINUE or chain_deferred stage's (the
+    edges collect.c cuts)."""
     f, args, _ = item[0]
     if f is _CONTINUE:
         return weakref.ref(args[0])
-    target = getattr(f, "__self__", None)
-    return weakref.ref(target) if isinstance(target, Deferred) else None
+    target = chained(f) if edges_only else held_by_stage(f)
+    return weakref.ref(target) if target is not None else None
 
 
 def teardown_if_garbage(ref):
@@ -705,13 +815,13 @@ def teardown_if_garbage(ref):
     start = ref() if ref is not None else None
     if start is None or not releasing or collecting:
         return
-    group = c_group(start, {id(d) for d in outside_held()})
+    group = c_group(start, {id(d) for d in outside_held() + opaque_held()})
     del start
     if not group:
         return
     for m in group:  # cut_stage_edge: every edge out of a garbage member
         m.callbacks[:] = [item for item in m.callbacks
-                          if stage_target(item) is None]
+                          if stage_target(item, True) is None]
         if m.called and isinstance(m.result, Deferred):
             m.result = None
     m = None
@@ -752,14 +862,15 @@ def check_garbage():
 
 def run_op(op):
     line, kind, k, arg = op
+    if kind not in CORE_OPS:
+        ext.run_op(op)
+        return
     emit("#" + line)
     if kind == "new":
         if table[k] is not None:
             release_slot(k)
             check_garbage()
-        global next_serial
-        table[k] = TDeferred(next_serial, make_canceller(arg) if arg else None)
-        next_serial += 1
+        table[k] = ext.new_deferred(make_canceller(arg) if arg else None)
         return
     d = table[k]
     if d is None:
@@ -805,7 +916,38 @@ def run_op(op):
     emit("= " + rc)
 
 
-def run_program(lines):
+def print_slot_states():
+    """"state dK ..." for every live slot."""
+    for k, d in enumerate(table):
+        if d is None:
+            continue
+        if d.called:
+            res = fmt(d.result)
+        else:
+            res = "-"
+        emit("state d%d D%d called=%d paused=%d pending=%d result=%s" % (
+            k, d._serial, 1 if d.called else 0, user_paused(d),
+            ext.pending(d), res))
+
+
+def release_slots():
+    """Release every live slot in order ("release dK")."""
+    for k in range(MAX_SLOTS):
+        if table[k] is None:
+            continue
+        emit("release d%d" % k)
+        release_slot(k)
+        check_garbage()
+
+
+def finish():
+    print_slot_states()
+    release_slots()
+
+
+def run_program(lines, finish=finish, abandon=None):
+    """The trace of one program. `finish` prints the states and releases
+    everything; `abandon` drops what else a discarded program holds."""
     global discard_reason, quiet, next_serial
     del out[:]
     discard_reason = None
@@ -820,34 +962,20 @@ def run_program(lines):
         if discard_reason is not None:
             break
     if discard_reason is None:
-        for k, d in enumerate(table):
-            if d is None:
-                continue
-            if d.called:
-                res = fmt(d.result)
-            else:
-                res = "-"
-            emit("state d%d D%d called=%d paused=%d pending=%d result=%s" % (
-                k, d._serial, 1 if d.called else 0, user_paused(d),
-                len(d.callbacks), res))
-        d = None
-        for k in range(MAX_SLOTS):
-            if table[k] is None:
-                continue
-            emit("release d%d" % k)
-            release_slot(k)
-            check_garbage()
+        finish()
     if discard_reason is not None:
         quiet = True
         for k in range(MAX_SLOTS):
             table[k] = None
+        if abandon is not None:
+            abandon()
         gc.collect()
         quiet = False
         out.append("DISCARD " + discard_reason)
     return out
 
 
-def main():
+def main(run=run_program):
     # Twisted warns when a callback returns its own deferred (rule 25); such
     # programs are discarded anyway. "ignore" does not change behaviour
     # ("error" would, rule 27).
@@ -863,12 +991,12 @@ def main():
             continue
         if line == "---":
             if lines:
-                write("\n".join(run_program(lines)) + "\n=== end\n")
+                write("\n".join(run(lines)) + "\n=== end\n")
             lines = []
             continue
         lines.append(line)
     if lines:
-        write("\n".join(run_program(lines)) + "\n=== end\n")
+        write("\n".join(run(lines)) + "\n=== end\n")
     sys.stdout.flush()
 
 
