@@ -396,20 +396,22 @@ void dt_run_op(const dt_op *o) {
   printf("= %s\n", dt_rc_text(rc));
 }
 
+void dt_print_slot_state(int k) {
+  df_deferred *d = dt_slots[k];
+  printf("state d%d D%d called=%d paused=%d pending=%zu result=", k,
+         dt_serial_of(d), df_deferred_called(d) ? 1 : 0, df_deferred_paused(d),
+         df_deferred_pending_stages(d));
+  const df_result *r = df_deferred_result(d);
+  if (r)
+    dt_print_result(r);
+  else
+    printf("-");
+  printf("\n");
+}
+
 void dt_print_slot_states(void) {
-  for (int k = 0; k < DT_MAX_SLOTS; k++) {
-    df_deferred *d = dt_slots[k];
-    if (!d) continue;
-    printf("state d%d D%d called=%d paused=%d pending=%zu result=", k,
-           dt_serial_of(d), df_deferred_called(d) ? 1 : 0, df_deferred_paused(d),
-           df_deferred_pending_stages(d));
-    const df_result *r = df_deferred_result(d);
-    if (r)
-      dt_print_result(r);
-    else
-      printf("-");
-    printf("\n");
-  }
+  for (int k = 0; k < DT_MAX_SLOTS; k++)
+    if (dt_slots[k]) dt_print_slot_state(k);
 }
 
 void dt_release_slots(void) {

@@ -164,7 +164,10 @@ int dt_parse_op(char *line, int index, dt_op *o);
 /* Run a shared operation: "#<line>", what happens, "= <rc>". */
 void dt_run_op(const dt_op *o);
 
-/* The end of a program: "state dK ..." for every live slot, then each
+/* "state dK DN called=.. paused=.. pending=.. result=.." for slot k,
+ * which holds a deferred. */
+void dt_print_slot_state(int k);
+/* The end of a program: that line for every live slot, then each
  * released in order ("release dK"). */
 void dt_print_slot_states(void);
 void dt_release_slots(void);
