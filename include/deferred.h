@@ -13,6 +13,9 @@
  *   deferred/lock.h      DeferredLock and DeferredSemaphore
  *   deferred/queue.h     DeferredQueue
  *   deferred/clock.h     time: clocks and delayed calls
+ *   deferred/test_clock.h  a deterministic clock for tests (task.Clock)
+ *   deferred/timeout.h   timeouts (addTimeout) and defer_later
+ *   deferred/looping.h   LoopingCall: a function every interval
  *
  * Link with `pkg-config --libs libdeferred` or, in CMake,
  * find_package(libdeferred) and target_link_libraries(x libdeferred::deferred).
@@ -31,5 +34,8 @@
 #include "deferred/lock.h"
 #include "deferred/queue.h"
 #include "deferred/clock.h"
+#include "deferred/test_clock.h"
+#include "deferred/timeout.h"
+#include "deferred/looping.h"
 
 #endif /* DEFERRED_H */

@@ -35,11 +35,34 @@
  *
  * Implementing a clock (for event-loop authors): embed a `df_clock` as the
  * first member of your loop's struct, set its `type` to a df_clock_type of
- * yours, and implement the four functions below. The library keeps each
- * call's state (pending, called, cancelled, its time) and the rules of
+ * yours, and implement the functions below. The library keeps each call's
+ * state (pending, called, cancelled, its time) and the rules of
  * cancel/reset/delay; the loop only keeps the pending calls in order of
  * df_delayed_call_time() and, when one is due, removes it from its
- * schedule and calls df_delayed_call_run(). */
+ * schedule and calls df_delayed_call_run(). What the loop must allow:
+ *
+ *   - a call's function may use the loop again: schedule new calls
+ *     (schedule is then called from inside df_delayed_call_run), cancel,
+ *     reset or delay others (unschedule, reschedule), cancel itself (an
+ *     error, DF_EALREADY_CALLED, that reaches no loop function), read
+ *     seconds(), and drop its own handle;
+ *   - df_delayed_call_run drops the loop's reference, so the call may be
+ *     freed when it returns: forget it first;
+ *   - calls due at the same time run in the order they were scheduled
+ *     (Twisted's reactor and task.Clock both do), and a call scheduled
+ *     while due calls run, itself due, may run in the same pass or the
+ *     next (task.Clock runs it in the same advance);
+ *   - time is a double: compare df_delayed_call_time() with seconds() as
+ *     doubles (due when time <= seconds()), never rounded to a tick, or
+ *     interval arithmetic (LoopingCall) drifts from Twisted's. A call's
+ *     time is never NaN (the library refuses those), but may be in the
+ *     past (due at once) or +infinity (never due): convert with care to
+ *     a loop's own units (a uint64_t of milliseconds cannot hold it);
+ *   - when destroy discards calls, their owned arguments' release
+ *     functions may cancel other calls of the same loop (unschedule of a
+ *     call not yet discarded) or try to schedule new ones (refuse them
+ *     with DF_EINVAL): take each call out of the schedule before
+ *     discarding it. */
 #ifndef DEFERRED_CLOCK_H
 #define DEFERRED_CLOCK_H
 
@@ -63,16 +86,28 @@ typedef struct df_clock_type {
   /* The current time in seconds (Twisted's seconds()). */
   double (*seconds)(df_clock *clock);
   /* Start keeping `call` (pending, due at df_delayed_call_time(call)).
-   * Returns 0, or DF_ENOMEM (then the loop keeps nothing and the call
-   * fails as a whole). */
+   * Returns 0, or a negative DF_E* code (DF_ENOMEM; DF_EINVAL for a loop
+   * that is shutting down), then the loop keeps nothing and the call
+   * fails as a whole with that code. Must not run calls, even due ones:
+   * they run the next time the loop runs its due calls. */
   int (*schedule)(df_clock *clock, df_delayed_call *call);
-  /* The time of a pending call changed (reset or delay): move it. */
+  /* The time of a pending call changed (reset or delay): move it. Called
+   * after every successful reset or delay, earlier or later, with
+   * df_delayed_call_time() already giving the new time. (Twisted calls
+   * its resetter only for moves earlier and lets its reactor find the
+   * later ones when they reach the head of its queue; a loop may do the
+   * same, see df_delayed_call_activate_delay, or move the call at once.)
+   * Must not run calls. */
   void (*reschedule)(df_clock *clock, df_delayed_call *call);
-  /* Forget a pending call: it was cancelled. */
+  /* Forget a pending call: it is being cancelled. Must not run calls. */
   void (*unschedule)(df_clock *clock, df_delayed_call *call);
   /* Free the clock (df_clock_free). Before freeing, the loop calls
    * df_delayed_call_discard() on every call it still keeps. May be NULL
-   * for a clock whose owner frees it by other means. */
+   * for a clock whose owner frees it by other means; that owner still
+   * calls df_clock_free(clock) before the clock goes (with a NULL destroy
+   * it only tells the library's objects that outlive their calls on the
+   * clock, such as a LoopingCall waiting on its function's deferred, that
+   * the clock is gone), and discards the calls it keeps. */
   void (*destroy)(df_clock *clock);
 } df_clock_type;
 
@@ -89,11 +124,14 @@ double df_clock_seconds(df_clock *clock);
 /* Run `fn(arg)` once, `delay` seconds from now (Twisted's callLater).
  *
  * A delay of 0 or less makes the call due at once: it runs the next time
- * the loop runs its due calls (never inside this function). If `out` is
- * not NULL it receives a new reference to the delayed call (release it
- * with df_delayed_call_unref). `arg` is borrowed. Returns 0; DF_EINVAL if
- * `clock` or `fn` is NULL or `delay` is NaN; DF_ENOMEM. On an error
- * nothing is scheduled and `*out` is set to NULL. */
+ * the loop runs its due calls (never inside this function). An infinite
+ * delay is allowed (the call never runs unless reset). If `out` is not
+ * NULL it receives a new reference to the delayed call (release it with
+ * df_delayed_call_unref). `arg` is borrowed. Returns 0; DF_EINVAL if
+ * `clock` or `fn` is NULL, `delay` is NaN, or the time it gives is NaN
+ * (an infinite delay of the opposite sign to an infinite now), or the
+ * loop refuses (a test clock being freed); DF_ENOMEM. On an error nothing
+ * is scheduled and `*out` is set to NULL. */
 int df_clock_call_later(df_clock *clock, double delay, df_call_fn fn,
                         void *arg, df_delayed_call **out);
 
@@ -107,8 +145,12 @@ int df_clock_call_later_owned(df_clock *clock, double delay, df_call_fn fn,
 
 /* Free a clock through its type's destroy function. Pending calls never
  * run: each is discarded (owned arguments released; handles still held
- * report it as cancelled). NULL is ignored. Must not be called from
- * inside one of the clock's own calls. */
+ * report it as cancelled, and cancel/reset/delay on them return
+ * DF_EALREADY_CANCELLED without touching the freed clock). LoopingCalls
+ * on the clock learn that it is gone (deferred/looping.h). NULL is
+ * ignored. Must not be called from inside one of the clock's own calls,
+ * unless the clock's documentation allows it (the test clock does), nor
+ * twice. Thread-safe with respect to other clocks. */
 void df_clock_free(df_clock *clock);
 
 /* --- delayed calls ------------------------------------------------------------ */
@@ -119,12 +161,19 @@ void df_clock_free(df_clock *clock);
 int df_delayed_call_cancel(df_delayed_call *call);
 
 /* Reschedule a pending call to `seconds_from_now` from the clock's current
- * time (Twisted's reset). Same errors as df_delayed_call_cancel, and
- * DF_EINVAL for a NaN argument. */
+ * time (Twisted's reset). As in Twisted, a call moved earlier gets that
+ * time and no delayed time; one moved later keeps its time and its
+ * delayed time becomes the difference. Same errors as
+ * df_delayed_call_cancel, and DF_EINVAL (nothing changed) for a NaN
+ * argument or a new time that would be NaN (infinities of opposite signs:
+ * Twisted accepts those and then sorts by NaN). Callable from inside any
+ * call's function, including to move another call of the same clock. */
 int df_delayed_call_reset(df_delayed_call *call, double seconds_from_now);
 
-/* Move a pending call `seconds_later` later (earlier if negative)
- * (Twisted's delay). Same errors as df_delayed_call_reset. */
+/* Move a pending call `seconds_later` later, or earlier if negative
+ * (Twisted's delay): the delayed time grows by `seconds_later`; if it
+ * becomes negative it is folded into the time (activate_delay). Same
+ * errors as df_delayed_call_reset. */
 int df_delayed_call_delay(df_delayed_call *call, double seconds_later);
 
 /* Is the call still pending, neither run nor cancelled (Twisted's

@@ -13,8 +13,13 @@
  *
  * A call's time is Twisted's pair (time, delayed_time): a reset to a later
  * time only grows delayed_time, one to an earlier time moves time itself,
- * and df_delayed_call_time() is their sum, rounded as Twisted rounds it. */
+ * and df_delayed_call_time() is their sum, rounded as Twisted rounds it.
+ *
+ * Last, the weak references to clocks of internal.h, which df_clock_free
+ * clears, for the composition layer's objects that use a clock with no
+ * call pending on it. */
 #include <math.h>
+#include <pthread.h>
 
 #include "internal.h"
 
@@ -42,6 +47,8 @@ int df_clock_call_later_owned(df_clock *clock, double delay, df_call_fn fn,
   if (out) *out = NULL;
   int rc = DF_EINVAL;
   if (!clock || !fn || isnan(delay)) goto fail;
+  double time = clock->type->seconds(clock) + delay;
+  if (isnan(time)) goto fail; /* an infinite delay from an infinite now */
   rc = DF_ENOMEM;
   df_delayed_call *call = df__malloc(sizeof *call);
   if (!call) goto fail;
@@ -49,7 +56,7 @@ int df_clock_call_later_owned(df_clock *clock, double delay, df_call_fn fn,
                             .fn = fn,
                             .arg = arg,
                             .release = release,
-                            .time = clock->type->seconds(clock) + delay,
+                            .time = time,
                             .refs = out ? 2 : 1,
                             .state = CALL_PENDING};
   rc = clock->type->schedule(clock, call);
@@ -69,8 +76,49 @@ int df_clock_call_later(df_clock *clock, double delay, df_call_fn fn,
   return df_clock_call_later_owned(clock, delay, fn, arg, NULL, out);
 }
 
+/* The weak references (internal.h): one list for the process, as they
+ * are few and a clock is freed once. */
+static pthread_mutex_t refs_lock = PTHREAD_MUTEX_INITIALIZER;
+static df__clock_ref *refs_head;
+
+void df__clock_ref_init(df__clock_ref *ref, df_clock *clock) {
+  ref->clock = clock;
+  ref->prev = NULL;
+  pthread_mutex_lock(&refs_lock);
+  ref->next = refs_head;
+  if (refs_head) refs_head->prev = ref;
+  refs_head = ref;
+  pthread_mutex_unlock(&refs_lock);
+}
+
+static void unlink_ref(df__clock_ref *ref) {
+  if (ref->prev)
+    ref->prev->next = ref->next;
+  else
+    refs_head = ref->next;
+  if (ref->next) ref->next->prev = ref->prev;
+  ref->prev = ref->next = NULL;
+}
+
+void df__clock_ref_clear(df__clock_ref *ref) {
+  pthread_mutex_lock(&refs_lock);
+  if (ref->clock) unlink_ref(ref);
+  ref->clock = NULL;
+  pthread_mutex_unlock(&refs_lock);
+}
+
 void df_clock_free(df_clock *clock) {
-  if (clock && clock->type->destroy) clock->type->destroy(clock);
+  if (!clock) return;
+  pthread_mutex_lock(&refs_lock);
+  for (df__clock_ref *ref = refs_head, *next; ref; ref = next) {
+    next = ref->next;
+    if (ref->clock == clock) {
+      unlink_ref(ref);
+      ref->clock = NULL;
+    }
+  }
+  pthread_mutex_unlock(&refs_lock);
+  if (clock->type->destroy) clock->type->destroy(clock);
 }
 
 /* --- state --------------------------------------------------------------------- */
@@ -95,6 +143,19 @@ static void finish(df_delayed_call *call, enum call_state state) {
   df_delayed_call_unref(call);
 }
 
+/* The end of reset and delay: a new (time, delayed_time) pair, refused
+ * (nothing changed) if the time it gives is NaN, as a NaN argument or
+ * infinities of opposite signs make it; Twisted accepts those and then
+ * sorts its calls by a NaN. The loop is told of every move, earlier or
+ * later. */
+static int move(df_delayed_call *call, double time, double delayed_time) {
+  if (isnan(time + delayed_time)) return DF_EINVAL;
+  call->time = time;
+  call->delayed_time = delayed_time;
+  call->clock->type->reschedule(call->clock, call);
+  return 0;
+}
+
 int df_delayed_call_cancel(df_delayed_call *call) {
   int rc = check_pending(call);
   if (rc < 0) return rc;
@@ -106,26 +167,26 @@ int df_delayed_call_cancel(df_delayed_call *call) {
 int df_delayed_call_reset(df_delayed_call *call, double seconds_from_now) {
   int rc = check_pending(call);
   if (rc < 0) return rc;
-  if (isnan(seconds_from_now)) return DF_EINVAL;
   double new_time = call->clock->type->seconds(call->clock) + seconds_from_now;
-  if (new_time < call->time) {
-    call->delayed_time = 0;
-    call->time = new_time;
-  } else {
-    call->delayed_time = new_time - call->time;
+  double time = call->time, delayed_time;
+  if (new_time < time) { /* earlier: the call moves (Twisted's resetter) */
+    delayed_time = 0;
+    time = new_time;
+  } else { /* later: only the delay grows, Twisted's lazy move */
+    delayed_time = new_time - time;
   }
-  call->clock->type->reschedule(call->clock, call);
-  return 0;
+  return move(call, time, delayed_time);
 }
 
 int df_delayed_call_delay(df_delayed_call *call, double seconds_later) {
   int rc = check_pending(call);
   if (rc < 0) return rc;
-  if (isnan(seconds_later)) return DF_EINVAL;
-  call->delayed_time += seconds_later;
-  if (call->delayed_time < 0) df_delayed_call_activate_delay(call);
-  call->clock->type->reschedule(call->clock, call);
-  return 0;
+  double time = call->time, delayed_time = call->delayed_time + seconds_later;
+  if (delayed_time < 0) { /* into the past: Twisted's activate_delay */
+    time += delayed_time;
+    delayed_time = 0;
+  }
+  return move(call, time, delayed_time);
 }
 
 bool df_delayed_call_active(const df_delayed_call *call) {

@@ -104,4 +104,18 @@ void df__fifo_cancel_waiters(df__fifo *waiters, const char *why);
 #define DF__HAND_OVER_MAX_DEPTH 256u
 extern _Thread_local unsigned df__hand_over_depth;
 
+/* src/compose/clock.c: a weak reference to a clock, for what outlives
+ * the calls it schedules (a LoopingCall waiting on its function's
+ * deferred has no call pending, yet will schedule one). `clock` reads
+ * NULL once df_clock_free has been called on the clock. Init and clear
+ * take a process-wide lock (references are made and dropped rarely: one
+ * per loop); reading `clock` takes none, on the clock's own thread. */
+typedef struct df__clock_ref {
+  df_clock *clock;
+  struct df__clock_ref *prev, *next;
+} df__clock_ref;
+
+void df__clock_ref_init(df__clock_ref *ref, df_clock *clock);
+void df__clock_ref_clear(df__clock_ref *ref);
+
 #endif /* DF_COMPOSE_INTERNAL_H */
