@@ -98,8 +98,20 @@ def start(cmd, programs):
     return proc
 
 
-def finish(proc):
-    out, err = proc.communicate()
+def finish(proc, procs, timeout):
+    """Wait for `proc`, for at most `timeout` seconds: a program that
+    never ends must fail the run, not hang it (every process of the batch,
+    `procs`, is then stopped by its pid)."""
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        for p in procs:
+            p.kill()
+            p.communicate()
+        sys.stderr.write("run.py: a batch of programs ran for more than %d s "
+                         "(a program that never ends?); print the batch with "
+                         "--print to find it\n" % timeout)
+        sys.exit(2)
     return split_traces(out), proc.returncode, err
 
 
@@ -112,8 +124,9 @@ def run_batch(suite, args, programs):
         else [programs]
     c_proc = start([args.runner], programs)
     py_procs = [start([args.python, suite.twisted_runner], ch) for ch in chunks]
-    c_traces, c_rc, c_err = finish(c_proc)
-    py_parts = [finish(p) for p in py_procs]
+    procs = [c_proc] + py_procs
+    c_traces, c_rc, c_err = finish(c_proc, procs, args.timeout)
+    py_parts = [finish(p, procs, args.timeout) for p in py_procs]
     for traces, rc, err in py_parts:
         if rc != 0:
             sys.stderr.write("%s failed (exit %s):\n%s\n"
@@ -297,6 +310,8 @@ def parse_args(suite, description, argv=None):
     ap.add_argument("--max-diffs", type=int, default=1,
                     help="stop after this many differing programs (each shrunk)")
     ap.add_argument("--no-shrink", action="store_true")
+    ap.add_argument("--timeout", type=int, default=1200, metavar="S",
+                    help="longest a batch may run, each side (default 1200 s)")
     suite.add_arguments(ap)
     ap.add_argument("--program", help="run one program file and show both traces")
     ap.add_argument("--print", action="store_true", help="print the programs only")

@@ -698,7 +698,7 @@ def _stage_targets(d, chain=True):
     return out
 
 
-def c_group(start, roots):
+def c_group(start, roots, gone=frozenset()):
     """df__collect_if_garbage of src/core/collect.c from `start`: the
     deferreds libdeferred frees, in the order it frees them (maybe none).
 
@@ -748,7 +748,7 @@ def c_group(start, roots):
         i += 1
     members = {id(m) for m in group}           # phase 3
     for d in list(registry.values()) + dying:
-        if id(d) in expanded:
+        if id(d) in expanded or id(d) in gone:
             continue
         for t, _ in refs_of(d):
             if id(t) in members:
@@ -766,13 +766,24 @@ def c_group(start, roots):
 
 def predict(unreachable):
     """Weak references to the unreachable deferreds libdeferred frees, and
-    to those it keeps (see c_group)."""
-    roots = {id(d) for d in outside_held() + opaque_held()}
+    to those it keeps (see c_group). A deferred held only by references of
+    ext.edges from deferreds libdeferred frees goes with them (freeing one
+    drops its stages), so the walk is repeated without those holders until
+    nothing more is freed."""
+    outside = {id(d) for d in outside_held()}
     freed = set()
-    for d in unreachable.values():
-        if id(d) not in freed:
-            freed.update(id(m) for m in c_group(d, roots))
-    group = None
+    while True:
+        roots = outside | {id(t) for d in list(registry.values()) + dying
+                           if id(d) not in freed
+                           for t, kind in ext.edges(d) if kind == "o"}
+        more = set(freed)
+        for d in unreachable.values():
+            if id(d) not in more:
+                more.update(id(m) for m in c_group(d, roots, freed))
+        if more == freed:
+            break
+        freed = more
+    d = None
     return ([weakref.ref(d) for i, d in unreachable.items() if i in freed],
             [weakref.ref(d) for i, d in unreachable.items() if i not in freed])
 
