@@ -5,9 +5,11 @@
  * libdeferred and prints its trace followed by "=== end". The language is
  * tests/differential/slots.c's (slots of deferreds, stages, actions) with
  * the composition layer added: locks and semaphores, queues, DeferredList
- * and gatherResults. README.md next to this file describes the operations
- * and the trace; twisted_compose_runner.py prints the same trace from real
- * Twisted, and run.py generates the programs and compares the two.
+ * and gatherResults here, and in compose_time.c a test clock for each
+ * program, delayed calls, timeouts, defer_later and LoopingCall. README.md
+ * next to this file describes the operations and the trace;
+ * twisted_compose_runner.py prints the same trace from real Twisted, and
+ * run.py generates the programs and compares the two.
  *
  * Every deferred the library makes for the program (an acquire, a get, a
  * list ...) is made with the program's next serial as its creation line,
@@ -17,10 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "slots.h"
-
-#define MAX_PRIMS 4 /* lock slots and queue slots */
-#define MAX_MEMBERS 12
+#include "compose.h"
 
 /* --- the program's objects ------------------------------------------------ */
 
@@ -50,15 +49,21 @@ static void queue_free(int k) {
   df_queue_free(q);
 }
 
-/* The deferred slot an operation fills: its old deferred is released
- * first, as `new` does. */
-static void fill(int k, df_deferred *d) {
+void compose_fill(int k, df_deferred *d) {
   if (!d) abort(); /* out of memory: nothing here can run it out */
   if (dt_slots[k]) dt_release_slot(k);
   dt_slots[k] = d;
 }
 
-static int serial(void) { return dt_next_serial++; }
+int compose_serial(void) { return dt_next_serial++; }
+
+const char *compose_rc_text(int rc) {
+  return rc == RC_EMPTY ? "empty" : dt_rc_text(rc);
+}
+
+void compose_print_rc(const char *what, int k, int rc) {
+  printf("  %s %d = %s\n", what, k, compose_rc_text(rc));
+}
 
 /* --- the trace's text for what the composition layer makes ---------------- */
 
@@ -80,6 +85,7 @@ static bool print_result(const df_result *r) {
     printf(", %zu)", h->index);
     return true;
   }
+  if (time_print_result(r)) return true;
   if (r->kind == DF_POINTER) {
     for (int k = 0; k < MAX_PRIMS; k++)
       if (lock_live(k) && (r->u.p == locks[k].lock || r->u.p == locks[k].sem)) {
@@ -103,77 +109,59 @@ static bool print_failure(const df_failure *f) {
 
 /* --- actions of the composition layer --------------------------------------- */
 
-enum { X_UNLOCK, X_PUT };
+enum { A_UNLOCK, A_PUT };
 
 static int lock_release(int k) {
-  if (!lock_live(k)) return 1;
+  if (!lock_live(k)) return RC_EMPTY;
   return locks[k].is_sem ? df_semaphore_release(locks[k].sem)
                          : df_lock_release(locks[k].lock);
 }
 
-static void print_rc(const char *what, int k, int rc) {
-  printf("  %s %d = %s\n", what, k, rc == 1 ? "empty" : dt_rc_text(rc));
-}
-
 static int parse_action(const char *kind, char *arg, dt_action *a) {
+  int rc = time_parse_action(kind, arg, a);
+  if (rc != 1) return rc;
   char *rest = strchr(arg, ':');
   if (rest) *rest++ = 0;
   if (strcmp(kind, "unlock") == 0 && !rest) {
-    a->ext = X_UNLOCK;
+    a->ext = A_UNLOCK;
   } else if (strcmp(kind, "put") == 0 && rest) {
-    a->ext = X_PUT;
+    a->ext = A_PUT;
     if (dt_parse_value(rest, &a->v) != 0) return -1;
   } else {
     return -1;
   }
-  a->slot = atoi(arg);
-  return a->slot >= 0 && a->slot < MAX_PRIMS ? 0 : -1;
+  char *end;
+  a->slot = (int)strtol(arg, &end, 10);
+  return *end || end == arg || a->slot < 0 || a->slot >= MAX_PRIMS ? -1 : 0;
 }
 
 static df_result run_action(const dt_action *a, df_result in) {
   int rc;
   switch (a->ext) {
-  case X_UNLOCK:
-    print_rc("unlock", a->slot, lock_release(a->slot));
-    break;
-  case X_PUT:
-    rc = queues[a->slot] ? df_queue_put(queues[a->slot], dt_value_result(&a->v)) : 1;
-    print_rc("put", a->slot, rc);
-    break;
+  case A_UNLOCK:
+    compose_print_rc("unlock", a->slot, lock_release(a->slot));
+    return in;
+  case A_PUT:
+    rc = queues[a->slot] ? df_queue_put(queues[a->slot], dt_value_result(&a->v))
+                         : RC_EMPTY;
+    compose_print_rc("put", a->slot, rc);
+    return in;
+  default:
+    return time_run_action(a, in);
   }
-  return in;
 }
 
-/* A function the library calls (run's): "fn <label>", then its action,
- * with None as its input. */
-static df_result call_function(void *arg) {
-  const dt_stage *st = arg;
-  printf("fn %s\n", st->label);
+df_result compose_call_function(const dt_stage *st, const char *extra) {
+  printf("fn %s%s", st->label, extra);
+  time_call_suffix();
+  printf("\n");
   return dt_run_action(&st->cb, df_none());
 }
 
+/* run()'s function. */
+static df_result call_function(void *arg) { return compose_call_function(arg, ""); }
+
 /* --- operations ----------------------------------------------------------------- */
-
-typedef enum {
-  X_LOCK, X_SEM, X_ACQUIRE, X_UNLOCK_OP, X_RUN, X_LFREE,
-  X_QUEUE, X_PUT_OP, X_GET, X_QFREE,
-  X_LIST, X_GATHER,
-  X_SHOW
-} xkind;
-
-typedef struct xop {
-  xkind kind;
-  int k;               /* the deferred slot filled, or the object     */
-  int obj;             /* the lock or queue it uses                   */
-  long n;              /* sem: tokens                                 */
-  size_t size, backlog;
-  bool fail_item;      /* put fail:MSG                                */
-  unsigned flags;      /* list: DF_LIST_* ; gather: consume errors    */
-  int members[MAX_MEMBERS];
-  int n_members;
-  dt_stage *fn;        /* run: the function (its cb action)           */
-  char show[8];        /* show: the object's name                      */
-} xop;
 
 static int parse_limit(const char *s, size_t *out) {
   if (strcmp(s, "-") == 0) {
@@ -218,7 +206,7 @@ static int parse_op(char *line, int index, dt_op *o) {
   if (strcmp(k, "unlock") == 0 || strcmp(k, "lfree") == 0 ||
       strcmp(k, "qfree") == 0) {
     if (n != 2) return -1;
-    x->kind = k[0] == 'u' ? X_UNLOCK_OP : k[0] == 'l' ? X_LFREE : X_QFREE;
+    x->kind = k[0] == 'u' ? X_UNLOCK : k[0] == 'l' ? X_LFREE : X_QFREE;
     return (x->obj = parse_prim(tok[1])) < 0 ? -1 : 0;
   }
   if (strcmp(k, "queue") == 0 && n == 4) {
@@ -228,10 +216,10 @@ static int parse_op(char *line, int index, dt_op *o) {
     return (x->k = parse_prim(tok[1])) < 0 ? -1 : 0;
   }
   if (strcmp(k, "put") == 0 && n == 3) {
-    x->kind = X_PUT_OP;
+    x->kind = X_PUT;
     if ((x->obj = parse_prim(tok[1])) < 0) return -1;
     if (strncmp(tok[2], "fail:", 5) == 0) {
-      x->fail_item = true;
+      x->flag = true;
       return dt_parse_text(tok[2] + 5, o->msg);
     }
     return dt_parse_value(tok[2], &o->v);
@@ -278,7 +266,8 @@ static int parse_op(char *line, int index, dt_op *o) {
     strcpy(x->show, tok[1]);
     return 0;
   }
-  return -1;
+  int rc = time_parse_op(tok, n, index, x);
+  return rc == 1 ? -1 : rc;
 }
 
 static void show_lock(int k) {
@@ -307,7 +296,7 @@ static void show(const char *name) {
     show_lock(k);
   else if (name[0] == 'Q' && k >= 0 && k < MAX_PRIMS && queues[k])
     show_queue(k);
-  else
+  else if (!time_show(name))
     printf("= empty\n");
 }
 
@@ -330,7 +319,7 @@ static void run_op(const dt_op *o) {
   case X_LFREE:
   case X_QFREE:
     if (x->kind == X_LFREE ? !lock_live(x->obj) : !queues[x->obj]) {
-      rc = 1;
+      rc = RC_EMPTY;
       break;
     }
     if (x->kind == X_LFREE)
@@ -338,25 +327,25 @@ static void run_op(const dt_op *o) {
     else
       queue_free(x->obj);
     break;
-  case X_UNLOCK_OP: rc = lock_release(x->obj); break;
-  case X_PUT_OP:
+  case X_UNLOCK: rc = lock_release(x->obj); break;
+  case X_PUT:
     if (!queues[x->obj]) {
-      rc = 1;
+      rc = RC_EMPTY;
       break;
     }
     rc = df_queue_put(queues[x->obj],
-                      x->fail_item
+                      x->flag
                           ? df_failed(df_failure_new(&df_error_exception, "%s", o->msg))
                           : dt_value_result(&o->v));
     break;
   case X_ACQUIRE:
   case X_RUN: {
     if (!lock_live(x->obj)) {
-      rc = 1;
+      rc = RC_EMPTY;
       break;
     }
     const prim *p = &locks[x->obj];
-    int s = serial();
+    int s = compose_serial();
     df_deferred *d;
     if (x->kind == X_ACQUIRE)
       d = p->is_sem ? df_semaphore_acquire_at(p->sem, "compose", s, "acquire")
@@ -366,26 +355,26 @@ static void run_op(const dt_op *o) {
                                           "compose", s, "run")
                     : df_lock_run_at(p->lock, call_function, x->fn, "compose", s,
                                      "run");
-    fill(x->k, d);
+    compose_fill(x->k, d);
     break;
   }
   case X_GET:
     if (!queues[x->obj]) {
-      rc = 1;
+      rc = RC_EMPTY;
       break;
     }
-    fill(x->k, df_queue_get_at(queues[x->obj], "compose", serial(), "get"));
+    compose_fill(x->k, df_queue_get_at(queues[x->obj], "compose", compose_serial(), "get"));
     break;
   case X_LIST:
   case X_GATHER: {
     df_deferred *members[MAX_MEMBERS];
     for (int i = 0; i < x->n_members; i++) {
       members[i] = dt_slots[x->members[i]];
-      if (!members[i]) rc = 1;
+      if (!members[i]) rc = RC_EMPTY;
     }
     if (rc) break;
-    int s = serial();
-    fill(x->k, x->kind == X_LIST
+    int s = compose_serial();
+    compose_fill(x->k, x->kind == X_LIST
                    ? df_deferred_list_at(members, (size_t)x->n_members, x->flags,
                                          "compose", s, "list")
                    : df_gather_results_at(members, (size_t)x->n_members,
@@ -395,8 +384,11 @@ static void run_op(const dt_op *o) {
   case X_SHOW:
     show(x->show);
     return;
+  default:
+    time_run_op(o, x);
+    return;
   }
-  printf("= %s\n", rc == 1 ? "empty" : dt_rc_text(rc));
+  printf("= %s\n", compose_rc_text(rc));
 }
 
 /* --- the end of a program ------------------------------------------------------------ */
@@ -407,6 +399,7 @@ static void finish(void) {
     if (lock_live(k)) show_lock(k);
   for (int k = 0; k < MAX_PRIMS; k++)
     if (queues[k]) show_queue(k);
+  time_print_states();
   dt_release_slots();
   for (int k = 0; k < MAX_PRIMS; k++) {
     if (!lock_live(k)) continue;
@@ -418,12 +411,13 @@ static void finish(void) {
     printf("free Q%d\n", k);
     queue_free(k);
   }
+  time_end();
 }
 
 int main(void) {
   dt_owned_strings = false; /* values never move (docs: difference 13) */
   dt_print = (dt_print_hooks){print_result, print_failure};
-  dt_actions = (dt_action_hooks){parse_action, run_action, NULL};
-  static const dt_runner runner = {parse_op, run_op, NULL, finish};
+  dt_actions = (dt_action_hooks){parse_action, run_action, time_call_suffix};
+  static const dt_runner runner = {parse_op, run_op, time_begin, finish};
   return dt_main(&runner);
 }

@@ -42,6 +42,27 @@ gen_value = core.gen_value
 MESSAGES = core.MESSAGES
 MAX_PRIMS = 4
 
+# Times: small sets, so that calls fall due together (ties) and advances
+# land exactly on due times, with a few odd ones (a float Python writes
+# with many digits, an infinite delay, a negative one).
+DELAYS = ["0", "0.5", "1", "1", "1.5", "2", "2.5", "3", "0.1", "0.25",
+          "0.3", "5"]
+ODD_DELAYS = ["inf", "-0.5", "0.30000000000000004", "1e-05"]
+ADVANCES = ["0", "0", "0.5", "1", "1", "1.5", "2", "3", "0.25", "0.1", "0.2",
+            "7"]
+INTERVALS = ["0", "0.5", "1", "1", "1.5", "2", "0.3", "0.1", "3", "2.5"]
+TIMEOUTS = ["0", "0.5", "1", "2", "2.5", "3", "1e-05", "0.1", "0.3", "10",
+            "123.456"]
+MOVES = ["0", "0.5", "1", "2", "3", "-1", "-0.5", "1.5"]
+# Call slots h0..h3 hold calls of `later` and timeouts' timers, which the
+# program may cancel; h4..h7 hold defer_later's calls, which it never
+# cancels (Twisted's deferLater cancel would then raise AlreadyCancelled
+# out of cancel(); libdeferred's checks: cancellers cannot raise,
+# difference 10). Loops' calls are never cancelled either (Twisted's
+# stop() would raise AlreadyCancelled).
+CANCELLABLE_CALLS = 4
+MAX_CALLS = 8
+
 
 class Program:
     """The generator's view of a program being written: which slots hold
@@ -57,6 +78,7 @@ class Program:
         self.live = set()
         self.locks = []
         self.queues = []
+        self.loops = []
         self.ops = []
 
     # --- what an operation or action refers to
@@ -114,11 +136,44 @@ class Program:
         if r < 0.66:
             k = self.any_slot()
             return "add:%d:%s" % (k, self.simple_action(k))
-        if r < 0.86 and self.locks:
+        if r < 0.74 and self.locks:
             return "unlock:%d" % rng.choice(self.locks)
-        if self.queues:
+        if r < 0.80 and self.queues:
             return "put:%d:%s" % (rng.choice(self.queues), self.value())
+        if r < 0.86:
+            return "adv:" + rng.choice(ADVANCES)
+        if r < 0.92 and self.loops:
+            return "%s:%d" % (rng.choice(["stop", "stop", "lreset"]),
+                              rng.choice(self.loops))
+        if r < 0.97:
+            return "dcancel:%d" % rng.randrange(CANCELLABLE_CALLS)
         return "pass"
+
+    def side_effect(self):
+        """An action for a function whose outcome is dropped (a delayed
+        call's)."""
+        for _ in range(8):
+            a = self.action(None)
+            if a.split(":")[0] not in ("ret", "fail", "pass", "wait"):
+                return a
+        return "fire:%d:%s" % (self.plain(), self.value())
+
+    def delay(self):
+        rng = self.rng
+        return rng.choice(ODD_DELAYS if rng.random() < 0.05 else DELAYS)
+
+    def loop_function(self, k):
+        rng = self.rng
+        r = rng.random()
+        if r < 0.45:
+            return rng.choice(["ret:1", "pass", "ret:'a'"])
+        if r < 0.55:
+            return "fail:" + self.message()
+        if r < 0.70:
+            return "wait:%d" % self.any_slot()
+        if r < 0.78:
+            return "stop:%d" % k
+        return self.action(None)
 
     # --- the program
 
@@ -141,6 +196,11 @@ class Program:
                 return "-" if rng.random() < 0.5 else str(rng.choice([0, 1, 1, 2, 3]))
             self.ops.append("queue %d %s %s" % (k, limit(), limit()))
             self.queues.append(k)
+        for k in range(rng.choice([0, 1, 1, 2])):
+            self.loops.append(k)
+        for k in self.loops:
+            self.ops.append("%s %d %s" % (rng.choice(["loop", "loopc"]), k,
+                                          self.loop_function(k)))
 
     def fill(self, k, line):
         self.ops.append(line)
@@ -164,6 +224,10 @@ class Program:
             return
         r = rng.random()
         k = self.made()
+        if r < 0.35:
+            self.time_step()
+            return
+        r = rng.random()
         if r < 0.08 and self.locks:
             self.fill(k, "acquire %d %d" % (k, rng.choice(self.locks)))
         elif r < 0.14 and self.locks:
@@ -184,7 +248,7 @@ class Program:
                 flags = "".join(f for f in "cex" if rng.random() < 0.4) or "-"
                 line = "list %d %s %s" % (k, flags, members)
             self.fill(k, line.rstrip())
-        elif r < 0.39:
+        elif r < 0.385:
             self.ops.append("show %s" % rng.choice(
                 ["d%d" % self.any_slot()] +
                 ["L%d" % k for k in self.locks] + ["Q%d" % k for k in self.queues]))
@@ -197,6 +261,50 @@ class Program:
             return
         else:
             self.slot_step()
+
+    def time_step(self):
+        rng = self.rng
+        r = rng.random()
+        if r < 0.26:
+            self.ops.append("advance " + (rng.choice(ADVANCES) if rng.random() < 0.97
+                                         else "-0.5"))
+        elif r < 0.31:
+            self.ops.append("pump " + " ".join(
+                rng.choice(ADVANCES) for _ in range(rng.randint(1, 4))))
+        elif r < 0.43:
+            self.ops.append("later %d %s %s" % (rng.randrange(CANCELLABLE_CALLS),
+                                                self.delay(), self.side_effect()))
+        elif r < 0.50:
+            if rng.random() < 0.5:
+                h = "h%d" % rng.randrange(CANCELLABLE_CALLS)
+                self.ops.append("dcancel " + h)
+            else:
+                h = "h%d" % rng.randrange(MAX_CALLS) if not self.loops or \
+                    rng.random() < 0.7 else "p%d" % rng.choice(self.loops)
+                self.ops.append("%s %s %s" % (rng.choice(["dreset", "ddelay"]), h,
+                                              rng.choice(MOVES)))
+        elif r < 0.63 and self.live:
+            ont = "-" if rng.random() < 0.6 else self.action(None)
+            self.ops.append("timeout %d %s %s %d" % (
+                self.any_slot(), rng.choice(TIMEOUTS), ont,
+                rng.randrange(CANCELLABLE_CALLS)))
+        elif r < 0.73:
+            k = self.made()
+            fn = "-" if rng.random() < 0.25 else self.action(k)
+            self.fill(k, "deferlater %d %s %s %d" % (
+                k, self.delay(), fn, rng.randrange(CANCELLABLE_CALLS, MAX_CALLS)))
+        elif r < 0.88 and self.loops:
+            k = self.made()
+            interval = rng.choice(INTERVALS) if rng.random() < 0.97 else "-1"
+            self.fill(k, "start %d %d %s %s" % (k, rng.choice(self.loops), interval,
+                                                rng.choice(["now", "later"])))
+        elif r < 0.96 and self.loops:
+            self.ops.append("%s %d" % (rng.choice(["stop", "stop", "lreset"]),
+                                       rng.choice(self.loops)))
+        else:
+            self.ops.append("show %s" % rng.choice(
+                ["clock", "clock", "h%d" % rng.randrange(MAX_CALLS)] +
+                ["P%d" % k for k in self.loops] + ["p%d" % k for k in self.loops]))
 
     def slot_step(self):
         rng = self.rng
@@ -227,7 +335,7 @@ class Program:
             self.live.discard(k)
 
 
-def generate(seed, index, max_ops=30, max_slots=7):
+def generate(seed, index, max_ops=36, max_slots=7):
     """Program `index` of run `seed` (its own generator: any one can be
     regenerated from (seed, index))."""
     p = Program(random.Random("compose:%s:%d" % (seed, index)), max_ops,
@@ -255,6 +363,14 @@ def simplifications(line):
         out.append("put %s 0" % tok[1])
     if tok[0] == "sem" and tok[2] != "1":
         out.append("sem %s 1" % tok[1])
+    if tok[0] in ("timeout", "deferlater") and tok[3] != "-":
+        out.append(" ".join(tok[:3] + ["-"] + tok[4:]))
+    if tok[0] in ("later", "loop", "loopc") and tok[-1] not in ("pass", "ret:0"):
+        out.append(" ".join(tok[:-1] + ["pass"]))
+    if tok[0] == "pump" and len(tok) > 2:
+        out.append("advance " + tok[1])
+        for i in range(1, len(tok)):
+            out.append(" ".join(tok[:i] + tok[i + 1:]))
     return out
 
 
@@ -274,6 +390,15 @@ FEATURES = [
     ("CancelledError", lambda l: "CancelledError" in l),
     ("AlreadyCalled", lambda l: "AlreadyCalled" in l),
     ("left waiting", lambda l: "result=wait " in l),
+    ("TimeoutError", lambda l: "TimeoutError" in l),
+    ("custom on_timeout", lambda l: l.startswith("ontimeout ")),
+    ("loop runs counted", lambda l: l.startswith("fn ") and " count=" in l),
+    ("skipped intervals", lambda l: l.startswith("fn ") and " count=" in l
+     and " count=1 " not in l),
+    ("loop stopped", lambda l: "result=P" in l or " cb P" in l),
+    ("nested advance", lambda l: l.startswith("  advance ")),
+    ("AlreadyCancelled", lambda l: "AlreadyCancelled" in l),
+    ("calls pending at the end", lambda l: l.startswith("cancel ")),
 ]
 
 
@@ -285,8 +410,8 @@ class ComposeSuite(harness.Suite):
     features = FEATURES
 
     def add_arguments(self, ap):
-        ap.add_argument("--max-ops", type=int, default=30,
-                        help="longest generated program (default 30)")
+        ap.add_argument("--max-ops", type=int, default=36,
+                        help="longest generated program (default 36)")
         ap.add_argument("--max-slots", type=int, default=7,
                         help="most deferred slots a program uses (3..16, default 7)")
 

@@ -3,9 +3,10 @@
 
 Reads programs on stdin (separated by lines "---"), runs each through real
 Twisted 22.4 (DeferredLock, DeferredSemaphore, DeferredQueue,
-DeferredList, gatherResults) and prints the same trace as
-compose_runner.c, each ending with "=== end". README.md gives the
-language and the trace.
+DeferredList, gatherResults here; task.Clock, addTimeout, deferLater and
+LoopingCall in twisted_compose_time.py) and prints the same trace as
+compose_runner, each ending with "=== end". README.md gives the language
+and the trace.
 
 It is tests/differential/twisted_runner.py (imported: its slots, stages,
 actions, deferreds with serial numbers and its model of libdeferred's
@@ -22,8 +23,9 @@ import weakref
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "differential"))
 import twisted_runner as core  # noqa: E402  (patches Twisted on import)
+import twisted_compose_time as tm  # noqa: E402  (patches task.Clock)
 
-from twisted.internet import defer  # noqa: E402
+from twisted.internet import defer, task  # noqa: E402
 from twisted.internet.defer import (CancelledError, Deferred,  # noqa: E402
                                     DeferredList, DeferredLock,
                                     DeferredQueue, DeferredSemaphore,
@@ -54,6 +56,11 @@ def expect():
     expecting[0] = True
 
 
+def cancel_expect():
+    """The call expected to make a deferred failed without making one."""
+    expecting[0] = False
+
+
 class CDeferred(core.TDeferred):
     """Twisted's Deferred as the program sees it: the class defer.py and
     task.py make (they look `Deferred` up in their module namespace, which
@@ -68,6 +75,22 @@ class CDeferred(core.TDeferred):
             serial, register = internal_serials[0], False
             internal_serials[0] += 1
         core.TDeferred.__init__(self, serial, canceller, register)
+
+    def cancel(self):
+        """Deferred.cancel, holding this deferred while it runs, as
+        libdeferred's df_deferred_cancel holds every deferred on the way
+        down a waiting chain until the canceller returns (Twisted's frames
+        do the same), and letting go of it after, innermost first: a group
+        that only the cancel held is freed then (the canceller of a
+        deferLater cancels its call, which lets go of the deferred)."""
+        cancelling.append(self)
+        try:
+            self._df_cancel()
+        finally:
+            cancelling.pop()
+        dropped(weakref.ref(self))
+
+    _df_cancel = Deferred.cancel
 
 
 class CDeferredList(CDeferred, DeferredList):
@@ -101,7 +124,7 @@ class CDeferredList(CDeferred, DeferredList):
             return None  # 13
         return result
 
-    def cancel(self):
+    def _df_cancel(self):
         if self.called:
             Deferred.cancel(self)  # 15c: forwards to what it waits on
             return
@@ -119,11 +142,12 @@ class CDeferredList(CDeferred, DeferredList):
 def owns_memory(value):
     """Is `value` one whose libdeferred counterpart has a destructor (an
     array or a first result a list fired with)?"""
-    return isinstance(value, (list, tuple))
+    return isinstance(value, (list, tuple, task.LoopingCall))
 
 
 defer.Deferred = CDeferred
 defer.DeferredList = CDeferredList
+task.Deferred = CDeferred
 
 
 def new_deferred(canceller):
@@ -287,7 +311,7 @@ def fmt(r):
             if lock is r:
                 return "L%d" % k
         return "L?"
-    return None
+    return tm.fmt(r)
 
 
 def fmt_failure(f):
@@ -310,21 +334,23 @@ def qualname(f):
 # Stages of Twisted's that libdeferred does not have, and so does not
 # count in df_deferred_pending_stages: gatherResults'
 # _parseDeferredListResult (libdeferred's entries already are the values).
-UNCOUNTED_STAGES = ("_parseDeferredListResult",)
+UNCOUNTED_STAGES = ("_parseDeferredListResult",) + tm.UNCOUNTED_STAGES
 
 
 def pending(d):
     return sum(1 for item in d.callbacks
-               if qualname(item[0][0]) not in UNCOUNTED_STAGES)
+               if qualname(item[0][0]) not in UNCOUNTED_STAGES and
+               qualname(item[1][0]) not in UNCOUNTED_STAGES)
 
 
 filling = []  # a deferred made, not yet in its slot: fill()
+cancelling = []  # the deferreds a cancel() in progress holds
 
 
 def roots():
     """The deferreds the primitives hold (libdeferred holds a reference to
     each waiter, as Twisted's lists do), and one the runner holds."""
-    held = list(filling)
+    held = filling + cancelling + tm.roots()
     for p in locks + queues + being_freed:
         if p is not None:
             held.extend(p.waiting)
@@ -339,7 +365,7 @@ def edges(d):
         target = getattr(item[0][0], "__self__", None)
         if isinstance(target, DeferredList):
             out.append((target, "o"))
-    return out
+    return out + tm.edges(d)
 
 
 core.ext.pending = pending
@@ -353,6 +379,9 @@ core.ext.edges = edges
 # --- actions ---------------------------------------------------------------
 
 def parse_action(kind, arg, label):
+    act = tm.parse_action(kind, arg)
+    if act is not None:
+        return act
     k, _, rest = arg.partition(":")
     k = parse_prim(k)
     if kind == "unlock" and not rest:
@@ -366,21 +395,16 @@ def run_action(act, r, label):
     kind, k, arg, _ = act
     if kind == "unlock":
         emit("  unlock %d = %s" % (k, release_lock(k)))
-    else:
+    elif kind == "put":
         emit("  put %d = %s" % (k, put(k, arg)))
+    else:
+        return tm.run_action(act, r)
     return r
 
 
 core.ext.parse_action = parse_action
 core.ext.run_action = run_action
-
-
-def make_function(label, act):
-    """The function run() calls: "fn <label>", then its action on None."""
-    def function():
-        emit("fn %s" % label)
-        return core.run_action(act, None, label)
-    return function
+core.ext.call_suffix = tm.call_suffix
 
 
 # --- operations --------------------------------------------------------------
@@ -402,6 +426,9 @@ def parse_limit(s):
 
 
 def parse_op(tok, line, index):
+    op = tm.parse_op(tok, line, index)
+    if op is not None:
+        return op
     kind, n = tok[0], len(tok)
     label = "s%d" % index
     if kind == "lock" and n == 2:
@@ -482,7 +509,7 @@ def show(name):
         show_lock(k)
     elif name[0] == "Q" and 0 <= k < MAX_PRIMS and queues[k] is not None:
         show_queue(k)
-    else:
+    elif not tm.show(name):
         emit("= empty")
 
 
@@ -530,7 +557,7 @@ def run_op(op):
             label, act = arg[1], arg[2]
             core.stage_owner[label] = core.next_serial  # the run deferred
             expect()
-            fill(k, lock.run(make_function(label, act)))
+            fill(k, lock.run(tm.plain_function(label, act)))
         lock = None
     elif kind == "get":
         q = queues[arg]
@@ -559,6 +586,8 @@ def run_op(op):
     elif kind == "show":
         show(arg)
         return
+    else:
+        rc = tm.run_op(kind, k, arg)
     core.check_garbage()
     emit("= " + rc)
 
@@ -577,6 +606,7 @@ def finish():
     for k in range(MAX_PRIMS):
         if queues[k] is not None:
             show_queue(k)
+    tm.print_states()
     core.release_slots()
     for table, name in ((locks, "L"), (queues, "Q")):
         for k in range(MAX_PRIMS):
@@ -588,6 +618,7 @@ def finish():
             p.free()
             p = None
             core.check_garbage()
+    tm.end()
 
 
 def abandon():
@@ -595,11 +626,25 @@ def abandon():
     for table in (locks, queues):
         for k in range(MAX_PRIMS):
             table[k] = None
+    tm.abandon()
 
 
 def run_program(lines):
     expecting[0] = False
+    tm.begin()
     return core.run_program(lines, finish, abandon)
+
+
+class Helpers:
+    """What twisted_compose_time.py uses of this module."""
+    fill = staticmethod(lambda k, d: fill(k, d))
+    expect = staticmethod(expect)
+    cancel_expect = staticmethod(cancel_expect)
+    dropped = staticmethod(lambda ref: dropped(ref))
+    discard = staticmethod(core.discard)
+
+
+tm.helpers = Helpers
 
 
 if __name__ == "__main__":
