@@ -174,6 +174,19 @@ def first_waiter(p):
     return weakref.ref(p.waiting[0]) if p.waiting else None
 
 
+def handing_over(p, f, *args):
+    """Call p's release or put, `f`, which may fire its oldest waiter: the
+    primitive holds that waiter until the callbacks it fires return, as
+    libdeferred's fifo reference does, then lets go of it."""
+    ref = first_waiter(p)
+    handing.append(ref)
+    try:
+        f(p, *args)
+    finally:
+        handing.remove(ref)
+    dropped(ref)
+
+
 class Freeable:
     """A primitive the program frees (docs/twisted-programmers.md, the
     DeferredLock and DeferredQueue rows: freeing fails the waiters with
@@ -189,10 +202,13 @@ class Freeable:
         being_freed.append(self)  # still holds the waiters left
         try:
             while self.waiting:
+                ref = weakref.ref(self.waiting[0])
+                handing.append(ref)  # held until its errbacks return
                 d = self.waiting.pop(0)
                 if not d.called:
                     d.errback(CancelledError(self.why_freed))
-                ref, d = weakref.ref(d), None
+                d = None
+                handing.remove(ref)
                 dropped(ref)
         finally:
             being_freed.remove(self)
@@ -217,9 +233,7 @@ class ModelLock(Releasing, Freeable, DeferredLock):
 
     def release(self):
         if not self.closed:
-            ref = first_waiter(self)
-            DeferredLock.release(self)
-            dropped(ref)
+            handing_over(self, DeferredLock.release)
 
 
 class ModelSemaphore(Releasing, Freeable, DeferredSemaphore):
@@ -227,18 +241,14 @@ class ModelSemaphore(Releasing, Freeable, DeferredSemaphore):
 
     def release(self):
         if not self.closed:
-            ref = first_waiter(self)
-            DeferredSemaphore.release(self)
-            dropped(ref)
+            handing_over(self, DeferredSemaphore.release)
 
 
 class ModelQueue(Freeable, DeferredQueue):
     why_freed = "DeferredQueue freed while this get waited"
 
     def put(self, obj):
-        ref = first_waiter(self)
-        DeferredQueue.put(self, obj)
-        dropped(ref)
+        handing_over(self, DeferredQueue.put, obj)
 
     def free(self):
         Freeable.free(self)
@@ -248,6 +258,7 @@ class ModelQueue(Freeable, DeferredQueue):
 locks = [None] * MAX_PRIMS
 queues = [None] * MAX_PRIMS
 being_freed = []  # primitives out of their slots, failing their waiters
+handing = []  # weak references to waiters a primitive is firing
 
 
 def release_lock(k):
@@ -350,7 +361,8 @@ cancelling = []  # the deferreds a cancel() in progress holds
 def roots():
     """The deferreds the primitives hold (libdeferred holds a reference to
     each waiter, as Twisted's lists do), and one the runner holds."""
-    held = filling + cancelling + tm.roots()
+    held = filling + cancelling + tm.roots() + \
+        [d for d in (ref() for ref in handing if ref is not None) if d is not None]
     for p in locks + queues + being_freed:
         if p is not None:
             held.extend(p.waiting)
