@@ -7,7 +7,7 @@
 
 #include "slots.h"
 
-#define MAX_PRIMS 4    /* lock, queue, loop and call slots each */
+#define MAX_PRIMS 4    /* lock, queue and loop slots each         */
 #define MAX_MEMBERS 12 /* a list's members, pump's amounts        */
 #define RC_EMPTY 1     /* an rc meaning: the slot named is empty  */
 
@@ -55,6 +55,8 @@ void compose_fill(int k, df_deferred *d);
 void compose_print_rc(const char *what, int k, int rc);
 /* The text of an rc, RC_EMPTY included. */
 const char *compose_rc_text(int rc);
+/* An index 0..most-1 (a lock, queue, loop or call slot), or -1. */
+int compose_parse_index(const char *s, int most);
 /* A number of the program: a delay, an amount ("inf" allowed). 0, or
  * -1. */
 int compose_parse_number(const char *s, double *out);
@@ -69,7 +71,7 @@ df_result compose_call_function(const dt_stage *st, const char *extra);
 /* A time operation (tok[0] names it): 0, -1 if malformed, 1 if tok[0] is
  * not a time operation. */
 int time_parse_op(char **tok, int n, int index, xop *x);
-void time_run_op(const dt_op *o, const xop *x);
+void time_run_op(const xop *x);
 /* Time actions of stages and functions ("adv:X", "stop:P", ...): as
  * dt_action_hooks.parse and .run. */
 int time_parse_action(const char *kind, char *arg, dt_action *a);

@@ -61,6 +61,14 @@ const char *compose_rc_text(int rc) {
   return rc == RC_EMPTY ? "empty" : dt_rc_text(rc);
 }
 
+int compose_parse_index(const char *s, int most) {
+  char *end;
+  long k = strtol(s, &end, 10);
+  return *end || end == s || k < 0 || k >= most ? -1 : (int)k;
+}
+
+static int parse_prim(const char *s) { return compose_parse_index(s, MAX_PRIMS); }
+
 void compose_print_rc(const char *what, int k, int rc) {
   printf("  %s %d = %s\n", what, k, compose_rc_text(rc));
 }
@@ -130,9 +138,7 @@ static int parse_action(const char *kind, char *arg, dt_action *a) {
   } else {
     return -1;
   }
-  char *end;
-  a->slot = (int)strtol(arg, &end, 10);
-  return *end || end == arg || a->slot < 0 || a->slot >= MAX_PRIMS ? -1 : 0;
+  return (a->slot = parse_prim(arg)) < 0 ? -1 : 0;
 }
 
 static df_result run_action(const dt_action *a, df_result in) {
@@ -175,20 +181,15 @@ static int parse_limit(const char *s, size_t *out) {
   return 0;
 }
 
-static int parse_prim(const char *s) {
-  char *end;
-  long k = strtol(s, &end, 10);
-  return *end || end == s || k < 0 || k >= MAX_PRIMS ? -1 : (int)k;
-}
-
 static int parse_op(char *line, int index, dt_op *o) {
   char copy[DT_LINE_MAX];
   snprintf(copy, sizeof copy, "%s", line);
   char *tok[2 + MAX_MEMBERS + 2] = {0};
   int n = 0;
-  for (char *t = strtok(copy, " \t"); t && n < (int)(sizeof tok / sizeof *tok);
-       t = strtok(NULL, " \t"))
+  for (char *t = strtok(copy, " \t"); t; t = strtok(NULL, " \t")) {
+    if (n == (int)(sizeof tok / sizeof *tok)) return -1; /* too long */
     tok[n++] = t;
+  }
   if (n < 2) return -1;
   xop *x = dt_arena_alloc(sizeof *x);
   o->kind = O_EXT;
@@ -200,7 +201,9 @@ static int parse_op(char *line, int index, dt_op *o) {
   }
   if (strcmp(k, "sem") == 0 && n == 3) {
     x->kind = X_SEM;
-    x->n = strtol(tok[2], NULL, 10);
+    char *end;
+    x->n = strtol(tok[2], &end, 10);
+    if (*end || end == tok[2]) return -1;
     return (x->k = parse_prim(tok[1])) < 0 ? -1 : 0;
   }
   if (strcmp(k, "unlock") == 0 || strcmp(k, "lfree") == 0 ||
@@ -385,7 +388,7 @@ static void run_op(const dt_op *o) {
     show(x->show);
     return;
   default:
-    time_run_op(o, x);
+    time_run_op(x);
     return;
   }
   printf("= %s\n", compose_rc_text(rc));

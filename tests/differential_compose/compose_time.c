@@ -151,10 +151,8 @@ int time_parse_action(const char *kind, char *arg, dt_action *a) {
   else if (strcmp(kind, "lreset") == 0) a->ext = T_LRESET;
   else if (strcmp(kind, "dcancel") == 0) a->ext = T_DCANCEL;
   else return 1;
-  char *end;
-  a->slot = (int)strtol(arg, &end, 10);
-  int most = a->ext == T_DCANCEL ? MAX_CALLS : MAX_PRIMS;
-  return *end || end == arg || a->slot < 0 || a->slot >= most ? -1 : 0;
+  a->slot = compose_parse_index(arg, a->ext == T_DCANCEL ? MAX_CALLS : MAX_PRIMS);
+  return a->slot < 0 ? -1 : 0;
 }
 
 df_result time_run_action(const dt_action *a, df_result in) {
@@ -186,17 +184,10 @@ df_result time_run_action(const dt_action *a, df_result in) {
 /* --- operations ------------------------------------------------------------------- */
 
 static int parse_call_ref(const char *s, call_ref *ref) {
-  char *end;
   ref->kind = s[0];
-  ref->k = (int)strtol(s + 1, &end, 10);
-  int most = s[0] == 'h' ? MAX_CALLS : s[0] == 'p' ? MAX_PRIMS : 0;
-  return *end || end == s + 1 || ref->k < 0 || ref->k >= most ? -1 : 0;
-}
-
-static int parse_small(const char *s, int most) {
-  char *end;
-  long k = strtol(s, &end, 10);
-  return *end || end == s || k < 0 || k >= most ? -1 : (int)k;
+  ref->k = compose_parse_index(s + 1, s[0] == 'h' ? MAX_CALLS
+                                      : s[0] == 'p' ? MAX_PRIMS : 0);
+  return ref->k < 0 ? -1 : 0;
 }
 
 /* An action of the line's, labelled "s<index>", into x->fn's cb. */
@@ -225,7 +216,7 @@ int time_parse_op(char **tok, int n, int index, xop *x) {
   }
   if (strcmp(k, "later") == 0 && n == 4) {
     x->kind = X_LATER;
-    if ((x->obj = parse_small(tok[1], MAX_CALLS)) < 0 ||
+    if ((x->obj = compose_parse_index(tok[1], MAX_CALLS)) < 0 ||
         compose_parse_number(tok[2], &x->x) != 0)
       return -1;
     return parse_function(tok[3], index, x);
@@ -240,7 +231,7 @@ int time_parse_op(char **tok, int n, int index, xop *x) {
     x->kind = k[0] == 't' ? X_TIMEOUT : X_DEFER_LATER;
     if ((x->k = dt_parse_slot(tok[1])) < 0 ||
         compose_parse_number(tok[2], &x->x) != 0 ||
-        (x->obj = parse_small(tok[4], MAX_CALLS)) < 0)
+        (x->obj = compose_parse_index(tok[4], MAX_CALLS)) < 0)
       return -1;
     x->flag = strcmp(tok[3], "-") != 0; /* a function / an on_timeout */
     return x->flag ? parse_function(tok[3], index, x) : 0;
@@ -248,13 +239,13 @@ int time_parse_op(char **tok, int n, int index, xop *x) {
   if ((strcmp(k, "loop") == 0 || strcmp(k, "loopc") == 0) && n == 3) {
     x->kind = X_LOOP;
     x->flag = k[4] == 'c';
-    if ((x->obj = parse_small(tok[1], MAX_PRIMS)) < 0) return -1;
+    if ((x->obj = compose_parse_index(tok[1], MAX_PRIMS)) < 0) return -1;
     return parse_function(tok[2], index, x);
   }
   if (strcmp(k, "start") == 0 && n == 5) {
     x->kind = X_START;
     if ((x->k = dt_parse_slot(tok[1])) < 0 ||
-        (x->obj = parse_small(tok[2], MAX_PRIMS)) < 0 ||
+        (x->obj = compose_parse_index(tok[2], MAX_PRIMS)) < 0 ||
         compose_parse_number(tok[3], &x->x) != 0)
       return -1;
     if (strcmp(tok[4], "now") != 0 && strcmp(tok[4], "later") != 0) return -1;
@@ -263,12 +254,12 @@ int time_parse_op(char **tok, int n, int index, xop *x) {
   }
   if ((strcmp(k, "stop") == 0 || strcmp(k, "lreset") == 0) && n == 2) {
     x->kind = k[0] == 's' ? X_STOP : X_LRESET;
-    return (x->obj = parse_small(tok[1], MAX_PRIMS)) < 0 ? -1 : 0;
+    return (x->obj = compose_parse_index(tok[1], MAX_PRIMS)) < 0 ? -1 : 0;
   }
   return 1;
 }
 
-void time_run_op(const dt_op *o, const xop *x) {
+void time_run_op(const xop *x) {
   int rc = 0;
   df_delayed_call *before[MAX_PENDING];
   size_t n_before;
@@ -347,7 +338,6 @@ void time_run_op(const dt_op *o, const xop *x) {
     break;
   default: break;
   }
-  (void)o;
   printf("= %s\n", compose_rc_text(rc));
 }
 
@@ -417,7 +407,7 @@ bool time_show(const char *name) {
     return call != NULL;
   }
   if (name[0] == 'P') {
-    int k = parse_small(name + 1, MAX_PRIMS);
+    int k = compose_parse_index(name + 1, MAX_PRIMS);
     if (k >= 0 && loops[k]) show_loop(k);
     return k >= 0 && loops[k];
   }

@@ -158,6 +158,18 @@ class ModelLoop(task.LoopingCall):
         self.__dict__["_df_deferred"] = d
 
 
+def hold_weakly(f, lc):
+    """withCount's counter function closes over its loop, which holds it:
+    a reference cycle, which Python frees only when its collector runs,
+    where libdeferred frees the loop (and lets go of its start deferred,
+    dropping that one's stages in order) the moment its last reference
+    goes. The counter's cell is given a weak proxy of the loop instead,
+    which it reads and writes as it would the loop."""
+    for cell in f.__closure__ or ():
+        if cell.cell_contents is lc:
+            cell.cell_contents = weakref.proxy(lc)
+
+
 def call_name(call):
     for k, c in enumerate(calls):
         if c is call:
@@ -384,6 +396,7 @@ def run_op(kind, k, arg):
         label, act = arg
         f = loop_function(label, act, k, kind == "loopc")
         lc = ModelLoop.withCount(f) if kind == "loopc" else ModelLoop(f)
+        hold_weakly(lc.f, lc)
         lc.clock = c
         loops[k] = lc
     elif kind == "start":
