@@ -13,8 +13,14 @@
  *   f  one deferred with 1,000,000 stages; a chain of 1,000,000 deferreds
  *      each waiting on the next (C only: time, memory, C stack depth;
  *      cold, then warm)
+ *   g  df_race of 100 members with cancellers, one fires, 99 cancelled
+ *   h  a DeferredLock acquire + release (h2: contended, a hand-over)
+ *   i  a DeferredSemaphore of 10 tokens, 100 acquires and releases
+ *   j  10,000 delayed calls on the test clock, run by one advance (j2:
+ *      scheduled, then cancelled), per call
  *
- * plus the direct-call limit: the 10 callbacks of case b called through a
+ * (cases_compose.c says what each of g-j does; the peers run them where
+ * the runtime has the feature), plus the direct-call limit: the 10 callbacks of case b called through a
  * volatile function-pointer table, each from a call site of its own, which
  * is what case b would cost if the library were free; and, for reference,
  * the same 10 calls from one call site in a loop, as a dispatcher makes
@@ -36,11 +42,10 @@
  * Modes:
  *   bench            full run
  *   bench --quick    few iterations (CI)
- *   bench --callgrind-b N   warm up, then N iterations of case b and
- *                    nothing else (run.sh runs it under callgrind twice
- *                    and divides the difference)
- *   bench --callgrind X N   the same for any case X in a-e, or f1 (f) and
- *                    f2 (g) with N stages / deferreds (by hand)
+ *   bench --callgrind CASE N   a warm-up run of CASE, then N iterations
+ *                    of it and nothing else (run.sh runs it under
+ *                    callgrind at N and at 0 and divides the difference);
+ *                    CASE is a-e, f1, f2, g, h, h2, i, j, j@1000 or j2
  */
 #define _GNU_SOURCE /* clock_gettime, getrusage */
 #include "bench.h"
@@ -88,11 +93,17 @@ double best_run_ns(case_fn fn, long n, int reps) {
   return best;
 }
 
-/* Best of `reps` runs of `n` iterations, after a warm-up; ns per iteration.
- * Also reports allocations per iteration, and those inside the fire, over
- * a separate, untimed run after a warm-up of its own with the counting
- * allocator; the timed runs use malloc directly. */
-static double measure(const char *name, case_fn fn, long n, int reps) {
+/* What run_case() finds, per iteration of a case. */
+typedef struct measured {
+  double ns;          /* the best timed run's time                    */
+  double allocs;      /* library allocations (counting allocator)     */
+  double fire_allocs; /* those inside df_deferred_callback() (a-c)    */
+} measured;
+
+/* Best of `reps` runs of `n` iterations, after a warm-up. Allocations
+ * are counted over a separate, untimed run after a warm-up of its own
+ * with the counting allocator; the timed runs use malloc directly. */
+static measured run_case(case_fn fn, long n, int reps) {
   long counted = n / 10 + 1;
   fn(counted); /* warm: caches filled, code and data in cache */
   uint64_t allocs = allocations();
@@ -107,17 +118,34 @@ static double measure(const char *name, case_fn fn, long n, int reps) {
   fn(counted); /* warm again: the swap emptied the caches */
   double best = best_run_ns(fn, n, reps);
   use_counting_allocator(true);
+  return (measured){best / (double)n, (double)allocs / (double)counted,
+                    (double)fire_allocs / (double)counted};
+}
 
-  double per_op = best / (double)n;
+static void emit_field(const char *name, const char *field, double value) {
   char key[64];
-  snprintf(key, sizeof key, "%s.ns", name);
-  emit(key, per_op);
-  snprintf(key, sizeof key, "%s.allocs", name);
-  emit(key, (double)allocs / (double)counted);
-  snprintf(key, sizeof key, "%s.fire_allocs", name);
-  emit(key, (double)fire_allocs / (double)counted);
+  snprintf(key, sizeof key, "%s.%s", name, field);
+  emit(key, value);
+}
+
+/* Cases a-e and the direct-call limit: ns, allocations and allocations
+ * inside the fire, per iteration. */
+static void measure(const char *name, case_fn fn, long n, int reps) {
+  measured m = run_case(fn, n, reps);
+  emit_field(name, "ns", m.ns);
+  emit_field(name, "allocs", m.allocs);
+  emit_field(name, "fire_allocs", m.fire_allocs);
   fflush(stdout);
-  return per_op;
+}
+
+/* Cases g-j: ns and allocations per operation, an iteration being `per`
+ * operations (10,000 delayed calls for j: its figures are per call). */
+static void measure_per(const char *name, case_fn fn, long n, int reps,
+                        long per) {
+  measured m = run_case(fn, n, reps);
+  emit_field(name, "ns", m.ns / (double)per);
+  emit_field(name, "allocs", m.allocs / (double)per);
+  fflush(stdout);
 }
 
 /* --- memory: per pending stage, per unfired deferred ------------------------- */
@@ -217,10 +245,27 @@ static void print_machine(void) {
 
 /* --- main ----------------------------------------------------------------- */
 
+/* The cases --callgrind runs by name, each with the warm-up run it gets
+ * first (the same in both of run.sh's runs, so it cancels out). */
+static const struct named_case {
+  const char *name;
+  case_fn fn;
+  long warm_up;
+} named_cases[] = {
+    {"a", case_a, 100},   {"b", case_b, 100},   {"c", case_c, 100},
+    {"d", case_d, 100},   {"e", case_e, 100},   {"f1", case_f1, 100},
+    {"f2", case_f2, 100}, {"g", case_g, 100},   {"h", case_h, 100},
+    {"h2", case_h2, 100}, {"i", case_i, 100},   {"j", case_j, 2},
+    {"j@1000", case_j_small, 2},                {"j2", case_j2, 2},
+};
+enum { N_NAMED_CASES = sizeof named_cases / sizeof named_cases[0] };
+
 static int usage(void) {
-  fprintf(stderr,
-          "usage: bench [--quick | --callgrind-b N | --callgrind CASE N]\n"
-          "  CASE: a, b, c, d, e, f (f1) or g (f2); N: a count, 0 or more\n");
+  fprintf(stderr, "usage: bench [--quick | --callgrind CASE N]\n"
+                  "  CASE: one of");
+  for (int k = 0; k < N_NAMED_CASES; k++)
+    fprintf(stderr, " %s", named_cases[k].name);
+  fprintf(stderr, "; N: a count of iterations, 0 or more\n");
   return 1;
 }
 
@@ -234,25 +279,23 @@ static bool parse_count(const char *text, long *out) {
   return true;
 }
 
+/* `n` iterations divided by the quick mode's `scale`, at least one. */
+static long scaled(long n, long scale) {
+  return n / scale > 0 ? n / scale : 1;
+}
+
 int main(int argc, char **argv) {
   /* The instruction counts use malloc directly, as the timed runs do. */
-  long n;
-  if (argc > 1 && strcmp(argv[1], "--callgrind-b") == 0) {
-    if (argc != 3 || !parse_count(argv[2], &n)) return usage();
-    case_b(1000);
-    case_b(n);
-    return 0;
-  }
   if (argc > 1 && strcmp(argv[1], "--callgrind") == 0) {
-    /* Any case, for profiling by hand: --callgrind a|b|c|d|e|f|g N */
-    static const case_fn fns[] = {case_a, case_b, case_c,    case_d,
-                                  case_e, case_f1, case_f2};
+    long n;
     if (argc != 4 || !parse_count(argv[3], &n)) return usage();
-    int k = argv[2][0] - 'a';
-    if (k < 0 || k > 6 || argv[2][1] != '\0') return usage();
-    fns[k](100);
-    fns[k](n);
-    return 0;
+    for (int k = 0; k < N_NAMED_CASES; k++) {
+      if (strcmp(argv[2], named_cases[k].name) != 0) continue;
+      named_cases[k].fn(named_cases[k].warm_up);
+      named_cases[k].fn(n);
+      return 0;
+    }
+    return usage();
   }
   bool quick = argc == 2 && strcmp(argv[1], "--quick") == 0;
   if (argc > 1 && !quick) return usage();
@@ -280,6 +323,16 @@ int main(int argc, char **argv) {
   measure("d", case_d, 300000 / scale, reps);
   measure("e", case_e, 30000 / scale, reps);
   emit("e_ideal.ns", ideal_gather_ns(30000 / scale, reps));
+
+  /* The composition layer: g per race, h and h2 per round, i per round
+   * of 100 acquires, j and j2 per delayed call. */
+  measure_per("g", case_g, scaled(20000, scale), reps, 1);
+  measure_per("h", case_h, scaled(4000000, scale), reps, 1);
+  measure_per("h2", case_h2, scaled(1000000, scale), reps, 1);
+  measure_per("i", case_i, scaled(40000, scale), reps, 1);
+  measure_per("j", case_j, scaled(40, scale), reps, TIMER_N);
+  measure_per("j@1000", case_j_small, scaled(400, scale), reps, TIMER_N_SMALL);
+  measure_per("j2", case_j2, scaled(40, scale), reps, TIMER_N);
 
   measure_stage_allocs_warm();
   measure_memory();

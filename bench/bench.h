@@ -1,7 +1,8 @@
 /* What the parts of the C benchmark share (bench.c has the overview):
  * the counting allocator (counting.c), the cases a-e and the direct-call
- * limit (cases.c), case f (case_f.c), the ideal bounds of e and f2
- * (ideal.c), and the helpers every part uses,
+ * limit (cases.c), case f (case_f.c), the composition cases g-j
+ * (cases_compose.c), the ideal bounds of e and f2 (ideal.c), and the
+ * helpers every part uses,
  * inline here so that the cases' loops are compiled as they were when
  * the benchmark was one file (their callgrind counts are compared across
  * commits in docs/performance.md). */
@@ -79,6 +80,25 @@ void case_d(long n);
 void case_e(long n);
 void case_direct(long n);
 void case_direct_one_site(long n);
+
+/* --- cases g-j: the composition layer (cases_compose.c) ------------------- */
+
+#define RACE_N 100        /* g: members of a race                        */
+#define SEM_TOKENS 10     /* i: a semaphore's tokens ...                 */
+#define SEM_WAITERS 100   /*    ... and the acquires of a round          */
+#define TIMER_N 10000     /* j, j2: delayed calls on one test clock      */
+#define TIMER_N_SMALL 1000 /* j@1000: the size Twisted's task.Clock runs */
+
+/* Each takes a count of rounds: races (g), lock rounds (h, h2), semaphore
+ * rounds (i), test clocks of TIMER_N calls (j, j2) or TIMER_N_SMALL
+ * (j_small). */
+void case_g(long n);
+void case_h(long n);
+void case_h2(long n);
+void case_i(long n);
+void case_j(long n);
+void case_j_small(long n);
+void case_j2(long n);
 
 /* --- case f (case_f.c) ----------------------------------------------------- */
 

@@ -92,6 +92,16 @@ def ratio(other, mine):
     return None if other is None or mine is None else other / mine
 
 
+def instructions(key):
+    """Callgrind's instructions per operation of a case: run.sh counts
+    the whole program at N operations and at 0 (the same warm-up), and
+    the difference is N operations. None in quick mode."""
+    n = cg.get(f"callgrind.{key}.n")
+    if not n or f"callgrind.{key}.irN" not in cg:
+        return None
+    return (cg[f"callgrind.{key}.irN"] - cg[f"callgrind.{key}.ir0"]) / n
+
+
 print("libdeferred benchmark: ns per operation (lower is better); best of N runs")
 for note in c_notes + tw_notes + nd_notes:
     print("  " + note)
@@ -138,16 +148,70 @@ print("  allocs/op: library heap allocations per operation once warm (counting")
 print("  allocator via df_set_allocator); 'on fire': only inside the fire call.")
 print()
 
+# The composition cases (bench/cases_compose.c): key, what one operation
+# is, label, and whether Node has the feature.
+COMPOSE = [
+    ("g", "race", "race of 100, 99 losers cancelled", True),
+    ("h", "round", "DeferredLock acquire + release, free", False),
+    ("h2", "round", "  contended: 2 acquires, a hand-over", False),
+    ("i", "round", "DeferredSemaphore(10): 100 acquires", False),
+    ("j", "call", "10,000 delayed calls, one advance", True),
+    ("j@1000", "call", "  1,000 calls (Twisted: task.Clock)", False),
+    ("j2", "call", "10,000 delayed calls, each cancelled", True),
+]
+
+
+def allocs(key):
+    v = c.get(key + ".allocs")
+    return "-" if v is None else f"{round(v, 2):g}"
+
+
+def count(v):
+    return "-" if v is None else f"{v:,.0f}"
+
+
+print("composition layer (cases g-j): ns per operation, the unit named")
+print("  Twisted (g) is Twisted 23.8's race written over 22.4's Deferred (22.4 has")
+print("  none); (j), (j2) the reactor's scheduler (callLater, runUntilCurrent: a")
+print("  heap) on a test time; (j@1000) task.Clock, which sorts all its calls at")
+print("  every callLater and every call run (10,000 take about a minute a round).")
+print("  Node (g) is Promise.race with a canceller per member; (j) setTimeout with")
+print("  delays of 1-20 ms in CPU time; (j2) setTimeout + clearTimeout. n/a: Node")
+print("  has no lock or semaphore (h, h2, i), and j@1000 is task.Clock's size.")
+print()
+header2 = (f"{'case':<44}{'unit':>7}{'C':>11}{'Twisted':>14}{'Node':>13}"
+           f"{'Twisted/C':>11}{'Node/C':>9}{'allocs/op':>11}{'instr/op':>10}")
+print(header2)
+print("-" * len(header2))
+for key, unit, label, node_has in COMPOSE:
+    mine = c.get(f"{key}.ns")
+    theirs = tw.get(f"{key}.ns")
+    node = nd.get(f"{key}.ns") if node_has else None
+    node_text = ns(node) if node_has else "n/a"
+    node_ratio = times(ratio(node, mine)) if node_has else "n/a"
+    print(f"{key + ' ' + label:<44}{unit:>7}{ns(mine):>11}{ns(theirs):>14}"
+          f"{node_text:>13}{times(ratio(theirs, mine)):>11}{node_ratio:>9}"
+          f"{allocs(key):>11}{count(instructions(key)):>10}")
+    if key == "g" and mine is not None:
+        per = [v / 100 if v is not None else None
+               for v in (mine, theirs, nd.get("g.ns"))]
+        print(f"{'  per member':<44}{'member':>7}{ns(per[0]):>11}{ns(per[1]):>14}"
+              f"{ns(per[2]):>13}")
+print()
+
 b_stage = c["b.ns"] / 10
 print(f"per stage, case b: {b_stage:.1f} ns (b's ns/op / 10 callbacks)")
-ir_stage = None
-if "callgrind.irN" in cg:
-    n = cg["callgrind.n"]
-    per_op = (cg["callgrind.irN"] - cg["callgrind.ir0"]) / n
-    ir_stage = per_op / 11
-    print(f"callgrind, case b: {per_op:,.0f} instructions per op = "
-          f"{ir_stage:.1f} per stage ((Ir(N={n:.0f}) - Ir(0)) / (N*11): "
-          "10 callbacks + the fire)")
+
+
+ir_b = instructions("b")
+if ir_b is not None:
+    print(f"callgrind, case b: {ir_b:,.0f} instructions per op = "
+          f"{ir_b / 11:.1f} per stage ((Ir(N={cg['callgrind.b.n']:.0f}) - Ir(0)) "
+          "/ (N*11): 10 callbacks + the fire)")
+    counted = [(k, instructions(k)) for k, _ in CASES]
+    print("callgrind, instructions per op: "
+          + ", ".join(f"{k} {v:,.0f}" for k, v in counted if v is not None)
+          + " (deterministic: compare across commits)")
 else:
     print("callgrind: skipped (quick mode, or valgrind missing)")
 print()
@@ -352,6 +416,21 @@ if floor is not None and f2_ok is not None:
     f2_value += f"; memory floor {floor:.1f} ns"
 target(f"(f2) 1,000,000-deferred chain: within {F2_IDEAL_TIMES:g}x of the "
        "ideal chain", f2_value, f2_ok, timed=True)
+
+# The composition cases: each at least COMPOSE_TIMES faster than Twisted;
+# (j) against both of Twisted's schedulers, the test clock's peer at its
+# size and the reactor's heap at 10,000.
+COMPOSE_TIMES = 50
+for text, key, peer in [
+    ("(g) race of 100", "g", "Twisted"),
+    ("(h) lock round", "h", "Twisted"),
+    ("(i) semaphore round", "i", "Twisted"),
+    ("(j) 10,000 calls", "j", "Twisted's reactor"),
+    ("(j@1000) 1,000 calls", "j@1000", "task.Clock"),
+]:
+    value, ok = faster(tw, key, COMPOSE_TIMES)
+    target(f"{text}: >= {COMPOSE_TIMES}x faster than {peer}", value, ok,
+           timed=True)
 
 print("targets (printed only; a miss never fails the run)")
 if quick:

@@ -2,7 +2,7 @@
 # The benchmark suite in one command:
 #
 #   bench/run.sh           full run (a few minutes): C, Twisted, Node, callgrind
-#   bench/run.sh --quick   few iterations, no callgrind (CI; under 30 s)
+#   bench/run.sh --quick   few iterations, no callgrind (CI; under a minute)
 #
 # Installs what it needs on Debian when missing (scripts/deps.sh). Builds
 # the C benchmark (bench/*.c) against libdeferred (static, -O2) in its own
@@ -80,12 +80,13 @@ run_all() {
 run_all
 $quick || { run_all; run_all; }
 
-# Instructions per stage of case b: callgrind counts the whole program with
-# N iterations and with 0 (same warm-up), the difference is N iterations.
+# Instructions per operation of every deterministic case: callgrind counts
+# the whole program with N iterations and with 0 (the same warm-up), the
+# difference is N iterations; report.py divides by the operations they
+# make (N, or N x 10,000 delayed calls for j and j2, N x 1,000 for j@1000).
 : >"$out/callgrind.txt"
 if ! $quick && command -v valgrind >/dev/null; then
   echo "running callgrind..." >&2
-  n=20000
   # total NAME ARGS...: the instructions callgrind counts in df_bench ARGS
   # (its output file is $out/callgrind.NAME).
   total() {
@@ -95,18 +96,22 @@ if ! $quick && command -v valgrind >/dev/null; then
       "$bin" "$@" >/dev/null 2>&1
     awk '/^(summary|totals):/ { print $2; exit }' "$out/callgrind.$name"
   }
-  i0=$(total 0 --callgrind-b 0)
-  iN=$(total $n --callgrind-b $n)
-  printf 'R\tcallgrind.n\t%s\nR\tcallgrind.ir0\t%s\nR\tcallgrind.irN\t%s\n' \
-    "$n" "$i0" "$iN" >"$out/callgrind.txt"
-  # Case f's instructions at 0, 10,000 and 100,000 stages (f1, bench's
-  # case letter f) and deferreds (f2, letter g): equal slopes between the
-  # sizes show the cost per stage does not grow with n.
-  for pair in f1:f f2:g; do
-    letter=${pair##*:}
+  # CASE:ITERATIONS:OPERATIONS_PER_ITERATION
+  for spec in a:20000:1 b:20000:1 c:20000:1 d:20000:1 e:2000:1 g:200:1 \
+              h:20000:1 h2:20000:1 i:200:1 j:8:10000 j@1000:40:1000 \
+              j2:8:10000; do
+    IFS=: read -r name n per <<<"$spec"
+    printf 'R\tcallgrind.%s.n\t%s\nR\tcallgrind.%s.ir0\t%s\nR\tcallgrind.%s.irN\t%s\n' \
+      "$name" "$((n * per))" "$name" "$(total "$name.0" --callgrind "$name" 0)" \
+      "$name" "$(total "$name.$n" --callgrind "$name" "$n")" >>"$out/callgrind.txt"
+  done
+  # Case f's instructions at 0, 10,000 and 100,000 stages (f1) and
+  # deferreds (f2): equal slopes between the sizes show the cost per stage
+  # does not grow with n.
+  for name in f1 f2; do
     for size in 0 10000 100000; do
-      printf 'R\tcallgrind.%s.ir%s\t%s\n' "${pair%%:*}" "$size" \
-        "$(total "$letter.$size" --callgrind "$letter" "$size")" \
+      printf 'R\tcallgrind.%s.ir%s\t%s\n' "$name" "$size" \
+        "$(total "$name.$size" --callgrind "$name" "$size")" \
         >>"$out/callgrind.txt"
     done
   done

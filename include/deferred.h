@@ -7,7 +7,7 @@
  *   deferred/result.h    the values that flow down a chain
  *   deferred/core.h      the Deferred itself, and succeed/fail/maybe
  *   deferred/report.h    unhandled failures and the causal trace
- *   deferred/observe.h   watching chains fire (the firing log)
+ *   deferred/observe.h   watching chains fire, step by step
  *   deferred/list.h      DeferredList and gatherResults
  *   deferred/race.h      first success and race, losers cancelled
  *   deferred/lock.h      DeferredLock and DeferredSemaphore
@@ -16,6 +16,8 @@
  *   deferred/test_clock.h  a deterministic clock for tests (task.Clock)
  *   deferred/timeout.h   timeouts (addTimeout) and defer_later
  *   deferred/looping.h   LoopingCall: a function every interval
+ *   deferred/firing_log.h  the firing log: record firings, export DOT
+ *                        and trace-event JSON
  *
  * Link with `pkg-config --libs libdeferred` or, in CMake,
  * find_package(libdeferred) and target_link_libraries(x libdeferred::deferred).
@@ -37,5 +39,6 @@
 #include "deferred/test_clock.h"
 #include "deferred/timeout.h"
 #include "deferred/looping.h"
+#include "deferred/firing_log.h"
 
 #endif /* DEFERRED_H */

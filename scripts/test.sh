@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh build-essential cmake pkg-config libcmocka-dev libedit-dev \
-  python3 python3-twisted chromium fonts-dejavu-core
+  libuv1-dev python3 python3-twisted chromium fonts-dejavu-core graphviz
 cmake -S . -B build -DDF_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"
 cd build

@@ -28,4 +28,11 @@ extern void *(*df__malloc)(size_t);
 extern void *(*df__realloc)(void *, size_t);
 extern void (*df__free)(void *);
 
+/* The library drops its own references through the function, not the
+ * public macro: the site the macro records (for debug mode's reports of a
+ * use after free) would name the library's code, and cost its callers an
+ * argument. */
+#include "deferred.h"
+#undef df_deferred_unref
+
 #endif /* DF_PRIVATE_H */

@@ -12,8 +12,12 @@
  *     (values whose counting destructor ran);
  *   - the usual cmocka setup/teardown built on them;
  *   - small callbacks that several suites use under the same name;
+ *   - death tests: a function run in a forked child, its stderr captured
+ *     (for suites that define _POSIX_C_SOURCE before including this);
  *   - a counting allocator, and the out-of-memory driver: a scenario run
- *     again and again with each of its allocations refused in turn.
+ *     again and again with each of its allocations refused in turn (or
+ *     each run of several allocations in a row, or every allocation from
+ *     each one on).
  *
  * Suite-specific helpers stay in their suite. The callbacks below keep the
  * names the suites gave them, since a stage's callback name shows in
@@ -22,6 +26,7 @@
 #ifndef DF_TESTS_SUPPORT_H
 #define DF_TESTS_SUPPORT_H
 
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -118,6 +123,19 @@ static inline int support_teardown(void **state) {
   return 0;
 }
 
+/* The same for suites about debug mode: debugging on for the test, off
+ * after it. */
+static inline int support_debug_setup(void **state) {
+  support_setup(state);
+  df_set_debugging(true);
+  return 0;
+}
+
+static inline int support_debug_teardown(void **state) {
+  df_set_debugging(false);
+  return support_teardown(state);
+}
+
 /* --- failures -------------------------------------------------------------- */
 
 /* The type of the failure `d` holds (NULL if it holds none, or has not
@@ -179,14 +197,19 @@ static inline df_result return_deferred_owned(df_result r, void *arg) {
 
 /* --- out of memory ------------------------------------------------------- */
 
-/* An allocator that refuses the support_fail_at-th allocation it is asked
- * for (malloc or realloc), counting in support_failed_allocations. */
-static long support_allocations, support_fail_at;
-static int support_failed_allocations;
+/* An allocator that refuses support_fail_run allocations in a row (malloc
+ * or realloc), starting with the support_fail_at-th one it is asked for
+ * (none if that is 0), counting them in support_failed_allocations. */
+#define SUPPORT_FAIL_FOREVER LONG_MAX /* a run: every allocation from then on */
+static long support_allocations, support_fail_at, support_fail_run = 1;
+static long support_failed_allocations;
 
-/* Counts one allocation; true if it is the one to refuse. */
+/* Counts one allocation; true if it is one to refuse. */
 static inline bool support_refuse_this_allocation(void) {
-  if (++support_allocations != support_fail_at) return false;
+  long n = ++support_allocations;
+  if (support_fail_at <= 0 || n < support_fail_at ||
+      n - support_fail_at >= support_fail_run)
+    return false;
   support_failed_allocations++;
   return true;
 }
@@ -218,22 +241,32 @@ static inline void support_count_allocations(void) {
   support_install_failing_allocator();
 }
 
+/* From an empty cache on, refuse every allocation of the library until
+ * support_default_allocator(). */
+static inline void support_refuse_every_allocation(void) {
+  support_fail_at = 1;
+  support_fail_run = SUPPORT_FAIL_FOREVER;
+  support_install_failing_allocator();
+}
+
 static inline void support_default_allocator(void) {
   df_release_caches();
   df_set_allocator(NULL, NULL, NULL);
 }
 
-/* Run `scenario` with the library's n-th allocation refused, for n = 1,
- * 2, ..., until a run gets through without reaching its n-th allocation.
- * Before each run the caches are emptied (the allocator may change only
- * then) and `destroyed` is zeroed; after it the default allocator is back.
- * `check(outcome, failed)` asserts what a run may end with, `failed`
- * telling whether an allocation was refused; n must stay below
- * `max_points`. Returns how many allocations could be refused. */
-static inline long support_fail_each_allocation(
+/* Run `scenario` with `run` of the library's allocations refused in a row
+ * from the n-th on (SUPPORT_FAIL_FOREVER: every one from the n-th on), for
+ * n = 1, 2, ..., until a run gets through without reaching its n-th
+ * allocation. Before each run the caches are emptied (the allocator may
+ * change only then) and `destroyed` is zeroed; after it the default
+ * allocator is back. `check(outcome, failed)` asserts what a run may end
+ * with, `failed` telling whether an allocation was refused; n must stay
+ * below `max_points`. Returns how many starting points there were. */
+static inline long support_fail_runs_of_allocations(
     int64_t (*scenario)(void), void (*check)(int64_t outcome, bool failed),
-    long max_points) {
+    long max_points, long run) {
   long runs = 0;
+  support_fail_run = run;
   for (support_fail_at = 1;; support_fail_at++) {
     support_failed_allocations = 0;
     destroyed = 0;
@@ -246,7 +279,15 @@ static inline long support_fail_each_allocation(
     if (!failed) break;
     assert_true(support_fail_at < max_points);
   }
+  support_fail_run = 1;
   return runs - 1;
+}
+
+/* The same with one allocation refused at a time. */
+static inline long support_fail_each_allocation(
+    int64_t (*scenario)(void), void (*check)(int64_t outcome, bool failed),
+    long max_points) {
+  return support_fail_runs_of_allocations(scenario, check, max_points, 1);
 }
 
 /* support_fail_each_allocation, asserting that the scenario allocates
@@ -259,5 +300,87 @@ static inline void support_check_each_allocation_failure(
   assert_true(points > 4);
   print_message("%ld allocation failure points, each handled\n", points);
 }
+
+/* --- death tests (for suites that define _POSIX_C_SOURCE first) --------- */
+
+#if defined(_POSIX_C_SOURCE)
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* How a child run by support_run_child ended, and what it wrote to stderr
+ * (without the lines valgrind adds when the suite runs under it). */
+typedef struct support_child {
+  bool aborted;     /* killed by SIGABRT */
+  bool exited;      /* ended by _exit: fn returned (the status is not
+                       checked: valgrind sets its own, for the leaks of a
+                       child that exits without freeing) */
+  char text[32768]; /* cut off beyond this */
+} support_child;
+
+/* Drop the lines valgrind writes to the child's stderr ("==123== ...",
+ * "**123** ..."): they are not the child's. */
+static inline void support_drop_valgrind_lines(char *text) {
+  char *out = text;
+  for (char *line = text; *line;) {
+    char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) + 1 : strlen(line);
+    char c = line[0];
+    bool valgrind = false;
+    if ((c == '=' || c == '*') && line[1] == c) {
+      size_t digits = strspn(line + 2, "0123456789");
+      valgrind = digits > 0 && line[2 + digits] == c && line[3 + digits] == c;
+    }
+    if (!valgrind) {
+      memmove(out, line, len);
+      out += len;
+    }
+    line += len;
+  }
+  *out = '\0';
+}
+
+/* Run fn(arg) in a forked child whose stderr is captured (a death test:
+ * fn is expected to abort). The child never returns to cmocka: it ends
+ * in fn, or with _exit(0) after it. */
+static inline void support_run_child(void (*fn)(void *), void *arg,
+                                     support_child *out) {
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(fds[0]);
+    dup2(fds[1], 2);
+    close(fds[1]);
+    /* cmocka catches these in the test process; the child must die */
+    signal(SIGABRT, SIG_DFL);
+    signal(SIGSEGV, SIG_DFL);
+    signal(SIGBUS, SIG_DFL);
+    fn(arg);
+    fflush(stderr);
+    _exit(0);
+  }
+  close(fds[1]);
+  size_t len = 0;
+  char chunk[4096];
+  ssize_t n;
+  while ((n = read(fds[0], chunk, sizeof chunk)) > 0) {
+    size_t take = (size_t)n;
+    if (take > sizeof out->text - 1 - len) take = sizeof out->text - 1 - len;
+    memcpy(out->text + len, chunk, take);
+    len += take;
+  }
+  close(fds[0]);
+  out->text[len] = '\0';
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  out->aborted = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+  out->exited = WIFEXITED(status);
+  support_drop_valgrind_lines(out->text);
+}
+#endif /* _POSIX_C_SOURCE */
 
 #endif /* DF_TESTS_SUPPORT_H */

@@ -8,9 +8,10 @@
  * what C adds: the errors and states of a delayed call, an owned argument
  * released exactly once on every path, calls that cancel, reset or unref
  * inside an advance, a clock freed with calls pending or from inside one
- * of its calls, out of memory at every allocation, and a model of
+ * of its calls, out of memory at every allocation, a model of
  * task.Clock's list (append, stable sort, remove, pop) run against the
- * clock on random programs.
+ * clock on random programs, and the structs of the calls it ran kept for
+ * its next ones.
  *
  * Calls log "name@time" to the event log when they run.
  */
@@ -980,6 +981,65 @@ static void test_ten_thousand_calls_run_in_order(void **state) {
   df_clock_free(c);
 }
 
+/* A call's release function that frees the clock, for a call cancelled
+ * outside any advance: the cancel returns, and nothing touches the freed
+ * clock (valgrind and ASan check; the test clock keeps no struct of a
+ * cancelled call, as keeping it would). */
+static void release_frees_clock(void *arg) {
+  df_clock_free(arg);
+  ev("freed");
+}
+
+static void test_release_may_free_the_clock_during_a_cancel(void **state) {
+  (void)state;
+  df_clock *c = df_test_clock_new();
+  df_delayed_call *call;
+  assert_int_equal(
+      df_clock_call_later_owned(c, 1, nothing, c, release_frees_clock, &call), 0);
+  assert_int_equal(df_delayed_call_cancel(call), 0);
+  assert_string_equal(events, "freed ");
+  assert_true(df_delayed_call_cancelled(call));
+  df_delayed_call_unref(call);
+}
+
+/* The clock keeps the struct of a call it ran that nobody else held, for
+ * its next call: a second round of calls allocates nothing. A call whose
+ * handle is held, or that was cancelled, is not kept: the next call
+ * allocates. (Counts are deterministic: bench case j measures the
+ * time.) */
+static void test_clock_reuses_the_structs_of_the_calls_it_ran(void **state) {
+  (void)state;
+  support_count_allocations();
+  df_clock *c = df_test_clock_new();
+  for (int round = 0; round < 2; round++) {
+    long before = support_allocations;
+    for (int i = 0; i < 100; i++)
+      assert_int_equal(df_clock_call_later(c, i % 7, nothing, NULL, NULL), 0);
+    assert_int_equal(df_test_clock_advance(c, 7), 0);
+    if (round == 1) assert_int_equal(support_allocations, before);
+  }
+  df_clock_free(c);
+
+  c = df_test_clock_new();
+  df_delayed_call *held, *cancelled;
+  assert_int_equal(df_clock_call_later(c, 1, nothing, NULL, &held), 0);
+  assert_int_equal(df_test_clock_advance(c, 1), 0); /* ran, held */
+  assert_int_equal(df_clock_call_later(c, 1, nothing, NULL, &cancelled), 0);
+  assert_int_equal(df_delayed_call_cancel(cancelled), 0);
+  df_delayed_call_unref(cancelled); /* freed */
+  long before = support_allocations;
+  assert_int_equal(df_clock_call_later(c, 1, nothing, NULL, NULL), 0);
+  assert_int_equal(support_allocations, before + 1); /* neither was kept */
+  assert_int_equal(df_test_clock_advance(c, 1), 0); /* ran, kept */
+  assert_int_equal(df_clock_call_later(c, 1, nothing, NULL, NULL), 0);
+  assert_int_equal(support_allocations, before + 1); /* the one kept */
+  assert_true(df_delayed_call_called(held));
+  assert_true(df_delayed_call_time(held) == 1.0);
+  df_delayed_call_unref(held);
+  df_clock_free(c); /* its pending calls and the struct it kept */
+  support_default_allocator();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, support_teardown)
@@ -1028,6 +1088,8 @@ int main(void) {
       T(test_every_allocation_failure_is_handled),
       T(test_clock_matches_a_model_of_twisted_list),
       T(test_ten_thousand_calls_run_in_order),
+      T(test_release_may_free_the_clock_during_a_cancel),
+      T(test_clock_reuses_the_structs_of_the_calls_it_ran),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

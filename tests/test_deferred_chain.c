@@ -897,6 +897,80 @@ static void test_implicit_chaining_records_chained_to(void **state) {
   df_deferred_unref(b);
 }
 
+/* chained_to is a reference, as Twisted's _chainedTo is: a waiter that is
+ * paused when the deferred it waits on fires keeps naming that deferred
+ * until its own run starts, and the deferred stays alive for it though
+ * its owner has let it go (it used to be freed, leaving chained_to
+ * pointing at freed memory). */
+static void test_paused_waiter_keeps_the_deferred_it_waited_on_alive(
+    void **state) {
+  (void)state;
+  static int tag;
+  df_deferred *a = df_deferred_new();
+  df_deferred *b = df_deferred_new_owning(NULL, &tag, count_destroy);
+  df_deferred_add_callback(a, return_deferred, b);
+  df_deferred_callback(a, df_none());
+  df_deferred_pause(a);
+  df_deferred_callback(b, df_int(3)); /* hands 3 to a, which is paused */
+  df_deferred_unref(b);
+  assert_int_equal(destroyed, 0);
+  df_release_caches(); /* no spare struct left to hide a use after free */
+  df_deferred *on = df_deferred_chained_to(a);
+  assert_ptr_equal(on, b);
+  assert_true(df_deferred_called(on));
+  assert_int_equal(df_deferred_result(on)->kind, DF_NONE); /* went to a */
+  assert_int_equal(df_deferred_result(a)->u.i, 3);
+  assert_int_equal(df_deferred_unpause(a), 0); /* a's run lets b go */
+  assert_null(df_deferred_chained_to(a));
+  assert_int_equal(destroyed, 1);
+  df_deferred_unref(a);
+}
+
+/* The same for chain_deferred: a paused target, fired by the stage of the
+ * deferred it is chained to, keeps that deferred until its run starts. */
+static void test_paused_chain_target_keeps_the_chaining_deferred_alive(
+    void **state) {
+  (void)state;
+  static int tag;
+  df_deferred *a = df_deferred_new_owning(NULL, &tag, count_destroy);
+  df_deferred *b = df_deferred_new();
+  df_deferred_chain(a, b);
+  df_deferred_pause(b);
+  df_deferred_callback(a, df_int(4)); /* fires b, which is paused */
+  df_deferred_unref(a);
+  assert_int_equal(destroyed, 0);
+  df_release_caches();
+  df_deferred *on = df_deferred_chained_to(b);
+  assert_ptr_equal(on, a);
+  assert_true(df_deferred_called(on));
+  assert_int_equal(df_deferred_result(b)->u.i, 4);
+  assert_int_equal(df_deferred_unpause(b), 0);
+  assert_null(df_deferred_chained_to(b));
+  assert_int_equal(destroyed, 1);
+  df_deferred_unref(b);
+}
+
+/* A deferred held only through another's chained_to can still be part of
+ * a group nothing outside holds: x is held by w's chained_to (w was
+ * paused when x handed it 1), and w by x's wait on it. Once both owners
+ * let go, both are freed. */
+static void test_group_closed_by_chained_to_is_freed(void **state) {
+  (void)state;
+  static int tag;
+  df_deferred *w = df_deferred_new();
+  df_deferred *x = df_deferred_new_owning(NULL, &tag, count_destroy);
+  df_deferred_add_callback(w, return_deferred, x);
+  df_deferred_callback(w, df_none());
+  df_deferred_pause(w);
+  df_deferred_callback(x, df_int(1));
+  assert_ptr_equal(df_deferred_chained_to(w), x);
+  df_deferred_add_callback(x, return_deferred, w); /* x now waits on w */
+  assert_ptr_equal(df_deferred_waiting_on(x), w);
+  df_deferred_unref(w);
+  df_deferred_unref(x);
+  assert_int_equal(destroyed, 1);
+}
+
 /* rule 15: chain_deferred fires the target with d's result; d's result is
  * then None. */
 static void test_chain_deferred_passes_result_and_leaves_none(void **state) {
@@ -1060,15 +1134,41 @@ static void test_describe_implicitly_waiting(void **state) {
 
 /* --- group 17: stack depth ------------------------------------------------- */
 
+/* The C stack the library uses is measured between two addresses taken
+ * around the same call: a local of fire_measured()'s frame, just before it
+ * fires the deferred, and a local of the callback that then runs. Their
+ * difference does not depend on how the compiler framed the test's other
+ * functions (it may inline or clone chain_deferreds() differently for
+ * each chain length), only on the library's frames in between. */
+#if defined(__clang__)
+#define NOT_INLINED __attribute__((noinline))
+#else
+#define NOT_INLINED __attribute__((noinline, noclone))
+#endif
+
+/* Deeper than this would mean the library recursed: its frames between
+ * a fire and a callback take well under a kilobyte with any compiler and
+ * sanitizer this project builds with. */
+#define STACK_DEPTH_BOUND (16 * 1024)
+
 static uintptr_t recorded_depth;
 static int depth_records;
+static volatile uintptr_t fire_baseline;
 
-static df_result record_stack_depth(df_result r, void *arg) {
+static NOT_INLINED df_result record_stack_depth(df_result r, void *arg) {
   (void)arg;
   volatile char marker = 0;
-  recorded_depth = (uintptr_t)&marker;
+  recorded_depth = fire_baseline - (uintptr_t)&marker; /* the stack grows down */
   depth_records++;
   return r;
+}
+
+/* Fire `d` (with None) from a frame of its own, noting where that frame
+ * is first. */
+static NOT_INLINED void fire_measured(df_deferred *d) {
+  volatile char marker = 0;
+  fire_baseline = (uintptr_t)&marker;
+  df_deferred_callback(d, df_none());
 }
 
 /* Twisted's chainDeferreds(howMany) from test_boundedStackDepth: top's
@@ -1076,7 +1176,8 @@ static df_result record_stack_depth(df_result r, void *arg) {
  * inner[0]'s returns `last`. All callbacks are added first; then top and
  * every inner are fired in creation order (so each returns a deferred that
  * is already waiting), and finally `last`, which resolves them all.
- * Returns the address of a local in the callback that then runs on top. */
+ * Returns how much C stack lay between firing `last` and the callback
+ * that then runs on top. */
 static uintptr_t chain_deferreds(long how_many) {
   depth_records = 0;
   df_deferred **inners = test_malloc((size_t)how_many * sizeof *inners);
@@ -1097,12 +1198,13 @@ static uintptr_t chain_deferreds(long how_many) {
   }
   test_free(inners);
   assert_int_equal(depth_records, 0); /* sanity: not yet */
-  df_deferred_callback(last, df_none());
+  fire_measured(last);
   assert_int_equal(depth_records, 1);
   assert_null(df_deferred_waiting_on(top));
   assert_int_equal(df_deferred_pending_stages(top), 0);
   df_deferred_unref(last);
   df_deferred_unref(top);
+  assert_true(recorded_depth > 0 && recorded_depth < STACK_DEPTH_BOUND);
   return recorded_depth;
 }
 
@@ -1111,8 +1213,8 @@ static void test_callback_stack_depth_does_not_depend_on_chain_length(
     void **state) {
   (void)state;
   uintptr_t one = chain_deferreds(1);
-  assert_true(one == chain_deferreds(2));
-  assert_true(one == chain_deferreds(100));
+  assert_int_equal(chain_deferreds(2), one);
+  assert_int_equal(chain_deferreds(100), one);
 }
 
 /* The same with a million deferreds waiting on each other, on the default
@@ -1120,7 +1222,7 @@ static void test_callback_stack_depth_does_not_depend_on_chain_length(
 static void test_million_deferred_implicit_waiting_chain(void **state) {
   (void)state;
   uintptr_t one = chain_deferreds(1);
-  assert_true(one == chain_deferreds(1000000));
+  assert_int_equal(chain_deferreds(1000000), one);
 }
 
 #define MILLION 1000000L
@@ -1243,6 +1345,9 @@ int main(void) {
       T(test_chain_deferred_records_chained_to),
       T(test_chained_to_cleared_when_chain_resolves),
       T(test_implicit_chaining_records_chained_to),
+      T(test_paused_waiter_keeps_the_deferred_it_waited_on_alive),
+      T(test_paused_chain_target_keeps_the_chaining_deferred_alive),
+      T(test_group_closed_by_chained_to_is_freed),
       T(test_chain_deferred_passes_result_and_leaves_none),
       T(test_chain_deferred_passes_failure_to_errbacks),
       T(test_chain_to_already_fired_deferred_fails_with_already_called),

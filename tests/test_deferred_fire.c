@@ -3,9 +3,10 @@
  *
  * Ports of twisted/test/test_defer.py AlreadyCalledTests, adapted: a second
  * fire returns DF_EALREADY_CALLED instead of raising AlreadyCalledError
- * (rule 23), and the result it was given is dropped. The debug-text tests
- * (testAlreadyCalledDebug_*) have no counterpart: a return code carries no
- * text.
+ * (rule 23), and the result it was given is dropped. The error Twisted
+ * raises is df_deferred_already_called_error(d), whose text the
+ * testAlreadyCalledDebug_* ports check as Twisted's do (which lines name
+ * the creator and the first invoker), and also that it names the second.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -106,6 +107,118 @@ static void test_callback_after_errback_is_already_called(void **state) {
   check_second_fire_refused(d, err_1, call_2, "eb:RuntimeError: first ");
   df_deferred_unref(d);
   assert_int_equal(reports, 0);
+}
+
+/* --- AlreadyCalledError's debug text -------------------------------------- */
+
+/* Twisted's _count: the lines of `text` that start " X:" and end with
+ * " func". */
+static int count_lines(const char *text, char tag, const char *func) {
+  char start[8], end[64];
+  snprintf(start, sizeof start, " %c:", tag);
+  snprintf(end, sizeof end, " %s", func);
+  int n = 0;
+  for (const char *line = text; *line;) {
+    const char *nl = strchr(line, '\n');
+    size_t len = nl ? (size_t)(nl - line) : strlen(line);
+    size_t elen = strlen(end);
+    if (len >= 3 && strncmp(line, start, 3) == 0 && len >= elen &&
+        strncmp(line + len - elen, end, elen) == 0)
+      n++;
+    line += len + (nl ? 1 : 0);
+  }
+  return n;
+}
+
+/* Twisted's _check, and the line it has no counterpart for: the refused
+ * fire's own site (" A:"). */
+static void check_debug_text(df_deferred *d, const char *caller,
+                             const char *invoker1, const char *invoker2) {
+  df_failure *f = df_deferred_already_called_error(d);
+  assert_ptr_equal(df_failure_type(f), &df_error_already_called);
+  const char *text = df_failure_message(f);
+  assert_int_equal(strncmp(text, "already called\n", 15), 0);
+  /* the creator lists the creator, none of the invokers */
+  assert_int_equal(count_lines(text, 'C', caller), 1);
+  assert_int_equal(count_lines(text, 'C', "call_1"), 0);
+  assert_int_equal(count_lines(text, 'C', "call_2"), 0);
+  assert_int_equal(count_lines(text, 'C', "err_1"), 0);
+  assert_int_equal(count_lines(text, 'C', "err_2"), 0);
+  /* the invoker lists the first invoker, not the second */
+  assert_int_equal(count_lines(text, 'I', invoker1), 1);
+  assert_int_equal(count_lines(text, 'I', invoker2), 0);
+  /* and where it was fired again */
+  assert_int_equal(count_lines(text, 'A', invoker2), 1);
+  assert_int_equal(count_lines(text, 'A', invoker1), 0);
+  assert_non_null(strstr(text, " C: Deferred was created:\n"));
+  assert_non_null(strstr(text, " I: First Invoker was:\n"));
+  assert_non_null(strstr(text, " A: Fired again:\n"));
+  df_failure_unref(f);
+}
+
+/* One AlreadyCalledDebug case: `d`, made by the test (the creator), gets
+ * a callback and an errback, then `first` and `second`. */
+static void already_called_debug(df_deferred *d, const char *caller,
+                                 int (*first)(df_deferred *),
+                                 const char *first_name,
+                                 int (*second)(df_deferred *),
+                                 const char *second_name) {
+  df_deferred_add_callbacks(d, on_success, NULL, on_failure, NULL);
+  assert_int_equal(first(d), 0);
+  assert_int_equal(second(d), DF_EALREADY_CALLED);
+  check_debug_text(d, caller, first_name, second_name);
+  df_deferred_unref(d);
+}
+
+/* test_defer.py: AlreadyCalledTests.testAlreadyCalledDebug_CC */
+static void test_already_called_debug_text_after_callback_callback(
+    void **state) {
+  (void)state;
+  df_deferred *d = df_deferred_new();
+  already_called_debug(d, __func__, call_1, "call_1", call_2, "call_2");
+}
+
+/* test_defer.py: AlreadyCalledTests.testAlreadyCalledDebug_CE */
+static void test_already_called_debug_text_after_callback_errback(
+    void **state) {
+  (void)state;
+  df_deferred *d = df_deferred_new();
+  already_called_debug(d, __func__, call_1, "call_1", err_2, "err_2");
+}
+
+/* test_defer.py: AlreadyCalledTests.testAlreadyCalledDebug_EC */
+static void test_already_called_debug_text_after_errback_callback(
+    void **state) {
+  (void)state;
+  df_deferred *d = df_deferred_new();
+  already_called_debug(d, __func__, err_1, "err_1", call_2, "call_2");
+}
+
+/* test_defer.py: AlreadyCalledTests.testAlreadyCalledDebug_EE */
+static void test_already_called_debug_text_after_errback_errback(
+    void **state) {
+  (void)state;
+  df_deferred *d = df_deferred_new();
+  already_called_debug(d, __func__, err_1, "err_1", err_2, "err_2");
+}
+
+/* test_defer.py: AlreadyCalledTests.testNoDebugging: without debugging
+ * the error has no debug text (Twisted's has no arguments). */
+static void test_already_called_error_without_debugging_is_plain(
+    void **state) {
+  (void)state;
+  bool was = df_get_debugging();
+  df_set_debugging(false);
+  df_deferred *d = df_deferred_new();
+  df_deferred_add_callbacks(d, on_success, NULL, on_failure, NULL);
+  call_1(d);
+  assert_int_equal(call_2(d), DF_EALREADY_CALLED);
+  df_failure *f = df_deferred_already_called_error(d);
+  assert_ptr_equal(df_failure_type(f), &df_error_already_called);
+  assert_string_equal(df_failure_message(f), "already called");
+  df_failure_unref(f);
+  df_deferred_unref(d);
+  df_set_debugging(was);
 }
 
 /* The refused fire leaves an unhandled failure exactly as it was: the
@@ -333,6 +446,16 @@ int main(void) {
       T(test_callback_after_errback_is_already_called),
       T(test_second_fire_keeps_first_unhandled_failure),
       T(test_switching_debug_mode_between_create_and_fire),
+/* with Twisted's setUp and tearDown for AlreadyCalledTests: debugging on */
+#define TD(f) \
+  cmocka_unit_test_setup_teardown(f, support_debug_setup,  \
+                                  support_debug_teardown)
+      TD(test_already_called_debug_text_after_callback_callback),
+      TD(test_already_called_debug_text_after_callback_errback),
+      TD(test_already_called_debug_text_after_errback_callback),
+      TD(test_already_called_debug_text_after_errback_errback),
+#undef TD
+      T(test_already_called_error_without_debugging_is_plain),
       T(test_callback_inside_own_callback_is_already_called),
       T(test_errback_inside_own_errback_is_already_called),
       T(test_fire_inside_own_callback_after_cancel_is_swallowed),

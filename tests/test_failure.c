@@ -224,11 +224,18 @@ static void test_error_codes_become_typed_failures(void **state) {
   assert_ptr_equal(df_failure_type(r.u.failure), &df_error_no_memory);
   assert_string_equal(df_failure_message(r.u.failure), "out of memory");
   df_result_drop(r);
-  r = df_raise_code(-5);
+  r = df_raise_code(-5); /* -EIO: the system's text */
   assert_ptr_equal(df_failure_type(r.u.failure), &df_error_invalid_argument);
+  assert_string_equal(df_failure_message(r.u.failure), strerror(5));
+  df_result_drop(r);
+  r = df_raise_code(-1500); /* neither ours nor an errno */
   assert_string_equal(df_failure_message(r.u.failure), "unknown error");
   df_result_drop(r);
   assert_string_equal(df_strerror(0), "success");
+  /* a negated errno value is described as strerror describes the errno */
+  assert_string_equal(df_strerror(-28), strerror(28));
+  assert_string_equal(df_strerror(-2000), "unknown error");
+  assert_string_equal(df_strerror(7), "unknown error");
 }
 
 /* The preallocated MemoryError is shared: it never owns a payload or a

@@ -76,12 +76,28 @@ df_deferred *df_deferred_new_owning_at(df_canceller_fn canceller, void *arg,
                                       const char *file, int line,
                                       const char *func);
 
-/* Add a reference; returns `d`. */
+/* Add a reference; returns `d` (NULL is ignored and returned). On a
+ * deferred made in debug mode and since freed, reports the use after free
+ * and aborts (common.h); outside debug mode that is undefined behaviour,
+ * as for any freed memory. */
 df_deferred *df_deferred_ref(df_deferred *d);
 /* Drop a reference (NULL is ignored). Dropping the last reference frees
  * the deferred as described at the top of this file, reporting an
- * unhandled failure if its chain ended in one (rules U3, U4). */
-void df_deferred_unref(df_deferred *d);
+ * unhandled failure if its chain ended in one (rules U3, U4). Dropping a
+ * reference that is not there (a second unref of the last reference, or
+ * through a pointer kept after the last one) is a bug in the program:
+ * debug mode reports it, naming the deferred, where it was created and
+ * where its last reference was released (the site the macro records),
+ * and aborts; outside debug mode it is undefined behaviour.
+ *
+ * df_deferred_unref is a macro that records the caller's site (one
+ * pointer to a static record) and calls df_deferred_unref_at; it is also
+ * a function, which takes the address `df_deferred_unref` or a call
+ * written `(df_deferred_unref)(d)`, and records no site. */
+#define df_deferred_unref(d) df_deferred_unref_at((d), DF_SITE_HERE())
+void (df_deferred_unref)(df_deferred *d);
+/* df_deferred_unref, naming the site of the call (static, may be NULL). */
+void df_deferred_unref_at(df_deferred *d, const df_site *site);
 
 /* --- adding stages ------------------------------------------------------- */
 
@@ -260,6 +276,26 @@ int df_deferred_callback_at(df_deferred *d, df_result result, const char *file,
 int df_deferred_errback_at(df_deferred *d, df_failure *f, const char *file,
                            int line, const char *func);
 
+/* The AlreadyCalledError that Twisted raises where a fire of `d` returned
+ * DF_EALREADY_CALLED, as a new failure reference (raised at the caller's
+ * site), for a callback to pass on:
+ *
+ *     if (df_deferred_callback(d, v) == DF_EALREADY_CALLED)
+ *       return df_failed(df_deferred_already_called_error(d));
+ *
+ * Its message is "already called". For a deferred created in debug mode
+ * (common.h) it goes on, in the form of Twisted's debug text, with where
+ * `d` was created (lines starting " C:"), where it was first fired
+ * (" I:", "First Invoker") and where the last refused fire was made
+ * (" A:", "Fired again"): each the site the library recorded, as a
+ * Python traceback line, then the native backtrace. A NULL or unfired
+ * `d` gives the plain message. Never NULL (see df_failure_new). */
+#define df_deferred_already_called_error(d) \
+  df_deferred_already_called_error_at((d), DF_HERE)
+df_failure *df_deferred_already_called_error_at(const df_deferred *d,
+                                                const char *file, int line,
+                                                const char *func);
+
 /* --- pause --------------------------------------------------------------- */
 
 /* Pause: no stages run until a matching unpause (rules 16-18). A pause made
@@ -309,9 +345,12 @@ int df_deferred_paused(const df_deferred *d);
 /* Is `d` waiting on the result of another deferred? If so, returns it
  * (borrowed), else NULL. */
 df_deferred *df_deferred_waiting_on(const df_deferred *d);
-/* Twisted's _chainedTo: the deferred `d` was chained to with
- * df_deferred_chain or is waiting on, until the chain resolves; borrowed,
- * informational, may be NULL. */
+/* Twisted's _chainedTo: the deferred `d` is waiting on, or was chained to
+ * with df_deferred_chain, until d's next run starts (which is at once when
+ * the chain resolves, unless `d` is paused then or had fired before);
+ * informational, may be NULL. The pointer is borrowed, and always valid:
+ * while it is set, the deferred it names stays alive (as Twisted's
+ * attribute, it holds a reference once nothing else links the two). */
 df_deferred *df_deferred_chained_to(const df_deferred *d);
 /* Borrow the current result: NULL if `d` has not fired, or while its
  * callbacks are running (the running callback owns it). Do not drop it. */

@@ -31,6 +31,8 @@
 #ifndef DEFERRED_REPORT_H
 #define DEFERRED_REPORT_H
 
+#include <stdio.h>
+
 #include "core.h"
 
 #ifdef __cplusplus
@@ -63,6 +65,35 @@ char *df_unhandled_format(const df_unhandled *report);
  * sweep does (each is reported once; its failure stays where it is).
  * Returns how many were reported. Called automatically at exit. */
 size_t df_report_unhandled_now(void);
+
+/* --- deferreds still waiting (debug mode) ------------------------------- */
+
+/* For a program that hangs: write to `out` (NULL: stderr) one line for
+ * every live deferred still waiting, that is never fired or waiting on
+ * another deferred (rule 10), oldest first, with where it was created and
+ * what it waits on:
+ *
+ *     libdeferred (debug mode): 3 deferreds still waiting, oldest first:
+ *       <Deferred at 0x...> (created at poem.c:40 in get_poem) was never fired
+ *       <Deferred at 0x...> (created at poem.c:52 in main) waits on <Deferred at 0x...> (created at poem.c:40 in get_poem)
+ *       <Deferred at 0x...> (created at poem.c:60 in main) was never fired; chain_deferred from <Deferred at 0x...> (created at poem.c:52 in main) is to fire it
+ *
+ * and " (paused)" at the end of a line for a deferred paused with
+ * df_deferred_pause. Only deferreds created while debug mode was on
+ * (df_set_debugging, DF_DEBUG=1) are known to it: tracking costs nothing
+ * otherwise. Returns how many were listed; with none it writes nothing
+ * and returns 0. In debug mode it runs at process exit, to stderr (only
+ * if there are such deferreds). It reads deferreds that other threads may
+ * be using: call it when they are quiet. */
+size_t df_dump_waiting(FILE *out);
+
+/* The same deferreds, for programs: calls fn(d, arg) for each (`d`
+ * borrowed: read it with the df_deferred_* accessors, df_deferred_describe
+ * or df_deferred_serial), oldest first, and returns how many there were
+ * (fn may be NULL, to count them). fn must not create, free, fire or add
+ * to deferreds: the list is locked while it runs. */
+size_t df_foreach_waiting(void (*fn)(const df_deferred *d, void *arg),
+                          void *arg);
 
 #ifdef __cplusplus
 }

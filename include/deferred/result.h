@@ -142,6 +142,39 @@ static inline bool df_result_is_failure(df_result r) {
   return r.kind == DF_FAILURE;
 }
 
+/* --- checked accessors ---------------------------------------------------- */
+
+/* The value of a result of the kind each one names: df_result_int for
+ * DF_INT, df_result_double for DF_DOUBLE (an integer is not converted),
+ * df_result_str for DF_STRING, df_result_ptr for DF_POINTER and
+ * df_result_failure for DF_FAILURE. The value is borrowed: `r` still owns
+ * whatever it owns (drop it, or return it, as usual).
+ *
+ *     static df_result add_one(df_result r, void *arg) {
+ *       return df_int(df_result_int(r) + 1);
+ *     }
+ *
+ * On a result of another kind, which is a bug in the program: in debug
+ * mode (common.h) they print what the result holds and what was asked for
+ * ("libdeferred: df_result_int() on a result holding 'text', a string,
+ * not an integer (debug mode)") and call abort(); otherwise they return
+ * 0, 0.0, NULL, NULL and NULL. The right kind costs one compare, inline. */
+#define DF_RESULT_ACCESSOR(name, type, kind_, field, none)            \
+  static inline type name(df_result r) {                             \
+    if (r.kind == (kind_)) return r.u.field;                         \
+    df_result_wrong_kind(r, (kind_), #name "()");                    \
+    return none;                                                     \
+  }
+/* What the accessors call on the wrong kind (see above). `accessor` names
+ * the caller. Returns (outside debug mode) without touching `r`. */
+void df_result_wrong_kind(df_result r, df_kind expected, const char *accessor);
+DF_RESULT_ACCESSOR(df_result_int, int64_t, DF_INT, i, 0)
+DF_RESULT_ACCESSOR(df_result_double, double, DF_DOUBLE, d, 0.0)
+DF_RESULT_ACCESSOR(df_result_str, const char *, DF_STRING, s, NULL)
+DF_RESULT_ACCESSOR(df_result_ptr, void *, DF_POINTER, p, NULL)
+DF_RESULT_ACCESSOR(df_result_failure, df_failure *, DF_FAILURE, failure, NULL)
+#undef DF_RESULT_ACCESSOR
+
 /* Drop a result: run its destructor as described above. */
 void df_result_drop(df_result r);
 

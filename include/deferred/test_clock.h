@@ -32,11 +32,13 @@
  *     the calls still due;
  *   - advance(0) runs the calls due now.
  *
- * It does so in O(log n) per call scheduled, cancelled or run (a binary
- * heap ordered by the time at the last sort and a sequence number that
- * stands for the place in Twisted's list), and O(m log n) for a sort after
- * m calls were reset or delayed, where Twisted sorts its whole list each
- * time.
+ * It does so in O(log n) per call scheduled, cancelled or run (a heap
+ * ordered by the time at the last sort and a sequence number that stands
+ * for the place in Twisted's list), and O(m log n) for a sort after m
+ * calls were reset or delayed, where Twisted sorts its whole list each
+ * time. Like its heap, which keeps the room it once needed, the clock
+ * keeps the memory of the calls it ran that nobody else held, for its next
+ * calls: at most as many as it once had pending, until it is freed.
  *
  * Functions taking a `df_clock *` here return DF_EINVAL for a clock that
  * is not a test clock. Threads: one thread at a time, as every clock. */

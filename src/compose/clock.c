@@ -23,19 +23,9 @@
 
 #include "internal.h"
 
+/* struct df_delayed_call is in internal.h, for the test clock; its
+ * `state` is one of these. */
 enum call_state { CALL_PENDING, CALL_CALLED, CALL_CANCELLED };
-
-struct df_delayed_call {
-  df_clock *clock;
-  df_call_fn fn;
-  void *arg;
-  void (*release)(void *);
-  void *loop_data;
-  double time;         /* Twisted's DelayedCall.time          */
-  double delayed_time; /* Twisted's DelayedCall.delayed_time  */
-  unsigned refs;
-  unsigned char state; /* enum call_state                     */
-};
 
 double df_clock_seconds(df_clock *clock) {
   return clock ? clock->type->seconds(clock) : NAN;
@@ -50,7 +40,8 @@ int df_clock_call_later_owned(df_clock *clock, double delay, df_call_fn fn,
   double time = clock->type->seconds(clock) + delay;
   if (isnan(time)) goto fail; /* an infinite delay from an infinite now */
   rc = DF_ENOMEM;
-  df_delayed_call *call = df__malloc(sizeof *call);
+  df_delayed_call *call = df__test_clock_spare(clock);
+  if (!call) call = df__malloc(sizeof *call);
   if (!call) goto fail;
   *call = (df_delayed_call){.clock = clock,
                             .fn = fn,
@@ -132,14 +123,18 @@ static int check_pending(const df_delayed_call *call) {
   return 0;
 }
 
-/* The call stops being pending: release its argument and the clock's
- * reference. */
-static void finish(df_delayed_call *call, enum call_state state) {
+/* The call stops being pending: release its argument. */
+static void end(df_delayed_call *call, enum call_state state) {
   call->state = (unsigned char)state;
   void (*release)(void *) = call->release;
   call->release = NULL;
   call->fn = NULL;
   if (release) release(call->arg);
+}
+
+/* ... and the clock's reference with it. */
+static void finish(df_delayed_call *call, enum call_state state) {
+  end(call, state);
   df_delayed_call_unref(call);
 }
 
@@ -231,6 +226,17 @@ void df_delayed_call_run(df_delayed_call *call) {
   call->state = CALL_CALLED;
   call->fn(call->arg);
   finish(call, CALL_CALLED);
+}
+
+df_delayed_call *df__delayed_call_run_spent(df_delayed_call *call) {
+  if (call->state == CALL_PENDING) {
+    call->state = CALL_CALLED; /* as df_delayed_call_run, before the call */
+    call->fn(call->arg);
+    end(call, CALL_CALLED);
+  }
+  if (call->refs == 1) return call;
+  call->refs--;
+  return NULL;
 }
 
 void df_delayed_call_discard(df_delayed_call *call) {

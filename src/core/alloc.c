@@ -47,6 +47,12 @@ const char *df_strerror(int code) {
   case DF_EALREADY_CALLED: return "already called";
   case DF_EALREADY_CANCELLED: return "already cancelled";
   case DF_EQUEUE_OVERFLOW: return "queue overflow";
-  default: return "unknown error";
+  default: break;
   }
+  /* A negated errno value (every errno is below 1000 on the systems we
+   * build for); strerror_r is the thread-safe strerror. */
+  static _Thread_local char text[128];
+  if (code < 0 && code > -1000 && strerror_r(-code, text, sizeof text) == 0)
+    return text;
+  return "unknown error";
 }

@@ -7,7 +7,8 @@
  * The caches are freed when the thread exits (a pthread key destructor)
  * and, for the thread that calls exit(), by an atexit handler, so valgrind
  * sees no "still reachable" memory. After that handler has run, frees
- * bypass the caches.
+ * bypass the caches. Debug mode's quarantine of freed deferreds
+ * (quarantine.c) is flushed with them.
  *
  * Thread-local storage uses the cheap initial-exec model (DF_TLS): the
  * library is not meant to be dlopen'ed into a running program. */
@@ -19,7 +20,13 @@
 
 DF_TLS df_spares df__spares;
 DF_TLS df_loop_stack df__loop;
+/* The scratch vector (the garbage walk, the cycle check, cancel) starts
+ * in a small array of its own, so that freeing a small group of
+ * deferreds that hold each other needs no allocation: with none to be
+ * had, it would be kept for ever. */
+#define SCRATCH_INLINE 32
 static DF_TLS df_ptr_vec scratch;
+static DF_TLS df_deferred *scratch_inline[SCRATCH_INLINE];
 
 /* Spare blocks bigger than the pooled size, one list per size (32, 64,
  * ... DF_BLOCK_STAGES_MAX stages), each keeping at most BIG_SPARE_STAGES
@@ -48,6 +55,7 @@ static bool shutting_down; /* set by the atexit handler */
 /* Free the calling thread's caches (TLS is still valid in key destructors
  * and atexit handlers, which run in the thread concerned). */
 static void free_caches(void) {
+  df__quarantine_flush(); /* debug mode's freed deferreds */
   df__free(df__spares.born_fired);
   df__spares.born_fired = NULL;
   while (df__spares.deferreds) {
@@ -74,7 +82,7 @@ static void free_caches(void) {
   df__spares.room_blocks = df__spares.registered ? DF_MAX_SPARE_BLOCKS : 0;
   df__free(df__loop.frames);
   memset(&df__loop, 0, sizeof df__loop);
-  df__free(scratch.items);
+  if (scratch.items != scratch_inline) df__free(scratch.items);
   memset(&scratch, 0, sizeof scratch);
 }
 
@@ -86,6 +94,7 @@ static void thread_exit(void *p) {
 
 static void at_exit(void) {
   df__report_unhandled_at_exit();
+  df__dump_waiting_at_exit();
   df__spares.registered = false;
   free_caches();
   shutting_down = true;
@@ -115,6 +124,8 @@ static bool register_thread(void) {
 }
 
 void df_release_caches(void) { free_caches(); }
+
+bool df__thread_keeps_spares(void) { return register_thread(); }
 
 df_deferred *df__deferred_alloc_slow(void) {
   register_thread();
@@ -180,6 +191,7 @@ void df__block_release_slow(df_stage_block *b) {
 }
 
 int df__loop_stack_grow(df_loop_stack *s, size_t extra) {
+  if (s->fixed) return DF_ENOMEM;
   register_thread(); /* so the stack is freed at thread exit */
   size_t cap = s->cap ? s->cap : 32;
   while (cap < s->len + extra) cap *= 2;
@@ -192,14 +204,21 @@ int df__loop_stack_grow(df_loop_stack *s, size_t extra) {
 
 df_ptr_vec *df__scratch_vec(void) {
   register_thread();
+  if (!scratch.items) {
+    scratch.items = scratch_inline;
+    scratch.cap = SCRATCH_INLINE;
+  }
   return &scratch;
 }
 
 int df__ptr_vec_push(df_ptr_vec *v, df_deferred *d) {
   if (v->len == v->cap) {
     size_t cap = v->cap ? v->cap * 2 : 16;
-    df_deferred **items = df__realloc(v->items, cap * sizeof *items);
+    bool in_place = v->items == scratch_inline; /* not the allocator's */
+    df_deferred **items =
+        df__realloc(in_place ? NULL : v->items, cap * sizeof *items);
     if (!items) return DF_ENOMEM;
+    if (in_place) memcpy(items, v->items, v->len * sizeof *items);
     v->items = items;
     v->cap = cap;
   }

@@ -6,7 +6,11 @@
  *     and the CONTINUE(W) stage in R's queue holds W. Both are needed: R
  *     must keep W alive so that a fire-and-forget chain still runs, and W
  *     must keep R alive so that cancelling W reaches R (rule C3);
- *   - a chain edge (chain_deferred(a, b), rule 15): a's CHAIN stage holds b.
+ *   - a chain edge (chain_deferred(a, b), rule 15): a's CHAIN stage holds b;
+ *     and once that stage has run, b's chained_to may hold a (when b was
+ *     paused or had fired before: DF_F_CHAINED_REF, internal.h). A waiter
+ *     paused when its wait ended holds what it waited on the same way.
+ *     The walk treats those references as chain edges.
  *
  * So deferreds can form reference cycles. If nothing outside such a group
  * can reach it, nothing can ever fire or cancel it, and Twisted's garbage
@@ -61,21 +65,36 @@ static bool has_edge_stages(const df_deferred *d) {
   return d->n_waiters || d->n_chain_out;
 }
 
+/* Does d's chained_to hold a reference (an edge to walk)? */
+static bool holds_chained_to(const df_deferred *d) {
+  return (d->flags & DF_F_CHAINED_REF) != 0;
+}
+
 static bool held_from_outside(const df_deferred *d) {
   return (uint32_t)d->refs > df__internal_refs(d);
 }
 
+/* Follow one chain edge (phase 2 only), within the bound. */
+static void visit_chain_edge(walk *w, df_deferred *target) {
+  if (++w->chain_edges > MAX_CHAIN_EDGES_WALKED)
+    w->failed = true;
+  else
+    visit(w, target);
+}
+
 static bool visit_stage_target(df_stage *s, void *ctx) {
   walk *w = ctx;
-  if (df__stage_kind(s) == DF_STAGE_CONTINUE) {
+  if (df__stage_kind(s) == DF_STAGE_CONTINUE)
     visit(w, s->callback_arg);
-  } else if (df__stage_kind(s) == DF_STAGE_CHAIN && w->chain_phase) {
-    if (++w->chain_edges > MAX_CHAIN_EDGES_WALKED)
-      w->failed = true;
-    else
-      visit(w, s->callback_arg);
-  }
+  else if (df__stage_kind(s) == DF_STAGE_CHAIN && w->chain_phase)
+    visit_chain_edge(w, s->callback_arg);
   return !w->failed;
+}
+
+/* Phase 2: the chain edges out of d, stages and chained_to. */
+static void visit_chain_edges(walk *w, df_deferred *d) {
+  if (d->n_chain_out) df__stages_each(d, visit_stage_target, w);
+  if (!w->failed && holds_chained_to(d)) visit_chain_edge(w, d->chained_to);
 }
 
 /* Walk the edges out of d (wait edges both ways; chain edges in phase 2). */
@@ -83,6 +102,8 @@ static void expand(walk *w, df_deferred *d) {
   d->flags |= DF_F_EXPANDED;
   if (df__waiting(d)) visit(w, d->result.u.deferred);
   if (has_edge_stages(d)) df__stages_each(d, visit_stage_target, w);
+  if (!w->failed && w->chain_phase && holds_chained_to(d))
+    visit_chain_edge(w, d->chained_to);
 }
 
 static bool count_stage_edge(df_stage *s, void *ctx) {
@@ -120,11 +141,20 @@ static bool cut_stage_edge(df_stage *s, void *ctx) {
   } else {
     target->n_chained_in--;
     owner->n_chain_out--;
-    if (target->chained_to == owner) target->chained_to = NULL;
+    df__forget_chained_to(target, owner);
   }
   df__stage_set_kind(s, DF_STAGE_USER);
   s->callback = s->errback = NULL;
   return true;
+}
+
+/* Cut the reference d's chained_to holds, as cut_stage_edge does. */
+static void cut_chained_to(df_deferred *d) {
+  df_deferred *target = d->chained_to;
+  target->refs--;
+  target->n_chained_in--;
+  d->flags &= ~DF_F_CHAINED_REF;
+  d->chained_to = NULL;
 }
 
 /* Phases 1 and 2: fill the group. Returns false if the start is live or
@@ -141,7 +171,7 @@ static bool walk_group(walk *w, df_deferred *start, size_t base) {
   for (size_t i = base; !w->failed && i < w->group->len; i++) { /* phase 2 */
     df_deferred *d = w->group->items[i];
     if (i < phase1_end) { /* wait edges done; now its chain edges */
-      if (d->n_chain_out) df__stages_each(d, visit_stage_target, w);
+      visit_chain_edges(w, d);
     } else if (held_from_outside(d)) {
       d->flags |= DF_F_LIVE; /* reached by a chain edge: may not reach us */
     } else {
@@ -159,6 +189,7 @@ static bool mark_live(walk *w, size_t base, size_t end) {
     if (!(d->flags & DF_F_EXPANDED)) continue;
     if (df__waiting(d)) d->result.u.deferred->gc_count++;
     if (has_edge_stages(d)) df__stages_each(d, count_stage_edge, NULL);
+    if (holds_chained_to(d)) d->chained_to->gc_count++;
   }
   spread sp = {w->group, false}; /* a work list above the group */
   size_t live_base = w->group->len;
@@ -172,11 +203,15 @@ static bool mark_live(walk *w, size_t base, size_t end) {
     df_deferred *d = w->group->items[--w->group->len];
     if (df__waiting(d)) spread_live_to(&sp, d->result.u.deferred);
     if (has_edge_stages(d)) df__stages_each(d, spread_live, &sp);
+    if (holds_chained_to(d)) spread_live_to(&sp, d->chained_to);
   }
   return !sp.out_of_memory;
 }
 
 void df__collect_if_garbage(df_deferred *start) {
+  /* A freed deferred in quarantine (debug mode) has its counts poisoned
+   * so that an unref of it comes here: see quarantine.c. */
+  df__check_live(start, "df_deferred_unref()");
   walk w = {df__scratch_vec(), false, false, 0};
   size_t base = w.group->len; /* the vector may be in use further up */
   bool collect = walk_group(&w, start, base);
@@ -205,6 +240,7 @@ void df__collect_if_garbage(df_deferred *start) {
   for (size_t i = base; i < base + n; i++) {
     df_deferred *d = w.group->items[i];
     if (has_edge_stages(d)) df__stages_each(d, cut_stage_edge, d);
+    if (holds_chained_to(d)) cut_chained_to(d);
     if (df__waiting(d)) {
       d->result.u.deferred->refs--; /* the reference the result held */
       d->result = df_none();

@@ -35,11 +35,15 @@ enum {
   DF_FRAME_BOUNDARY = 1u << 0,   /* first frame of an invocation           */
   DF_FRAME_CHAINED = 1u << 1,    /* ...started by a CHAIN stage: the frame
                                     below is the chaining deferred        */
-  DF_FRAME_RESUMING = 1u << 2    /* back from a chained run: keep going
+  DF_FRAME_RESUMING = 1u << 2,   /* back from a chained run: keep going
                                     without the pause check (rule 17)     */
+  DF_FRAME_UNWIND = 1u << 3      /* out of memory: a waiter run nested above
+                                    unwound (run_edge_without_room): so
+                                    does this frame's invocation          */
 };
 
 static int run_callbacks(df_deferred *d);
+static inline void finish_pass(df_deferred *cur);
 static int run_ready(df_deferred *d);
 static int run_one(df_deferred *d, df_stage *st);
 
@@ -103,16 +107,8 @@ static DF_NOINLINE df_deferred *make_slow(df_canceller_fn canceller,
   init_unfired(d, canceller, canceller_arg, file, line, func);
   d->debug = NULL;
   d->canceller_arg_release = NULL;
-  if (DF_UNLIKELY(df__debugging)) {
-    d->debug = df__malloc(sizeof *d->debug);
-    if (d->debug) {
-      d->flags |= DF_F_COLD;
-      memset(d->debug, 0, sizeof *d->debug);
-      /* Skip this frame only: the public caller may or may not be here,
-       * depending on whether it tail-called us. */
-      df__backtrace_capture(&d->debug->created, 1);
-    }
-  }
+  if (DF_UNLIKELY(df__debugging) && df__debug_record(d))
+    d->flags |= DF_F_COLD | DF_F_DEBUG;
   return d;
 }
 
@@ -195,7 +191,6 @@ df_deferred *df_deferred_new_owning_at(df_canceller_fn canceller, void *arg,
     return NULL;
   }
   if (release) {
-    if (!(d->flags & DF_F_COLD)) d->debug = NULL;
     d->canceller_arg_release = release;
     d->flags |= DF_F_COLD;
   }
@@ -203,7 +198,11 @@ df_deferred *df_deferred_new_owning_at(df_canceller_fn canceller, void *arg,
 }
 
 df_deferred *df_deferred_ref(df_deferred *d) {
-  if (d) d->refs++;
+  if (d) {
+    /* One test of the flags (a deferred in quarantine, debug mode) */
+    df__check_live(d, "df_deferred_ref()");
+    d->refs++;
+  }
   return d;
 }
 
@@ -211,7 +210,7 @@ df_deferred *df_deferred_ref(df_deferred *d) {
  * drops the references it took itself. */
 static inline void unref(df_deferred *d) {
   if (DF_LIKELY(--d->refs == 0)) {
-    df__deferred_destroy(d);
+    df__deferred_destroy(d, NULL);
     return;
   }
   /* Only references other deferreds could hold? Then it may be part of an
@@ -220,8 +219,29 @@ static inline void unref(df_deferred *d) {
     df__collect_if_garbage(d);
 }
 
-void df_deferred_unref(df_deferred *d) {
+void (df_deferred_unref)(df_deferred *d) {
   if (d) unref(d);
+}
+
+/* The unref of a deferred with references left that other deferreds may
+ * all hold; or of one in quarantine, whose poisoned counts lead here. */
+static DF_NOINLINE void unref_rest(df_deferred *d, const df_site *site) {
+  if (DF_UNLIKELY(d->flags & DF_F_FREED))
+    df__misuse(d, "df_deferred_unref()", site ? site->file : NULL,
+               site ? site->line : 0, site ? site->func : NULL);
+  df__collect_if_garbage(d);
+}
+
+/* unref() with the caller's site, which the freeing records in debug
+ * mode; passed on in the register it came in. */
+void df_deferred_unref_at(df_deferred *d, const df_site *site) {
+  if (DF_UNLIKELY(!d)) return;
+  if (DF_LIKELY(--d->refs == 0)) {
+    df__deferred_destroy(d, site);
+    return;
+  }
+  if (DF_UNLIKELY((uint32_t)d->refs <= df__internal_refs(d)))
+    unref_rest(d, site);
 }
 
 /* unref() of a deferred whose queue is empty and whose result is a plain
@@ -232,10 +252,49 @@ void df_deferred_unref(df_deferred *d) {
  * 0 here). */
 static inline void unref_settled(df_deferred *d) {
   if (DF_LIKELY(--d->refs == 0)) {
-    df__deferred_destroy(d);
+    df__deferred_destroy(d, NULL);
   } else if (DF_UNLIKELY((uint32_t)d->refs <= d->n_chained_in)) {
     df__collect_if_garbage(d);
   }
+}
+
+/* --- chained_to (Twisted's _chainedTo) ------------------------------------ */
+
+/* Drop the reference chained_to holds (DF_F_CHAINED_REF). */
+static DF_NOINLINE void release_chained_to(df_deferred *d) {
+  df_deferred *on = d->chained_to;
+  d->flags &= ~DF_F_CHAINED_REF;
+  d->chained_to = NULL;
+  on->n_chained_in--;
+  unref(on);
+}
+
+/* The start of a run forgets chained_to (Twisted sets _chainedTo to None
+ * there). */
+static inline void clear_chained_to(df_deferred *d) {
+  if (DF_UNLIKELY(d->flags & DF_F_CHAINED_REF)) release_chained_to(d);
+  d->chained_to = NULL;
+}
+
+/* chained_to now names `on`, borrowed (see internal.h). */
+static inline void set_chained_to(df_deferred *d, df_deferred *on) {
+  if (DF_UNLIKELY(d->flags & DF_F_CHAINED_REF)) release_chained_to(d);
+  d->chained_to = on;
+}
+
+/* Does d's chained_to name `on` without holding it? */
+static inline bool borrows_chained_to(const df_deferred *d,
+                                      const df_deferred *on) {
+  return d->chained_to == on && !(d->flags & DF_F_CHAINED_REF);
+}
+
+/* The edge that kept `on` alive for d's chained_to (which borrows it) is
+ * going, and d's run, which would forget it, does not start now (d is
+ * paused, or fired before): chained_to takes the reference the caller
+ * gives it. */
+static inline void keep_chained_to(df_deferred *d, df_deferred *on) {
+  d->flags |= DF_F_CHAINED_REF;
+  on->n_chained_in++;
 }
 
 /* Freeing one deferred can free the next (its stages and result hold
@@ -248,9 +307,37 @@ static inline void unref_settled(df_deferred *d) {
 static DF_TLS unsigned destroy_depth;
 static DF_TLS df_deferred *destroy_later; /* linked through chained_to */
 
-static void destroy_one(df_deferred *d) {
+/* The first step of freeing `d` when it has a debug record (note where
+ * its last reference went, `released_at` or NULL for one the library
+ * held, for quarantine.c's reports), is marked (rule U3: report its
+ * unhandled failure) or its chained_to holds a reference (drop it). Out
+ * of line, so that destroy_one() tests the three flags in one
+ * instruction. */
+static DF_NOINLINE void report_and_let_go(df_deferred *d,
+                                          const df_site *released_at) {
+  df_debug_info *dbg = df__debug_of(d);
+  if (dbg) {
+    if (released_at)
+      dbg->released_at = *released_at;
+    else
+      memset(&dbg->released_at, 0, sizeof dbg->released_at);
+  }
+  if (d->flags & DF_F_MARKED) df__report_on_destroy(d);
+  if (d->flags & DF_F_CHAINED_REF) release_chained_to(d);
+}
+
+/* Leave `d` for the outermost level to free. */
+static DF_NOINLINE void destroy_later_push(df_deferred *d) {
+  /* The list goes through chained_to: first let go what it holds. */
+  if (d->flags & DF_F_CHAINED_REF) release_chained_to(d);
+  d->chained_to = destroy_later; /* nobody reads it any more */
+  destroy_later = d;
+}
+
+static void destroy_one(df_deferred *d, const df_site *released_at) {
   d->refs = 1; /* a handler or destructor must not free it again */
-  if (DF_UNLIKELY(d->flags & DF_F_MARKED)) df__report_on_destroy(d);
+  if (DF_UNLIKELY(d->flags & (DF_F_DEBUG | DF_F_MARKED | DF_F_CHAINED_REF)))
+    report_and_let_go(d, released_at);
   df__stages_drop_all(d);
   df_result_drop(d->result);
   d->result = df_none();
@@ -259,14 +346,17 @@ static void destroy_one(df_deferred *d) {
     d->canceller_arg_release = NULL;
     release(d->canceller_arg);
   }
-  if (DF_UNLIKELY(df__debug_of(d) != NULL)) df__free(d->debug);
+  if (DF_UNLIKELY(df__debug_of(d) != NULL)) {
+    df__quarantine(d); /* debug mode: not reused for a while */
+    return;
+  }
   df__deferred_release(d);
 }
 
 /* Called when the last reference is gone: report (rule U3), then free. */
-void df__deferred_destroy(df_deferred *d) {
+void df__deferred_destroy(df_deferred *d, const df_site *released_at) {
   /* The common case: nothing to report, drop or release. */
-  if (DF_LIKELY(!(d->flags & (DF_F_MARKED | DF_F_COLD)) &&
+  if (DF_LIKELY(!(d->flags & (DF_F_MARKED | DF_F_COLD | DF_F_CHAINED_REF)) &&
                 df__stages_empty_small(d) && d->result.kind < DF_FAILURE &&
                 d->result.destructor == 0)) {
     df__stages_free_empty(d);
@@ -274,17 +364,16 @@ void df__deferred_destroy(df_deferred *d) {
     return;
   }
   if (DF_UNLIKELY(destroy_depth >= DESTROY_DEPTH)) {
-    d->chained_to = destroy_later; /* nobody reads it any more */
-    destroy_later = d;
+    destroy_later_push(d);
     return;
   }
   destroy_depth++;
-  destroy_one(d);
+  destroy_one(d, released_at);
   if (destroy_depth == 1) {
     while (destroy_later) {
       df_deferred *next = destroy_later;
       destroy_later = next->chained_to;
-      destroy_one(next);
+      destroy_one(next, NULL);
     }
   }
   destroy_depth--;
@@ -392,24 +481,37 @@ int df_deferred_chain_at(df_deferred *d, df_deferred *other,
   fill_edge_stage(s, DF_STAGE_CHAIN, df_deferred_ref(other), site);
   other->n_chained_in++;
   d->n_chain_out++;
-  other->chained_to = d; /* rule 15: informational */
+  set_chained_to(other, d); /* rule 15: informational */
+  other->flags |= DF_F_CHAIN_TARGET;
   if (d->flags & DF_F_CALLED) run_callbacks(d);
   return 0;
 }
 
 /* --- firing ------------------------------------------------------------------ */
 
-/* Rule 5: the shared start step of callback() and errback(). */
-static inline int fire(df_deferred *d, df_result r, const char *file,
-                       int line, const char *func) {
-  if (DF_UNLIKELY(d->flags & DF_F_CALLED)) {
-    df_result_drop(r);
-    if (d->flags & DF_F_SUPPRESS) { /* rule 24: swallow one fire */
-      d->flags &= ~DF_F_SUPPRESS;
-      return 0;
-    }
-    return DF_EALREADY_CALLED; /* rule 23: nothing changes */
+/* A fire of `d`, which has fired before (or is freed: debug mode). */
+static DF_NOINLINE int fire_again(df_deferred *d, df_result r,
+                                  const char *api, const char *file,
+                                  int line, const char *func) {
+  if (DF_UNLIKELY(d->flags & DF_F_FREED)) df__misuse(d, api, file, line, func);
+  df_result_drop(r);
+  if (d->flags & DF_F_SUPPRESS) { /* rule 24: swallow one fire */
+    d->flags &= ~DF_F_SUPPRESS;
+    return 0;
   }
+  /* rule 23: nothing changes, but debug mode notes where it happened
+   * (df_deferred_already_called_error) */
+  if (DF_UNLIKELY(df__debug_of(d) != NULL))
+    df__debug_refired(d, file, line, func);
+  return DF_EALREADY_CALLED;
+}
+
+/* Rule 5: the shared start step of callback() and errback(); `api`
+ * names the caller's entry point for debug mode's reports. */
+static inline int fire(df_deferred *d, df_result r, const char *api,
+                       const char *file, int line, const char *func) {
+  if (DF_UNLIKELY(d->flags & DF_F_CALLED))
+    return fire_again(d, r, api, file, line, func);
   set_fired(d, r, file, line, func);
   if (DF_UNLIKELY(df__debug_of(d) != NULL))
     df__backtrace_capture(&d->debug->fired, 1); /* keep the caller: callback_at may be a tail call */
@@ -423,7 +525,7 @@ static inline int fire(df_deferred *d, df_result r, const char *file,
 
 int df__fire(df_deferred *d, df_result r, const char *file, int line,
              const char *func) {
-  return fire(d, r, file, line, func);
+  return fire(d, r, "firing", file, line, func);
 }
 
 static DF_NOINLINE int callback_slow(df_deferred *d, df_result result,
@@ -433,7 +535,7 @@ static DF_NOINLINE int callback_slow(df_deferred *d, df_result result,
     df_result_drop(result); /* rule 4: a deferred is not a result */
     return DF_EINVAL;
   }
-  return fire(d, result, file, line, func);
+  return fire(d, result, "df_deferred_callback()", file, line, func);
 }
 
 int df_deferred_callback_at(df_deferred *d, df_result result, const char *file,
@@ -442,7 +544,7 @@ int df_deferred_callback_at(df_deferred *d, df_result result, const char *file,
    * with no debug record and no observer: no stack frame, and the run is
    * a tail call. */
   if (DF_LIKELY(d && result.kind < DF_FAILURE &&
-                !(d->flags & (DF_F_CALLED | DF_F_COLD)) &&
+                !(d->flags & (DF_F_CALLED | DF_F_COLD | DF_F_CHAIN_TARGET)) &&
                 df__observer == NULL)) {
     set_fired(d, result, file, line, func);
     if (DF_UNLIKELY(d->paused != 0)) return run_callbacks(d);
@@ -450,8 +552,8 @@ int df_deferred_callback_at(df_deferred *d, df_result result, const char *file,
      * (it was unfired, so it is not running; it is not paused; the
      * result is not a deferred, so it does not wait). With nothing
      * queued, its "finished" step for an unfired deferred (never marked)
-     * is nothing. */
-    d->chained_to = NULL;
+     * is nothing. Its chained_to is NULL: only a chain_deferred target's
+     * can be set while it is unfired. */
     df_stage *st = d->head;
     if (st == d->pub.tail) return 0;
     if (st + 1 == d->pub.tail) return run_one(d, st); /* one stage */
@@ -466,7 +568,7 @@ int df_deferred_errback_at(df_deferred *d, df_failure *f, const char *file,
     df_failure_unref(f);
     return DF_EINVAL;
   }
-  return fire(d, df_failed(f), file, line, func);
+  return fire(d, df_failed(f), "df_deferred_errback()", file, line, func);
 }
 
 /* --- pause ------------------------------------------------------------------ */
@@ -488,6 +590,8 @@ int df_deferred_unpause(df_deferred *d) {
 int df_deferred_cancel_at(df_deferred *d, const char *file, int line,
                           const char *func) {
   if (!d) return DF_EINVAL;
+  if (DF_UNLIKELY(d->flags & DF_F_FREED))
+    df__misuse(d, "df_deferred_cancel()", file, line, func);
   /* rule C3: waiting on a chain: cancel what it waits on instead. Walking
    * to the end of the waiting chain here is what Twisted's recursion does;
    * its frames hold every deferred on the way until the canceller returns,
@@ -527,9 +631,10 @@ int df_deferred_cancel_at(df_deferred *d, const char *file, int line,
 
 /* --- the firing loop (docs/semantics.md, "The loop") ---------------------- */
 
+/* Push a frame for `d` (there is room): it takes over a reference to `d`
+ * that the caller had (the edge stage's). */
 static inline void frame_push(df_loop_stack *s, df_deferred *d,
                               uint32_t flags) {
-  d->refs++; /* the frame's reference */
   s->frames[s->len].d = d;
   s->frames[s->len].flags = flags;
   s->len++;
@@ -642,7 +747,7 @@ static bool take_or_wait(df_deferred *cur, df_result *out) {
   fill_edge_stage(s, DF_STAGE_CONTINUE, df_deferred_ref(cur), NULL);
   r->n_waiters++;
   cur->result = *out; /* holds r: cur is now "paused" by the chain */
-  cur->chained_to = r;
+  set_chained_to(cur, r);
   if (DF_UNLIKELY(df__observer != NULL))
     df__observe(DF_EVENT_WAITING, cur, r, NULL);
   return false;
@@ -661,11 +766,23 @@ static void end_invocation(df_loop_stack *s, uint32_t boundary_flags) {
 }
 
 /* rule 15: the CHAIN stage of `cur` fires `target` with cur's result.
- * Returns true if a nested invocation was pushed (cur must break out). */
-static bool fire_chained(df_loop_stack *s, df_deferred *cur,
-                         df_deferred *target, const df_stage_site *site) {
+ * Returns true if target is now fired and must run as a nested
+ * invocation (the caller runs it, with the stage's reference to it, and
+ * then resumes cur: end_invocation); false if it had fired before (cur
+ * just goes on). */
+static bool start_chained(df_deferred *cur, df_deferred *target,
+                          const df_stage_site *site) {
   target->n_chained_in--; /* the stage's reference is ours now */
   cur->n_chain_out--;
+  /* The stage held `target`, not `cur`: if target's chained_to names cur
+   * and target's run will not forget it now (it has fired before, or is
+   * paused), chained_to keeps cur alive from here on. */
+  bool keep = borrows_chained_to(target, cur) &&
+              (df__called(target) || target->paused != 0);
+  if (DF_UNLIKELY(keep)) {
+    cur->refs++;
+    keep_chained_to(target, cur);
+  }
   if (df__called(target)) {
     /* d2.callback() raised AlreadyCalledError inside d1's stage, or was
      * swallowed after a cancel and returned None (rule 24). */
@@ -682,12 +799,6 @@ static bool fire_chained(df_loop_stack *s, df_deferred *cur,
     df_deferred_unref(target);
     return false;
   }
-  if (df__loop_stack_reserve(s, 1) != 0) {
-    df_result_drop(cur->result);
-    cur->result = df_failed(df_failure_ref(df__failure_no_memory()));
-    df_deferred_unref(target);
-    return false;
-  }
   df_result v = df__result_load(&cur->result);
   cur->result = df_none();
   if (v.kind == DF_FAILURE)
@@ -701,8 +812,6 @@ static bool fire_chained(df_loop_stack *s, df_deferred *cur,
   }
   /* Twisted runs d2.callback inside d1's try block: d1 is "running". */
   cur->flags |= DF_F_RUNNING;
-  frame_push(s, target, DF_FRAME_BOUNDARY | DF_FRAME_CHAINED);
-  df_deferred_unref(target); /* the frame holds it now */
   return true;
 }
 
@@ -752,7 +861,8 @@ static inline bool take_simple_general(df_result *out) {
   /* A callback returning its own deferred fails the tests too: that one
    * is RUNNING, and its loop holds a reference besides the user's. */
   if (!r || !df__sole_ref_unpaused(r) ||
-      (r->flags & (DF_F_CALLED | DF_F_RUNNING | DF_F_COLD)) != DF_F_CALLED ||
+      (r->flags & (DF_F_CALLED | DF_F_RUNNING | DF_F_COLD |
+                   DF_F_CHAINED_REF)) != DF_F_CALLED ||
       r->result.kind >= DF_FAILURE || !df__stages_empty_small(r) ||
       df__observer != NULL)
     return false;
@@ -764,20 +874,20 @@ static inline bool take_simple_general(df_result *out) {
 
 /* take_simple_general(), first trying the commonest case on its own: a
  * deferred as df_succeed made it, never touched since. Its flags say it
- * was made fired and is neither running, cold nor marked; its queue,
- * still empty at the start of the inline segment, says no stage was ever
- * added (so its queue, run_base and counters are as new), and it holds
- * the plain value it was made with. With one reference, no pause and
- * never chained, its struct waits for the next df_succeed as it is. Any
- * other deferred take_simple_general() takes, it frees: one that passes
- * its tests and could be kept would have passed these. */
+ * was made fired and is neither running, cold, marked nor a
+ * chain_deferred target; its queue, still empty at the start of the
+ * inline segment, says no stage was ever added (so its queue, run_base
+ * and counters are as new, and it never waited: its chained_to is NULL),
+ * and it holds the plain value it was made with. With one reference and
+ * no pause, its struct waits for the next df_succeed as it is. Any other
+ * deferred take_simple_general() takes, it frees: one that passes its
+ * tests and could be kept would have passed these. */
 static DF_ALWAYS_INLINE bool take_simple(df_result *out) {
   df_deferred *r = out->u.deferred;
   if (DF_LIKELY(r != NULL) && r->flags == (DF_F_CALLED | DF_F_BORN_FIRED) &&
       df__sole_ref_unpaused(r) && r->head == r->inline_stages &&
-      r->pub.tail == r->inline_stages && r->chained_to == NULL &&
-      df__observer == NULL && df__spares.born_fired == NULL &&
-      df__spares.room_deferreds != 0) {
+      r->pub.tail == r->inline_stages && df__observer == NULL &&
+      df__spares.born_fired == NULL && df__spares.room_deferreds != 0) {
     *out = df__result_load(&r->result);
     df__spares.born_fired = r;
     return true;
@@ -837,9 +947,112 @@ static DF_ALWAYS_INLINE df_result run_successes(df_deferred *d, df_result out,
 /* Why run_stages() returned. */
 enum run_outcome {
   RUN_DONE,   /* cur finished, or now waits: pop its frame               */
-  RUN_PUSHED, /* a frame was pushed above cur (hand-off or chained run)   */
-  RUN_BAIL    /* frameless run only: a CONTINUE or CHAIN stage is next    */
+  RUN_PUSHED, /* a frame was pushed above cur (hand-off or chained run),
+                 or the top frame changed: look at the top frame again   */
+  RUN_BAIL,   /* frameless run only: a CONTINUE or CHAIN stage is next    */
+  RUN_NEXT    /* only from run_edge_without_room(): go on with cur's next
+                 stage (no pause check, rule 17)                          */
 };
+
+/* rule 11: `cur`'s CONTINUE stage hands its result to `waiter`, whose
+ * frame (taking the stage's reference to it) the caller then runs: the
+ * "paused -= 1" of Twisted's loop. */
+static DF_ALWAYS_INLINE void hand_off(df_deferred *cur, df_deferred *waiter) {
+  cur->n_waiters--;
+  df_result r = df__result_load(&cur->result);
+  cur->result = df_none();
+  df__mark_clear(cur);
+  if (r.kind == DF_FAILURE)
+    df__failure_note(r.u.failure, DF_TRACE_HANDED_OFF, waiter, NULL, 0, false);
+  df_deferred *inner = waiter->result.u.deferred; /* == cur */
+  waiter->result = r;
+  if (DF_UNLIKELY(df__observer != NULL))
+    df__observe(DF_EVENT_HANDED_OFF, cur, waiter, &waiter->result);
+  /* The result's reference to cur goes to the waiter's chained_to if that
+   * still names cur and the waiter is paused (its run, which forgets it,
+   * does not start now); else it is dropped. Never the last: cur's own
+   * frame holds it, and as no other deferred could hold that reference,
+   * it is no case for the garbage test either (df_deferred_unref's). */
+  if (DF_UNLIKELY(waiter->paused != 0) && borrows_chained_to(waiter, inner))
+    keep_chained_to(waiter, inner);
+  else
+    inner->refs--;
+}
+
+/* --- out of memory: edges without a free frame ------------------------- */
+
+/* The loop stack is full and cannot grow (the allocator refuses), yet the
+ * edge stage `st` at the head of cur's queue needs a frame. Nothing may
+ * be lost for want of memory (the stage holds a waiter or target, and a
+ * waiter that is never handed its result waits for ever), so:
+ *
+ *   - a hand-off that is cur's last stage needs no new frame: cur's pass
+ *     is over, and the waiter takes over cur's frame (a waiting chain of
+ *     any length is handed down in constant space);
+ *   - any other hand-off, and a chained run, runs nested: on a small
+ *     stack of frames on the C stack (run_nested), which works in the
+ *     same way when it fills up. That is Twisted's own recursion, and
+ *     needs as many levels as such runs nest while memory is short;
+ *   - past MAX_NESTED_RUNS levels, the stage stays where it is, with its
+ *     reference: it runs when cur runs again (a stage added, an unpause).
+ *
+ * The order of events is the usual one, but for the first case: there
+ * cur's pass ends (its FINISHED event, its reference let go) before the
+ * waiter runs instead of after. */
+#define NESTED_FRAMES 32
+#define MAX_NESTED_RUNS 512
+static DF_TLS unsigned nested_runs;
+
+static inline bool run_loop(df_loop_stack *s, size_t base);
+
+/* Run `d`, whose reference the caller gives, as the first frame (with
+ * `flags`) of a loop of its own. Returns what run_loop() returns. */
+static DF_NOINLINE bool run_nested(df_deferred *d, uint32_t flags) {
+  df_loop_frame frames[NESTED_FRAMES];
+  df_loop_stack local = {frames, 1, NESTED_FRAMES, true};
+  frames[0].d = d;
+  frames[0].flags = flags;
+  nested_runs++;
+  bool unwound = run_loop(&local, 0);
+  nested_runs--;
+  return unwound;
+}
+
+static DF_NOINLINE enum run_outcome run_edge_without_room(df_loop_stack *s,
+                                                          df_deferred *cur,
+                                                          df_stage *st) {
+  unsigned kind = df__stage_kind(st);
+  df_deferred *target = st->callback_arg;
+  const df_stage_site *site = df__stage_site(st);
+  bool last = st + 1 == cur->pub.tail; /* nothing queued after it */
+  if (kind == DF_STAGE_CHAIN && df__called(target)) {
+    df__stage_skip(cur); /* no run to start: no frame needed */
+    start_chained(cur, target, site);
+    return RUN_NEXT;
+  }
+  if (kind == DF_STAGE_CONTINUE && last) {
+    df__stage_skip(cur);
+    hand_off(cur, target);
+    finish_pass(cur);
+    s->frames[s->len - 1].d = target; /* cur's frame, flags and all */
+    df_deferred_unref(cur);           /* the frame's reference to it */
+    return RUN_PUSHED;
+  }
+  if (nested_runs >= MAX_NESTED_RUNS) return RUN_DONE; /* left queued */
+  df__stage_skip(cur);
+  if (kind == DF_STAGE_CONTINUE) {
+    hand_off(cur, target);
+    /* Unwinding through the waiter goes on through cur (rule 13). */
+    if (run_nested(target, 0)) s->frames[s->len - 1].flags |= DF_FRAME_UNWIND;
+    return RUN_PUSHED;
+  }
+  start_chained(cur, target, site);
+  run_nested(target, DF_FRAME_BOUNDARY);
+  /* end_invocation() for the chained run: cur goes on (rule 15). */
+  cur->flags &= ~DF_F_RUNNING;
+  cur->result = df_none();
+  return RUN_NEXT;
+}
 
 /* Run the stages of one deferred until it finishes, waits or hands off:
  * the inner loop of Twisted's _runCallbacks, with no pause check between
@@ -855,39 +1068,28 @@ static enum run_outcome run_stages(df_loop_stack *s, df_deferred *cur) {
       } else if (!s) {
         return RUN_BAIL;
       } else {
+        /* An edge: the hand-off or chained run it starts takes a frame. */
+        if (DF_UNLIKELY(df__loop_stack_reserve(s, 1) != 0)) {
+          enum run_outcome o = run_edge_without_room(s, cur, st);
+          if (o == RUN_NEXT) continue;
+          return o;
+        }
         df__stage_skip(cur);
         /* Field by field, not a struct copy: see df__result_load. */
         unsigned kind = df__stage_kind(st);
-        void *target = st->callback_arg;
+        void *target = st->callback_arg; /* the stage's reference */
         const df_stage_site *site = df__stage_site(st);
         if (kind == DF_STAGE_CONTINUE) {
           /* rule 11: hand my result to the waiter, which runs next, in
            * this same loop; my later stages wait until it is done. */
-          df_deferred *waiter = target; /* ref moves to frame */
-          if (df__loop_stack_reserve(s, 1) != 0) {
-            /* Out of memory: requeue the hand-off and stop this walk. */
-            df_stage *again = df__stage_append(cur);
-            if (again) fill_edge_stage(again, DF_STAGE_CONTINUE, waiter, site);
-            return RUN_PUSHED;
-          }
-          cur->n_waiters--;
-          df_result r = df__result_load(&cur->result);
-          cur->result = df_none();
-          df__mark_clear(cur);
-          if (r.kind == DF_FAILURE)
-            df__failure_note(r.u.failure, DF_TRACE_HANDED_OFF, waiter, NULL,
-                             0, false);
-          df_deferred *inner = waiter->result.u.deferred; /* == cur */
-          waiter->result = r; /* the "paused -= 1" of rule 11 */
-          if (DF_UNLIKELY(df__observer != NULL))
-            df__observe(DF_EVENT_HANDED_OFF, cur, waiter, &waiter->result);
-          df_deferred_unref(inner); /* cur is held by its own frame */
-          s->frames[s->len].d = waiter;
-          s->frames[s->len].flags = 0;
-          s->len++;
+          hand_off(cur, target);
+          frame_push(s, target, 0);
           return RUN_PUSHED;
         }
-        if (fire_chained(s, cur, target, site)) return RUN_PUSHED;
+        if (start_chained(cur, target, site)) {
+          frame_push(s, target, DF_FRAME_BOUNDARY | DF_FRAME_CHAINED);
+          return RUN_PUSHED;
+        }
         continue;
       }
     }
@@ -942,40 +1144,45 @@ static inline void finish_pass(df_deferred *cur) {
     df__observe(DF_EVENT_FINISHED, cur, NULL, &cur->result);
 }
 
-/* The general loop: frames on the per-thread explicit stack, for hand-offs
- * to waiters and chained runs. Starts with `d`'s frame, whose reference
- * the caller took, resuming its pass. */
-static void run_frames(df_deferred *d) {
-  df_loop_stack *s = &df__loop;
-  if (DF_UNLIKELY(df__loop_stack_reserve(s, 1) != 0)) {
-    df_deferred_unref(d); /* out of memory: the rest stays queued */
-    return;
-  }
-  size_t base = s->len;
-  s->frames[s->len].d = d;
-  s->frames[s->len].flags = DF_FRAME_BOUNDARY | DF_FRAME_RESUMING;
-  s->len++;
+/* "return": a paused deferred will not produce a result now, so the
+ * whole walk of this invocation is abandoned (rules 13, 16): pop frames
+ * down to and including its boundary. Returns true if it popped the
+ * frame at `base` without meeting one (a nested run's first frame that
+ * is a hand-off: the unwinding goes on in the loop below). */
+static bool unwind(df_loop_stack *s, size_t base) {
+  uint32_t flags;
+  do {
+    df_loop_frame f = s->frames[--s->len];
+    flags = f.flags;
+    df_deferred_unref(f.d);
+  } while (!(flags & DF_FRAME_BOUNDARY) && s->len > base);
+  if (!(flags & DF_FRAME_BOUNDARY)) return true;
+  end_invocation(s, flags);
+  return false;
+}
 
+/* The general loop: frames on an explicit stack, for hand-offs to waiters
+ * and chained runs, until the stack is back at `base`. Returns true if
+ * it ended by unwinding through the frame at `base` (see unwind()). */
+static DF_ALWAYS_INLINE bool run_loop(df_loop_stack *s, size_t base) {
   while (s->len > base) {
     df_loop_frame *top = &s->frames[s->len - 1];
     df_deferred *cur = top->d;
-    if (top->flags & DF_FRAME_RESUMING) {
+    if (top->flags & (DF_FRAME_RESUMING | DF_FRAME_UNWIND)) {
+      if (DF_UNLIKELY(top->flags & DF_FRAME_UNWIND)) {
+        if (unwind(s, base)) return true;
+        continue;
+      }
       top->flags &= ~DF_FRAME_RESUMING; /* Twisted's inner loop goes on */
     } else if (df__paused(cur)) {
       /* "return": this deferred will not produce a result now, so the
        * whole walk of this invocation is abandoned (rules 13, 17). */
       if (DF_UNLIKELY(df__observer != NULL) && !df__waiting(cur))
         df__observe(DF_EVENT_PAUSED, cur, NULL, NULL);
-      uint32_t flags;
-      do {
-        df_loop_frame f = s->frames[--s->len];
-        flags = f.flags;
-        df_deferred_unref(f.d);
-      } while (!(flags & DF_FRAME_BOUNDARY));
-      end_invocation(s, flags);
+      if (unwind(s, base)) return true;
       continue;
     } else {
-      cur->chained_to = NULL;
+      clear_chained_to(cur);
     }
 
     if (run_stages(s, cur) == RUN_PUSHED) continue;
@@ -985,20 +1192,55 @@ static void run_frames(df_deferred *d) {
     if (f.flags & DF_FRAME_BOUNDARY) end_invocation(s, f.flags);
     df_deferred_unref(f.d);
   }
+  return false;
+}
+
+/* run_loop() on the per-thread stack, starting with `d`'s frame, whose
+ * reference the caller took, resuming its pass. */
+static void run_frames(df_deferred *d) {
+  df_loop_stack *s = &df__loop;
+  uint32_t flags = DF_FRAME_BOUNDARY | DF_FRAME_RESUMING;
+  if (DF_UNLIKELY(df__loop_stack_reserve(s, 1) != 0)) {
+    /* out of memory: see run_edge_without_room() */
+    if (nested_runs < MAX_NESTED_RUNS)
+      run_nested(d, flags);
+    else
+      df_deferred_unref(d); /* the rest stays queued */
+    return;
+  }
+  size_t base = s->len;
+  frame_push(s, d, flags);
+  run_loop(s, base);
 }
 
 /* Twisted's _runCallbacks. Most firings never need a loop frame: a run of
  * ordinary stages goes frameless, and only an edge stage (a waiter to hand
  * the result to, or a chain_deferred target) moves it to run_frames(). */
+/* run_callbacks() found `d` paused: nothing runs (the observer hears of
+ * it, unless d is waiting with stages queued: the wait itself says so). */
+static int stay_paused(df_deferred *d) {
+  if (DF_UNLIKELY(df__observer != NULL) &&
+      (df__stages_empty(d) || !df__waiting(d)))
+    df__observe(DF_EVENT_PAUSED, d, NULL, NULL);
+  return 0;
+}
+
+/* run_callbacks() for a deferred that is running its callbacks (the
+ * re-entrancy guard, rules 19 and 21: nothing) or whose chained_to holds
+ * a reference, which a run lets go as it starts. Out of line, so that
+ * run_callbacks() tests both in one instruction. */
+static DF_NOINLINE int run_callbacks_guarded(df_deferred *d) {
+  if (d->flags & DF_F_RUNNING) return 0;
+  if (df__paused(d)) return stay_paused(d);
+  release_chained_to(d);
+  return run_callbacks(d);
+}
+
 static int run_callbacks(df_deferred *d) {
-  if (d->flags & DF_F_RUNNING) return 0; /* re-entrancy guard (rules 19, 21) */
-  if (df__paused(d)) {
-    if (DF_UNLIKELY(df__observer != NULL) &&
-        (df__stages_empty(d) || !df__waiting(d)))
-      df__observe(DF_EVENT_PAUSED, d, NULL, NULL);
-    return 0;
-  }
-  d->chained_to = NULL;
+  if (DF_UNLIKELY(d->flags & (DF_F_RUNNING | DF_F_CHAINED_REF)))
+    return run_callbacks_guarded(d);
+  if (df__paused(d)) return stay_paused(d);
+  d->chained_to = NULL; /* holds no reference: see above */
   if (df__stages_empty(d)) {
     /* Nothing queued (df_succeed, a deferred fired before anyone added
      * to it): only the "finished" step. */

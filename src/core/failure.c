@@ -6,6 +6,7 @@
  * and so on; trace.c turns it into text. Out of memory never produces a
  * NULL failure: df__failure_no_memory() is a preallocated MemoryError that
  * is never freed and never records a path (it may be shared by threads). */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +22,10 @@ DF_ERROR_TYPE(df_error_invalid_argument, "ValueError", &df_error_exception);
 DF_ERROR_TYPE(df_error_chain_cycle, "ChainCycleError", &df_error_exception);
 DF_ERROR_TYPE(df_error_no_result, "NoResultError", &df_error_exception);
 
-static unsigned long failure_serial; /* Twisted's Failure.count */
+/* Twisted's Failure.count. Failures are made on every thread, so the
+ * counter is atomic; a relaxed increment is enough, as nothing else is
+ * ordered by it. */
+static _Atomic unsigned long failure_serial;
 
 static df_failure no_memory_failure = {
     .refs = 1,
@@ -59,7 +63,8 @@ df_failure *df_failure_new_va(const char *file, int line, const char *func,
   f->raised.file = file;
   f->raised.line = line;
   f->raised.func = func;
-  f->serial = ++failure_serial;
+  f->serial =
+      atomic_fetch_add_explicit(&failure_serial, 1, memory_order_relaxed) + 1;
   if (DF_UNLIKELY(df__debugging)) {
     f->backtrace = df__malloc(sizeof *f->backtrace);
     if (f->backtrace) df__backtrace_capture(f->backtrace, 2);

@@ -181,9 +181,18 @@ typedef struct df_backtrace {
   void *frames[DF_BACKTRACE_MAX];
 } df_backtrace;
 
+/* A deferred's debug record (df_set_debugging): made with it in
+ * make_slow(), kept with its struct in quarantine once it is freed
+ * (quarantine.c), freed when the struct is. */
 typedef struct df_debug_info {
   df_backtrace created;
   df_backtrace fired;
+  df_backtrace refired;   /* the last fire refused with DF_EALREADY_CALLED */
+  df_site refired_at;     /* ... its site (file NULL: none yet)          */
+  df_backtrace released;  /* where its last reference went               */
+  df_site released_at;    /* ... the df_deferred_unref() call (file NULL:
+                             a reference the library held)              */
+  struct df_deferred *live_prev, *live_next; /* live ones (waiting.c)  */
 } df_debug_info;
 
 /* --- the deferred ------------------------------------------------------------ */
@@ -193,13 +202,23 @@ enum {
   DF_F_RUNNING = 1u << 1,     /* inside one of its own callbacks (rule 19)  */
   DF_F_SUPPRESS = 1u << 2,    /* swallow one fire after cancel (rule 24)    */
   DF_F_MARKED = 1u << 3,      /* holds an unhandled failure (rule U1)       */
-  DF_F_VISITED = 1u << 4,     /* scratch bit for the garbage walk (collect.c)*/
+  DF_F_CHAIN_TARGET = 1u << 4, /* chain_deferred named it as a target: its
+                                 chained_to may be set though it is unfired
+                                 (no other unfired deferred's is)          */
   DF_F_COLD = 1u << 5,        /* has a debug record or owned canceller state:
                                  freeing it takes the slow path            */
-  DF_F_LIVE = 1u << 6,        /* scratch: reachable from outside (collect.c) */
-  DF_F_EXPANDED = 1u << 7,    /* scratch: edges walked (collect.c)           */
-  DF_F_BORN_FIRED = 1u << 8   /* made fired (df_succeed): its fired site is
+  DF_F_FREED = 1u << 6,       /* debug mode: freed, poisoned, in quarantine */
+  /* The bits above are in the low byte, as the fast paths test them
+   * together (one byte test: callgrind counts an instruction more for a
+   * higher bit). */
+  DF_F_CHAINED_REF = 1u << 7, /* chained_to holds a reference (counted in
+                                 its n_chained_in; see below)              */
+  DF_F_BORN_FIRED = 1u << 8,  /* made fired (df_succeed): its fired site is
                                  its created one, not stored twice         */
+  DF_F_EXPANDED = 1u << 9,    /* scratch: edges walked (collect.c)           */
+  DF_F_VISITED = 1u << 10,    /* scratch bit for the garbage walk (collect.c)*/
+  DF_F_LIVE = 1u << 11,       /* scratch: reachable from outside (collect.c) */
+  DF_F_DEBUG = 1u << 12       /* has a debug record (and so is COLD)         */
 };
 
 struct df_deferred {
@@ -212,7 +231,8 @@ struct df_deferred {
   int32_t refs;
   int32_t paused;     /* user pauses only; waiting is result.kind      */
   uint32_t n_waiters; /* CONTINUE stages in my queue: deferreds waiting on me */
-  uint32_t n_chained_in; /* CHAIN stages anywhere that will fire me        */
+  uint32_t n_chained_in; /* CHAIN stages anywhere that will fire me, and
+                            chained_to references to me (DF_F_CHAINED_REF) */
   uint32_t n_chain_out;  /* CHAIN stages in my queue                        */
   uint32_t gc_count;     /* scratch for the garbage walk (collect.c)        */
   uint32_t serial;       /* df_deferred_serial: per-thread creation count   */
@@ -227,11 +247,19 @@ struct df_deferred {
   /* Set only on COLD deferreds (df_deferred_new_owning), else garbage:
    * creating a deferred does not pay for the rare fields. */
   void (*canceller_arg_release)(void *);
-  df_deferred *chained_to;    /* informational (Twisted's _chainedTo)   */
+  /* Twisted's _chainedTo: what this deferred waits on or was chained to,
+   * until its next run starts. Borrowed while the edge that links the two
+   * holds the other (a waiter's result holds what it waits on; the
+   * chaining deferred, which nothing here holds, clears it when freed).
+   * When that edge goes first (this deferred was paused, or had already
+   * fired, when the chain resolved), chained_to takes a reference of its
+   * own, as Twisted's attribute is one: DF_F_CHAINED_REF, counted in the
+   * other's n_chained_in so that the garbage walk sees it (collect.c). */
+  df_deferred *chained_to;
   df_site created;
   df_site fired; /* valid once CALLED: read it with df__fired_site()   */
   df_deferred *unhandled_prev, *unhandled_next; /* registry (unhandled.c) */
-  df_debug_info *debug; /* COLD only: read it with df__debug_of()       */
+  df_debug_info *debug; /* DEBUG only: read it with df__debug_of()      */
   df_stage inline_stages[DF_INLINE_STAGES];
 };
 
@@ -259,8 +287,22 @@ static inline df_site df__fired_site(const df_deferred *d) {
 }
 /* The debug record (df_set_debugging), or NULL. */
 static inline df_debug_info *df__debug_of(const df_deferred *d) {
-  return (d->flags & DF_F_COLD) ? d->debug : NULL;
+  return (d->flags & DF_F_DEBUG) ? d->debug : NULL;
 }
+/* quarantine.c: debug mode's freed deferreds, and reports of their use. */
+void df__quarantine(df_deferred *d); /* debug->released_at is set */
+void df__quarantine_flush(void); /* free this thread's (cache.c) */
+#if defined(__GNUC__)
+__attribute__((noreturn, cold))
+#endif
+void df__misuse(const df_deferred *d, const char *what, const char *file,
+                int line, const char *func);
+/* A freed deferred is in use: report it and abort (debug mode only; a
+ * deferred freed outside debug mode is never marked). */
+static inline void df__check_live(const df_deferred *d, const char *what) {
+  if (DF_UNLIKELY(d->flags & DF_F_FREED)) df__misuse(d, what, NULL, 0, NULL);
+}
+
 static inline bool df__waiting(const df_deferred *d) {
   return (d->flags & DF_F_CALLED) && d->result.kind == DF_DEFERRED;
 }
@@ -273,11 +315,22 @@ static inline bool df__paused(const df_deferred *d) {
 static inline uint32_t df__wait_refs(const df_deferred *d) {
   return d->n_waiters + (df__waiting(d) ? 1u : 0u);
 }
-/* References that other deferreds may hold on me: wait edges and the CHAIN
- * stages of chain_deferred. When all my references could be these, I may
- * be part of an unreachable group (collect.c). */
+/* References that other deferreds may hold on me: wait edges, the CHAIN
+ * stages of chain_deferred and chained_to references. When all my
+ * references could be these, I may be part of an unreachable group
+ * (collect.c). */
 static inline uint32_t df__internal_refs(const df_deferred *d) {
   return df__wait_refs(d) + d->n_chained_in;
+}
+
+/* `owner`, which `target`'s chained_to may name, is being freed, or the
+ * CHAIN stage by which it would have fired `target` is being dropped:
+ * forget it, unless chained_to holds its own reference (then it names
+ * something that stays alive). */
+static inline void df__forget_chained_to(df_deferred *target,
+                                         const df_deferred *owner) {
+  if (target->chained_to == owner && !(target->flags & DF_F_CHAINED_REF))
+    target->chained_to = NULL;
 }
 
 /* cache.c: per-thread free lists. The fast paths are inline; the slow
@@ -308,6 +361,9 @@ typedef struct df_spares {
 } df_spares;
 extern DF_TLS df_spares df__spares;
 df_deferred *df__deferred_alloc_slow(void);
+/* Registers the thread for clean-up at its exit; false once the process
+ * exit handler has run (frees then go straight to the allocator). */
+bool df__thread_keeps_spares(void);
 void df__deferred_release_slow(df_deferred *d);
 df_stage_block *df__block_alloc_slow(void);
 void df__block_release_slow(df_stage_block *b);
@@ -416,6 +472,9 @@ df_stage_block *df__block_alloc_big(uint32_t cap); /* cache.c */
  * read by the loop after its callback returns. The old block goes back to
  * the pool when the head moves past it.) */
 static inline df_stage *df__stage_append_slow(df_deferred *d) {
+  /* A freed deferred in quarantine has no room (quarantine.c): every add
+   * comes here. */
+  df__check_live(d, "an add (df_deferred_add_*)");
   uint32_t cap = df__next_block_cap(d);
   df_stage_block *b =
       cap == DF_BLOCK_STAGES ? df__block_alloc() : df__block_alloc_big(cap);
@@ -444,6 +503,7 @@ typedef struct df_loop_frame {
 typedef struct df_loop_stack {
   df_loop_frame *frames;
   size_t len, cap;
+  bool fixed; /* frames on the C stack (deferred.c, run_nested): never grows */
 } df_loop_stack;
 /* The firing loop's explicit stack, one per thread (cache.c). */
 extern DF_TLS df_loop_stack df__loop;
@@ -579,8 +639,9 @@ void df__observe_stage(df_event_kind kind, const df_deferred *d,
 void df__observe(df_event_kind kind, const df_deferred *d,
                  const df_deferred *other, const df_result *result);
 
-/* deferred.c */
-void df__deferred_destroy(df_deferred *d);
+/* deferred.c. `released_at` is the df_deferred_unref() call that dropped
+ * the last reference, or NULL (one the library held). */
+void df__deferred_destroy(df_deferred *d, const df_site *released_at);
 int df__fire(df_deferred *d, df_result r, const char *file, int line,
              const char *func);
 
@@ -600,6 +661,15 @@ extern bool df__debugging;
 void df__backtrace_capture(df_backtrace *bt, int skip);
 void df__backtrace_append(const df_backtrace *bt, const char *prefix,
                           struct df_strbuf *sb);
+bool df__debug_record(df_deferred *d); /* make d's record; false if no memory */
+void df__debug_refired(df_deferred *d, const char *file, int line,
+                       const char *func);
+
+
+/* waiting.c: the live deferreds made in debug mode. */
+void df__live_add(df_deferred *d);
+void df__live_remove(df_deferred *d);
+void df__dump_waiting_at_exit(void);
 
 /* --- failures -------------------------------------------------------------- */
 

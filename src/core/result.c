@@ -146,3 +146,35 @@ size_t df_result_describe(df_result r, char *buf, size_t size) {
   }
   return n < 0 ? 0 : (size_t)n;
 }
+
+/* --- the checked accessors' wrong kind ---------------------------------- */
+
+static const char *kind_words(df_kind kind) {
+  switch (kind) {
+  case DF_NONE: return "None";
+  case DF_INT: return "an integer";
+  case DF_DOUBLE: return "a double";
+  case DF_STRING: return "a string";
+  case DF_POINTER: return "a pointer";
+  case DF_FAILURE: return "a failure";
+  case DF_DEFERRED: return "a deferred to wait on";
+  }
+  return "a result of no known kind";
+}
+
+void df_result_wrong_kind(df_result r, df_kind expected,
+                          const char *accessor) {
+  if (!df__debugging) return;
+  char value[200];
+  df_result_describe(r, value, sizeof value);
+  if (r.kind == DF_NONE) /* "holding None", not "None, None" */
+    fprintf(stderr, "libdeferred: %s on a result holding None, not %s "
+                    "(debug mode)\n",
+            accessor, kind_words(expected));
+  else
+    fprintf(stderr, "libdeferred: %s on a result holding %s, %s, not %s "
+                    "(debug mode)\n",
+            accessor, value, kind_words(r.kind), kind_words(expected));
+  fflush(stderr);
+  abort();
+}

@@ -56,7 +56,7 @@ void df__stages_drop_all_slow(df_deferred *d) {
       df_deferred_unref(waiter);
     } else if (df__stage_kind(s) == DF_STAGE_CHAIN) {
       df_deferred *target = s->callback_arg;
-      if (target->chained_to == d) target->chained_to = NULL;
+      df__forget_chained_to(target, d);
       target->n_chained_in--;
       d->n_chain_out--;
       df_deferred_unref(target);

@@ -206,6 +206,8 @@ def _patch_run_callbacks():
         # the CONTINUE hand-off (rule 11)
         ("                chain.append(chainee)\n",
          "                del chainee\n                " + drop + "\n"),
+        ("                chain.append(chainee)\n",
+         "                _df_handed_off(chainee, current)\n", "before"),
         # after a callback ran (the finally of the call); if it was a
         # chain_deferred stage, its target has lost the stage's reference
         ("                    current._runningCallbacks = False\n",
@@ -216,10 +218,10 @@ def _patch_run_callbacks():
         # callback frame, so the target): before the next stage is popped
         # or, after the last, before the end of the pass
         ("            item = current.callbacks.pop(0)\n",
-         "            _df_stage_dropped(_df_target)\n"
+         "            _df_stage_dropped(_df_target, current)\n"
          "            _df_target = None\n", "before"),
         ("        if finished:\n",
-         "        _df_stage_dropped(_df_target)\n"
+         "        _df_stage_dropped(_df_target, current)\n"
          "        _df_target = None\n", "before"),
         # the deferreds this run holds, as libdeferred's loop frames do
         ("    chain: List[Deferred[Any]] = [self]\n",
@@ -237,6 +239,7 @@ def _patch_run_callbacks():
     # looks for its globals (defer's namespace).
     defer._df_chain_target = chain_target
     defer._df_stage_dropped = stage_dropped
+    defer._df_handed_off = handed_off
     defer._df_running_chains = running_chains
     namespace = {}
     exec(compile(src, inspect.getsourcefile(Deferred), "exec"),
@@ -281,18 +284,33 @@ def chain_target(callback):
     return weakref.ref(target) if target is not None else None
 
 
-def stage_dropped(ref):
-    """A chain_deferred stage has run: libdeferred drops the reference it
-    held on its target there (src/core/deferred.c, fire_chained and the
-    end of the chained run), and frees the target at once if that leaves
-    it in an unreachable group (a deferred waiting on it, say), reporting
-    its unhandled failure before the chaining deferred's next stage runs.
-    Python would free that group only when gc.collect() ran, at the end of
-    the operation. Torn down here as a release would tear it down."""
+def stage_dropped(ref, current):
+    """A chain_deferred stage of `current` has run: libdeferred drops the
+    reference it held on its target there (src/core/deferred.c,
+    fire_chained and the end of the chained run), and frees the target at
+    once if that leaves it in an unreachable group (a deferred waiting on
+    it, say), reporting its unhandled failure before the chaining
+    deferred's next stage runs. Python would free that group only when
+    gc.collect() ran, at the end of the operation. Torn down here as a
+    release would tear it down. If the target's _chainedTo still names
+    `current` (the target had fired before, or was paused), it becomes a
+    reference, as libdeferred's chained_to does (see TDeferred)."""
     if ref is None or collecting:
         return
+    target = ref()
+    if target is not None:
+        target._df_hold_chained_to(current)
+    del target
     with cascading():
         teardown_if_garbage(ref)
+
+
+def handed_off(chainee, current):
+    """The CONTINUE hand-off (rule 11) has given `current`'s result to
+    `chainee`: if chainee is paused, its run does not start now, and its
+    _chainedTo, if it still names `current`, becomes a reference."""
+    if chainee.paused:
+        chainee._df_hold_chained_to(current)
 
 
 _patch_run_callbacks()
@@ -326,6 +344,7 @@ class TDeferred(Deferred):
             emit("unhandled D%d %s" % (self._serial, fmt_failure(failure)))
             del failure
         del info
+        self._df_release_chained_to()  # before the stages, as destroy_one
         callbacks = self.__dict__.get("callbacks")
         if not callbacks:
             return
@@ -360,11 +379,17 @@ class TDeferred(Deferred):
 
     # Twisted's _chainedTo is "informational only" (repr and tests) but a
     # strong reference, from a chain_deferred target or a waiter back to
-    # the deferred it is chained to; libdeferred's df_deferred_chained_to
-    # is borrowed. Held weakly here so that the harness frees deferreds
-    # when libdeferred does, instead of when the cycle collector gets to
-    # the reference cycle that this back reference makes (whose order of
-    # freeing, and so of unhandled reports, is the collector's).
+    # the deferred it is chained to. libdeferred's chained_to is borrowed
+    # while the edge between the two is there (a waiter's result holds
+    # what it waits on; a chaining deferred clears it when freed with its
+    # stage: src/core/internal.h), and holds a reference only once that
+    # edge is gone before the run that forgets it starts (the target was
+    # paused, or had fired before). Held
+    # weakly here, and strongly (_chained_strong) exactly then, so that the
+    # harness frees deferreds when libdeferred does, instead of when the
+    # cycle collector gets to the reference cycle that this back reference
+    # makes (whose order of freeing, and so of unhandled reports, is the
+    # collector's).
     @property
     def _chainedTo(self):
         ref = self.__dict__.get("_chained_ref")
@@ -374,6 +399,24 @@ class TDeferred(Deferred):
     def _chainedTo(self, other):
         self.__dict__["_chained_ref"] = \
             weakref.ref(other) if other is not None else None
+        self._df_release_chained_to()
+
+    def _df_hold_chained_to(self, other):
+        """chained_to takes a reference, if it still names `other`."""
+        if self._chainedTo is other:
+            self.__dict__["_chained_strong"] = other
+
+    def _df_release_chained_to(self):
+        """Drop chained_to's reference, if it has one, freeing what that
+        leaves unreachable as libdeferred's unref does."""
+        held = self.__dict__.pop("_chained_strong", None)
+        if held is None:
+            return
+        ref = weakref.ref(held)
+        del held
+        if not collecting:
+            with cascading():
+                teardown_if_garbage(ref)
 
     @property
     def _debugInfo(self):
@@ -645,7 +688,13 @@ def refs_of(d):
                 edges.append((target, "c"))
     if d.called and isinstance(d.result, Deferred):
         edges.append((d.result, "w"))
-    return edges + ext.edges(d)
+    return edges + _chained_ref(d) + ext.edges(d)
+
+
+def _chained_ref(d):
+    """The deferred d's chained_to holds a reference to, as a chain edge."""
+    held = d.__dict__.get("_chained_strong")
+    return [(held, "c")] if held is not None else []
 
 
 def opaque_held():
@@ -729,8 +778,9 @@ def c_group(start, roots, gone=frozenset()):
     phase1_end, chain_edges, i = len(group), 0, 0
     while i < len(group):                      # phase 2
         d = group[i]
-        if i < phase1_end:                     # its chain stages only
+        if i < phase1_end:                     # its chain edges only
             stages = [(t, k) for t, k in _stage_targets(d) if k == "c"]
+            stages += _chained_ref(d)
         elif id(d) in roots:                   # reached by a chain edge
             live.add(id(d))
             stages = []
@@ -738,7 +788,7 @@ def c_group(start, roots, gone=frozenset()):
             expanded.add(id(d))
             for t in _waiting_on(d):
                 visit(t)
-            stages = _stage_targets(d)
+            stages = _stage_targets(d) + _chained_ref(d)
         for t, k in stages:
             if k == "c":
                 chain_edges += 1
@@ -846,6 +896,7 @@ def teardown_if_garbage(ref):
     for m in group:  # cut_stage_edge: every edge out of a garbage member
         m.callbacks[:] = [item for item in m.callbacks
                           if stage_target(item, True) is None]
+        m.__dict__.pop("_chained_strong", None)  # cut_chained_to
         if m.called and isinstance(m.result, Deferred):
             m.result = None
     m = None

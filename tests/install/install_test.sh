@@ -14,9 +14,12 @@
 #   4. hello.c built against the prefix four ways (pkg-config and
 #      find_package, shared and static), each run without LD_LIBRARY_PATH
 #      and taking libdeferred from the prefix (or from nowhere: static);
+#      with the reactor component, hello_uv.c against libdeferred-uv the
+#      same four ways;
 #   5. every installed program: runs without LD_LIBRARY_PATH, finds the
 #      libraries in its own prefix, and still does once the prefix is
-#      moved; deferred-sim draws the tutorial's chain, byronify byronifies;
+#      moved; deferred-sim draws the tutorial's chain, byronify byronifies,
+#      get-poetry downloads a poem from poetry-server (over 127.0.0.1);
 #   6. every installed manual page renders with `man -l`.
 #
 # Checks print "ok: ..."; the first failure prints "FAIL: ..." and exits 1.
@@ -76,7 +79,10 @@ done < "$tmp/installed"
 ok "the prefix holds the $(wc -l < "$tmp/installed") files of expected_files ($components)"
 
 # --- 2. headers and libraries ------------------------------------------------
+case ",$components," in *,reactor,*) reactor=yes ;; *) reactor=no ;; esac
 (cd "$src/include" && find . -name '*.h' | sed 's|^\./||') | while read -r h; do
+  # libdeferred-uv's headers come with the reactor component only
+  case $h in deferred/uv.h | deferred/uv/*) [ $reactor = yes ] || continue ;; esac
   cmp -s "$src/include/$h" "$prefix/$INCLUDEDIR/$h" || fail "header $h differs or is missing"
 done
 ok "every header of include/ installed as it is"
@@ -90,6 +96,18 @@ others=$(nm -D --defined-only "$libdir/libdeferred.so.$VERSION" | awk '{print $3
 [ -z "$others" ] || fail "exported beyond the df_ API: $others"
 ar t "$libdir/libdeferred.a" | grep -q 'deferred\.c\.o$' || fail "libdeferred.a lacks the core"
 ok "libdeferred.so.$VERSION (soname $soname, df_ symbols only) and libdeferred.a"
+if [ $reactor = yes ]; then
+  soname=$(readelf -d "$libdir/libdeferred-uv.so.$VERSION" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+  [ "$soname" = "libdeferred-uv.so.$SOVERSION" ] || fail "libdeferred-uv's soname is '$soname'"
+  others=$(nm -D --defined-only "$libdir/libdeferred-uv.so.$VERSION" | awk '{print $3}' |
+           grep -v '^df_[a-z]' || true)
+  [ -z "$others" ] || fail "libdeferred-uv exports beyond the df_ API: $others"
+  readelf -d "$libdir/libdeferred-uv.so.$VERSION" | grep -q 'NEEDED.*libuv' ||
+    fail "libdeferred-uv.so does not link libuv"
+  ! readelf -d "$libdir/libdeferred.so.$VERSION" | grep -q 'NEEDED.*libuv' ||
+    fail "libdeferred.so links libuv: only libdeferred-uv may"
+  ok "libdeferred-uv.so.$VERSION (soname $soname, df_ symbols only, libuv), libdeferred-uv.a"
+fi
 
 # --- 3. pkg-config and the CMake package ----------------------------------
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
@@ -106,8 +124,21 @@ ok "pkg-config finds libdeferred $VERSION in the prefix"
   -Wl,-rpath,"$pc_libdir"
 "$cc" -o "$tmp/pc_static" "$here/hello.c" $(pkg-config --cflags libdeferred) \
   "$pc_libdir/libdeferred.a" $(pkg-config --static --libs-only-other libdeferred)
+if [ $reactor = yes ]; then
+  [ "$(pkg-config --modversion libdeferred-uv)" = "$VERSION" ] ||
+    fail "pkg-config --modversion libdeferred-uv"
+  [ "$(cd "$(pkg-config --variable=libdir libdeferred-uv)" && pwd -P)" = \
+    "$(cd "$libdir" && pwd -P)" ] || fail "libdeferred-uv.pc's libdir is not the prefix's"
+  "$cc" -o "$tmp/pc_uv_shared" "$here/hello_uv.c" \
+    $(pkg-config --cflags --libs libdeferred-uv) -Wl,-rpath,"$pc_libdir"
+  "$cc" -o "$tmp/pc_uv_static" "$here/hello_uv.c" $(pkg-config --cflags libdeferred-uv) \
+    "$pc_libdir/libdeferred-uv.a" "$pc_libdir/libdeferred.a" \
+    $(pkg-config --static --libs-only-other libdeferred) $(pkg-config --libs libuv)
+  ok "pkg-config finds libdeferred-uv $VERSION in the prefix"
+fi
 cmake -S "$here/consumer" -B "$tmp/consumer" -DCMAKE_PREFIX_PATH="$prefix" \
-  -DCMAKE_C_COMPILER="$cc" -DDF_EXPECTED_VERSION="$VERSION" > "$tmp/consumer.log" ||
+  -DCMAKE_C_COMPILER="$cc" -DDF_EXPECTED_VERSION="$VERSION" \
+  -DWITH_UV=$reactor > "$tmp/consumer.log" ||
   { cat "$tmp/consumer.log"; fail "find_package(libdeferred $VERSION) in the prefix"; }
 grep -q "libdeferred_DIR:PATH=$prefix/$LIBDIR/cmake/libdeferred" "$tmp/consumer/CMakeCache.txt" ||
   fail "find_package found libdeferred outside the prefix"
@@ -137,6 +168,17 @@ for exe in pc_shared pc_static consumer/hello_shared consumer/hello_static; do
   esac
 done
 ok "hello.c built four ways runs without LD_LIBRARY_PATH, with the prefix's library"
+if [ $reactor = yes ]; then
+  for exe in pc_uv_shared pc_uv_static consumer/hello_uv_shared consumer/hello_uv_static; do
+    out=$("$tmp/$exe") || fail "$exe exited with $?"
+    [ "$out" = "hello from libdeferred-uv: 42" ] || fail "$exe printed: $out"
+    case $exe in
+    *static) ! ldd "$tmp/$exe" | grep -q libdeferred || fail "$exe loads a libdeferred .so" ;;
+    *) uses_prefix_library "$tmp/$exe" "$libdir" ;;
+    esac
+  done
+  ok "hello_uv.c built four ways runs a reactor, with the prefix's libraries"
+fi
 
 # --- 5. the installed programs ----------------------------------------------
 # check_programs PREFIX: each program in PREFIX/BINDIR finds its libraries
@@ -164,6 +206,26 @@ case ",$components," in
   [ "$out" = "$(printf '    Art thou awake?\n    Thine eyes are e%ser clos%sd.' "'" "'")" ] ||
     fail "the installed byronify byronifies wrong: $out"
   ok "the installed byronify byronifies" ;;
+esac
+case ",$components," in
+*,poetry,*)
+  "$prefix/$BINDIR/poetry-server" --delay 0 --quiet \
+    "$src/examples/poetry/science.txt" > "$tmp/server.out" 2> "$tmp/server.err" &
+  server=$!
+  tries=0
+  while [ ! -s "$tmp/server.out" ] && [ $tries -lt 100 ]; do
+    sleep 0.1
+    tries=$((tries + 1))
+  done
+  port=$(sed -n '1s/.*://p' "$tmp/server.out")
+  got=0
+  [ -n "$port" ] && "$prefix/$BINDIR/get-poetry" --no-progress "$port" \
+    > "$tmp/poem.out" 2> /dev/null && got=1
+  kill "$server"
+  wait "$server" || fail "the installed poetry-server exited $? on SIGTERM: $(cat "$tmp/server.err")"
+  [ $got = 1 ] && cmp -s "$tmp/poem.out" "$src/examples/poetry/science.txt" ||
+    fail "the installed get-poetry did not get the installed poetry-server's poem"
+  ok "the installed get-poetry downloads the installed poetry-server's poem" ;;
 esac
 # Moved elsewhere, the prefix still works: the run paths are relative.
 mv "$stage" "$tmp/moved"

@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "byron.h"
+#include "options.h"
+#include "poem.h"
 
 enum {
   EXIT_WRITTEN = 0,
@@ -60,109 +62,42 @@ static const char help[] =
 
 typedef struct options {
   const char *path; /* NULL or "-": standard input */
-  double fault_rate;
-  uint64_t seed;
+  options_faults faults;
 } options;
 
-static int usage_error(const char *fmt, const char *arg) {
-  fputs("byronify: ", stderr);
-  fprintf(stderr, fmt, arg);
-  fprintf(stderr, "\n%s (try 'byronify --help')\n", usage_line);
-  return EXIT_USAGE;
-}
-
-/* The value of option `name` at argv[*i]: "--name=VALUE" or "--name"
- * VALUE. NULL if argv[*i] is not that option; sets *missing if it is but
- * has no value. */
-static const char *option_value(int argc, char **argv, int *i,
-                                const char *name, bool *missing) {
-  const char *a = argv[*i];
-  size_t n = strlen(name);
-  if (strncmp(a, name, n) != 0) return NULL;
-  if (a[n] == '=') return a + n + 1;
-  if (a[n] != '\0') return NULL;
-  if (*i + 1 >= argc) {
-    *missing = true;
-    return a;
-  }
-  return argv[++*i];
-}
+#define usage_error(...) options_usage_error("byronify", usage_line, __VA_ARGS__)
 
 /* Returns -1 to go on, or the exit status. */
 static int parse_options(int argc, char **argv, options *opt) {
   bool only_files = false;
   for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *value;
-    bool missing = false;
+    const char *a = argv[i];
+    int status;
     if (only_files || a[0] != '-' || strcmp(a, "-") == 0) {
       if (opt->path)
         return usage_error("more than one FILE (\"%s\")", a);
       opt->path = a;
     } else if (strcmp(a, "--") == 0) {
       only_files = true;
-    } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-      printf("%s\n%s", usage_line, help);
-      return EXIT_WRITTEN;
-    } else if (strcmp(a, "--version") == 0) {
-      printf("byronify (libdeferred) %s\n", DF_VERSION_STRING);
-      return EXIT_WRITTEN;
-    } else if ((value = option_value(argc, argv, &i, "--fault-rate",
-                                     &missing))) {
-      if (missing) return usage_error("%s needs a value", a);
-      if (byron_parse_fault_rate(value, &opt->fault_rate) < 0)
-        return usage_error("bad --fault-rate \"%s\": a number from 0 to 1 "
-                           "is needed", value);
-    } else if ((value = option_value(argc, argv, &i, "--seed", &missing))) {
-      if (missing) return usage_error("%s needs a value", a);
-      if (byron_parse_seed(value, &opt->seed) < 0)
-        return usage_error("bad --seed \"%s\": an integer from 0 to "
-                           "18446744073709551615 is needed", value);
-    } else {
+    } else if ((status = options_help_or_version("byronify", usage_line, help,
+                                                 a)) >= 0) {
+      return status;
+    } else if ((status = options_fault_injection("byronify", usage_line, argc,
+                                                 argv, &i, &opt->faults)) < 0) {
       return usage_error("unknown option \"%s\"", a);
+    } else if (status > 0) {
+      return status;
     }
   }
   return -1;
 }
 
-/* Read at most `limit` bytes (limit > 0) of `in` into a new buffer.
- * Returns 0, or -1 with errno set (ENOMEM if out of memory). */
-static int read_all(FILE *in, size_t limit, char **data, size_t *len) {
-  char *buf = NULL;
-  size_t cap = 0, n = 0;
-  while (n < limit) {
-    if (n == cap) {
-      size_t grown = cap ? cap * 2 : 4096;
-      if (grown > limit) grown = limit;
-      char *p = realloc(buf, grown);
-      if (!p) {
-        free(buf);
-        errno = ENOMEM;
-        return -1;
-      }
-      buf = p;
-      cap = grown;
-    }
-    size_t got = fread(buf + n, 1, cap - n, in);
-    n += got;
-    if (got == 0) {
-      if (ferror(in)) { /* errno is read(2)'s */
-        free(buf);
-        return -1;
-      }
-      break;
-    }
-  }
-  *data = buf;
-  *len = n;
-  return 0;
-}
-
 int main(int argc, char **argv) {
-  options opt = {NULL, 0.0, 0};
+  options opt = {NULL, {0}};
   int status = parse_options(argc, argv, &opt);
   if (status >= 0) return status;
   byron_engine engine;
-  byron_engine_init(&engine, opt.fault_rate, opt.seed); /* both checked */
+  byron_engine_init(&engine, opt.faults.rate, opt.faults.seed); /* checked */
 
   bool from_stdin = !opt.path || strcmp(opt.path, "-") == 0;
   const char *name = from_stdin ? "standard input" : opt.path;
@@ -174,7 +109,7 @@ int main(int argc, char **argv) {
   }
   char *poem;
   size_t len;
-  int rc = read_all(in, (size_t)BYRON_MAX_BYTES + 1, &poem, &len);
+  int rc = poem_read_stream(in, (size_t)BYRON_MAX_BYTES + 1, &poem, &len);
   int read_errno = errno;
   if (!from_stdin) fclose(in);
   if (rc < 0) {
