@@ -644,6 +644,35 @@ static void test_run_releases_before_the_outcome_on_every_path(void **state) {
   assert_int_equal(reports, 0);
 }
 
+/* The release is on fn's deferred, as Twisted's _releaseAndReturn: when
+ * that deferred fires, the next waiter gets the lock even though the
+ * run's own deferred is paused; the run's callbacks see the outcome when
+ * it is unpaused. (Found by tests/differential_compose, regression
+ * run_paused_releases_when_fn_deferred_fires.) */
+static void test_run_releases_when_fn_deferred_fires_even_if_paused(
+    void **state) {
+  (void)state;
+  assert_int_equal(df_lock_new(&the_lock), 0);
+  control = df_deferred_new();
+  df_deferred *d = df_lock_run(the_lock, return_control, NULL);
+  df_deferred_add_callback(d, log_result, "out");
+  assert_int_equal(df_deferred_pause(d), 0);
+  /* fn's deferred carries the release stage, the run deferred waits */
+  assert_int_equal(df_deferred_pending_stages(control), 2);
+  acquire_then(the_lock, log_label, "next");
+  df_deferred_callback(control, df_int(5));
+  assert_string_equal(events, "fn next ");
+  assert_true(df_lock_locked(the_lock)); /* "next" holds it now */
+  assert_int_equal(df_lock_waiting(the_lock), 0);
+  df_deferred_unpause(d);
+  assert_string_equal(events, "fn next out:5 ");
+  assert_int_equal(df_lock_release(the_lock), 0);
+  df_deferred_unref(d);
+  df_deferred_unref(control);
+  df_lock_free(the_lock);
+  assert_int_equal(reports, 0);
+}
+
 /* Cancelling a run that waits for the lock takes it out of the line: fn
  * is never called, the holder keeps the lock. */
 static void test_cancelled_waiting_run_never_calls_fn(void **state) {
@@ -824,16 +853,22 @@ static int64_t oom_scenario(void) {
   if (df_lock_new(&lock) == 0 && df_semaphore_new(2, &sem) == 0) {
     ran = 0;
     df_deferred *ds[24] = {0};
+    control = df_deferred_new();
     for (int i = 0; i < 12; i++) {
-      ds[i] = df_lock_run(lock, return_value, NULL);
+      /* every third run waits on a deferred: the release goes on it */
+      ds[i] = df_lock_run(lock, i % 3 || !control ? return_value : return_control,
+                          NULL);
       ds[12 + i] = df_semaphore_acquire(sem);
     }
     if (ds[5]) df_deferred_cancel(ds[5]);
     for (int i = 0; i < 24; i++)
       if (ds[i]) df_deferred_add_both(ds[i], incr, NULL);
     for (int i = 0; i < 12; i++) df_semaphore_release(sem);
+    /* the first run waits on control, the rest wait for the lock */
+    if (control) df_deferred_callback(control, df_int(1));
     ran = counter;
     for (int i = 0; i < 24; i++) df_deferred_unref(ds[i]);
+    df_deferred_unref(control);
   }
   df_lock_free(lock);
   df_semaphore_free(sem);
@@ -878,6 +913,7 @@ int main(void) {
       T(test_acquire_during_deep_hand_over_keeps_its_turn),
       /* run */
       T(test_run_releases_before_the_outcome_on_every_path),
+      T(test_run_releases_when_fn_deferred_fires_even_if_paused),
       T(test_cancelled_waiting_run_never_calls_fn),
       T(test_cancelled_running_run_cancels_fn_deferred_and_releases),
       T(test_waiting_run_calls_fn_inside_the_release),

@@ -100,7 +100,12 @@ int df_lock_release(df_lock *lock);
  * (the lock is then held until `d` fires). The lock is released whatever
  * happens: after a value, a failure, `d`'s success or `d`'s failure, and
  * before the returned deferred's own callbacks see that outcome, which
- * they receive unchanged. Cancelling the returned deferred while it waits
+ * they receive unchanged. As in Twisted, the release for `d` is a stage
+ * the library adds to `d` when fn returns it, so it happens when `d`
+ * fires, after the stages `d` had then and before those added later,
+ * even if the returned deferred is paused; should memory run out for
+ * that stage, the lock is released at once and the returned deferred
+ * fails with MemoryError. Cancelling the returned deferred while it waits
  * for the lock removes it from the line (fn is never called, it fails
  * with CancelledError); while it waits for `d`, the cancel goes to `d`
  * (rule C3). `arg` is borrowed: it must live until fn has been called,
@@ -108,8 +113,8 @@ int df_lock_release(df_lock *lock);
  * stage of your own added to the returned deferred). Returns NULL if
  * memory runs out (nothing changed, fn not called); a NULL `lock` or `fn`
  * gives a deferred already failed with ValueError (Twisted's TypeError).
- * The returned deferred is the lock's acquire deferred with two stages of
- * the library's: do not fire it yourself. */
+ * The returned deferred is the lock's acquire deferred with one stage of
+ * the library's (which calls fn): do not fire it yourself. */
 #define df_lock_run(lock, fn, arg) df_lock_run_at((lock), (fn), (arg), DF_HERE)
 df_deferred *df_lock_run_at(df_lock *lock, df_function fn, void *arg,
                             const char *file, int line, const char *func);

@@ -15,19 +15,21 @@
  * a token be free while waiters wait, until the hand-over loop below
  * passes it on; admit() then still queues new waiters behind the others.
  *
- * run() is an acquire deferred with two stages of ours: call_fn (callback
- * only: once the token is ours, call fn and continue with its outcome,
- * which may make the deferred wait on fn's deferred) and release_after
- * (both sides: give the token back, pass the outcome on). Putting the
- * release on the acquire deferred itself, after call_fn, rather than on
- * fn's deferred, needs no stage on a deferred we did not make, and the
- * order of calls is Twisted's: the release happens when fn's outcome
- * reaches the acquire deferred, before the caller's callbacks see it.
+ * run() is Twisted's: an acquire deferred with one stage of ours,
+ * execute (callback only: once the token is ours, call fn). A value or a
+ * failure gives the token back at once; a deferred fn returns gets a
+ * stage of ours, release_and_return (both sides: give the token back,
+ * pass the outcome on), as Twisted's maybeDeferred(f).addBoth(
+ * _releaseAndReturn), and the acquire deferred waits on it. The release
+ * so happens when fn's outcome is known, before the caller's callbacks
+ * see it, and does not wait for the acquire deferred: paused, it still
+ * lets the next waiter in when fn's deferred fires, as in Twisted.
  *
- * Lifetime: `refs` counts the owner (until df_*_free) and each run()
- * whose stages are still pending, so that freeing the primitive under a
- * run in progress leaves memory its release_after can read; `closed`
- * then makes that release (and anything else) do nothing.
+ * Lifetime: `refs` counts the owner (until df_*_free), each run() whose
+ * execute is pending, and each release_and_return pending, so that
+ * freeing the primitive under a run in progress leaves memory the release
+ * can read; `closed` then makes that release (and anything else) do
+ * nothing.
  */
 #include "internal.h"
 
@@ -189,10 +191,9 @@ static int sem_release(df_semaphore *sem) {
 /* --- run ------------------------------------------------------------------ */
 
 typedef struct run_call {
-  df_semaphore *sem; /* one reference (sem->refs)            */
+  df_semaphore *sem; /* one reference (sem->refs) */
   df_function fn;
-  void *arg;         /* borrowed, fn's                         */
-  bool acquired;     /* call_fn ran: release_after owes a token */
+  void *arg;         /* borrowed, fn's            */
 } run_call;
 
 static void run_call_free(void *p) {
@@ -201,53 +202,65 @@ static void run_call_free(void *p) {
   df__free(c);
 }
 
-/* The token is ours (Twisted's execute): call fn, go on with its
- * outcome. Anything but our own fire (the user fired the deferred) gets
- * no call and no token. */
-static df_result call_fn(df_result r, void *arg) {
+/* Twisted's _releaseAndReturn, on the deferred fn returned (both sides).
+ * Its argument is the primitive, with a reference of its own. */
+static df_result release_and_return(df_result r, void *arg) {
+  sem_release(arg);
+  return r;
+}
+
+static void release_stage_free(void *arg) { sem_unref(arg); }
+
+/* The token is ours (Twisted's execute): call fn and give the token back
+ * once its outcome is known: now for a value or a failure, when its
+ * deferred fires for a deferred. Anything but our own fire (the user
+ * fired the deferred) gets no call and no token. */
+static df_result execute(df_result r, void *arg) {
   run_call *c = arg;
-  if (DF_UNLIKELY(r.kind != DF_POINTER || r.u.p != c->sem)) {
+  df_semaphore *sem = c->sem;
+  if (DF_UNLIKELY(r.kind != DF_POINTER || r.u.p != sem)) {
     df_result_drop(r);
     return df_raise(&df_error_invalid_argument,
                     "%s run: the acquire deferred was fired by someone else",
-                    c->sem->kind);
+                    sem->kind);
   }
-  c->acquired = true;
-  return c->fn(c->arg);
-}
-
-/* Twisted's _releaseAndReturn: both sides. */
-static df_result release_after(df_result r, void *arg) {
-  run_call *c = arg;
-  if (c->acquired) {
-    c->acquired = false;
-    sem_release(c->sem);
+  df_result out = c->fn(c->arg);
+  if (out.kind != DF_DEFERRED || !out.u.deferred) {
+    sem_release(sem);
+    return out;
   }
-  return r;
+  sem->refs++; /* the stage's, released with it */
+  if (DF_UNLIKELY(df_deferred_add_owned(out.u.deferred, release_and_return,
+                                        release_and_return, sem,
+                                        release_stage_free) != 0)) {
+    /* The stage's reference went with the error; the token must not be
+     * lost: give it back now, and fail the run instead of waiting. */
+    sem_release(sem);
+    df_result_drop(out);
+    return df_raise(&df_error_no_memory,
+                    "%s run: no memory to wait for the function's deferred",
+                    sem->kind);
+  }
+  return out;
 }
 
 static df_deferred *sem_run(df_semaphore *sem, df_function fn, void *arg,
                             const char *file, int line, const char *func) {
   run_call *c = df__malloc(sizeof *c);
   if (DF_UNLIKELY(!c)) return NULL;
-  *c = (run_call){sem, fn, arg, false};
+  *c = (run_call){sem, fn, arg};
   sem->refs++;
   df_deferred *d = df_deferred_new_at(cancel_acquire, sem, file, line, func);
   if (DF_UNLIKELY(!d)) {
     run_call_free(c);
     return NULL;
   }
-  /* The stages go on before the deferred can fire, so nothing runs (and
-   * no token is taken) until both are in place. */
-  if (DF_UNLIKELY(df_deferred_add_callback(d, call_fn, c) != 0)) {
-    df_deferred_unref(d);
-    run_call_free(c);
-    return NULL;
-  }
-  if (DF_UNLIKELY(df_deferred_add_owned(d, release_after, release_after, c,
-                                        run_call_free) != 0) ||
+  /* The stage goes on before the deferred can fire, so nothing runs (and
+   * no token is taken) until it is in place. */
+  if (DF_UNLIKELY(df_deferred_add_owned(d, execute, NULL, c, run_call_free) !=
+                  0) ||
       DF_UNLIKELY(admit(sem, d, file, line, func) != 0)) {
-    df_deferred_unref(d); /* drops the stages unrun: c goes with them */
+    df_deferred_unref(d); /* drops the stage unrun: c goes with it */
     return NULL;
   }
   return d;

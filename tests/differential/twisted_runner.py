@@ -16,6 +16,11 @@ every operation, so a deferred held only by a reference cycle (a deferred
 waiting on another one, a failure's traceback) is freed, and its unhandled
 failure reported, at the end of the operation that dropped its last outside
 reference -- which is where libdeferred frees it (see check_garbage()).
+
+tests/differential_compose/twisted_compose_runner.py imports this module
+(importing it applies the patches) and extends its language through `ext`
+(class Ext): more operations and actions, results it formats, deferreds
+held by locks, queues and the clock, the stages it counts.
 """
 import contextlib
 import gc
@@ -33,6 +38,72 @@ except ImportError as e:  # run.py checks this first and explains
 
 MAX_SLOTS = 16
 _CONTINUE = defer._CONTINUE
+
+
+class Ext:
+    """What a runner built on this one (tests/differential_compose) adds:
+    it imports this module, which patches Twisted as below, and replaces
+    these defaults. This runner uses them as they are."""
+
+    def parse_action(self, kind, arg, label):
+        """An action kind this module does not know: a tuple whose first
+        item is the kind (run_action gets it back), or ParseError."""
+        raise ParseError(kind)
+
+    def run_action(self, act, r, label):
+        """Run an action of parse_action's; returns the stage's result."""
+        raise AssertionError(act)
+
+    def parse_op(self, tok, line, index):
+        """An operation this module does not know: (line, kind, slot,
+        arg) for run_op, or ParseError."""
+        raise ParseError(line)
+
+    def run_op(self, op):
+        raise AssertionError(op)
+
+    def fmt(self, r):
+        """The trace's text for a result this module does not know, or
+        None."""
+        return None
+
+    def fmt_failure(self, f):
+        """The trace's text for a failure, or None for this module's."""
+        return None
+
+    def call_suffix(self):
+        """Printed after "call s3 cb 5" on the same line."""
+        return ""
+
+    def new_deferred(self, canceller):
+        """The deferred a `new` operation makes."""
+        global next_serial
+        d = TDeferred(next_serial, canceller)
+        next_serial += 1
+        return d
+
+    def roots(self):
+        """Deferreds held by something other than a deferred or a slot
+        (a lock's waiting list, a pending delayed call ...)."""
+        return []
+
+    def edges(self, d):
+        """References from d to other deferreds that libdeferred's cycle
+        collection does not see (a DeferredList's member stage holds the
+        list): [(target, 'o')]."""
+        return []
+
+    def pending(self, d):
+        """libdeferred's df_deferred_pending_stages(d)."""
+        return len(d.callbacks)
+
+    # The discard reason of a garbage group that libdeferred keeps because
+    # a reference of ext.edges holds it.
+    opaque_leak = "libdeferred keeps a garbage group held by a reference " \
+        "collect.c cannot see"
+
+
+ext = Ext()
 
 # --- the trace -------------------------------------------------------------
 
@@ -53,6 +124,9 @@ def discard(reason):
 
 
 def fmt_failure(f):
+    text = ext.fmt_failure(f)
+    if text is not None:
+        return text
     name = f.type.__name__
     msg = "" if issubclass(f.type, AlreadyCalledError) else str(f.value)
     return "F(%s:%s)" % (name, msg) if msg else "F(%s)" % name
@@ -71,7 +145,8 @@ def fmt(r):
         return "'%s'" % r
     if isinstance(r, Deferred):
         return "wait D%d" % r._serial
-    return "?%r" % (r,)
+    text = ext.fmt(r)
+    return text if text is not None else "?%r" % (r,)
 
 
 # --- unhandled failures: Twisted's DebugInfo.__del__, reported to the trace --
@@ -181,11 +256,32 @@ def _patch_run_callbacks():
     Deferred._runCallbacks = _runCallbacks
 
 
+def chained(callback):
+    """The deferred whose callback or errback `callback` is (the two sides
+    of a chain_deferred stage), or None."""
+    if getattr(callback, "__func__", None) in (Deferred.callback,
+                                               Deferred.errback):
+        return callback.__self__
+    return None
+
+
+def held_by_stage(callback):
+    """The deferred a stage's callback holds a reference to: a
+    chain_deferred target, or one that ext.edges knows of (a DeferredList
+    that a member stage holds), or None."""
+    target = chained(callback)
+    if target is None:
+        target = getattr(callback, "__self__", None)
+        if not isinstance(target, Deferred):
+            return None
+    return target
+
+
 def chain_target(callback):
-    """A weak reference to the deferred whose callback or errback
-    `callback` is (the two sides of a chain_deferred stage), or None."""
-    target = getattr(callback, "__self__", None)
-    return weakref.ref(target) if isinstance(target, Deferred) else None
+    """A weak reference to the deferred a stage that has just run held
+    (see held_by_stage), or None."""
+    target = held_by_stage(callback)
+    return weakref.ref(target) if target is not None else None
 
 
 def stage_dropped(ref, current):
@@ -226,10 +322,11 @@ class TDeferred(Deferred):
     deferred it belongs to; it is stored where Twisted would store it (the
     instance dict, when first set)."""
 
-    def __init__(self, serial, canceller=None):
+    def __init__(self, serial, canceller=None, register=True):
         Deferred.__init__(self, canceller)
         self._serial = serial
-        registry[serial] = self
+        if register:  # not a deferred of Twisted's own that ours lacks
+            registry[serial] = self
 
     def __del__(self):
         """Free in libdeferred's order (df__deferred_destroy): report an
@@ -359,8 +456,12 @@ def parse_slot(s):
     return k
 
 
+SLOT_ACTIONS = ("wait", "cancel", "pause", "unpause", "fire", "err", "add")
+
+
 def parse_action(s, label):
-    """Returns (kind, slot, arg, sub) or None for '-'."""
+    """Returns (kind, slot, arg, sub) or None for '-'; a kind of ext's, the
+    tuple ext.parse_action makes."""
     if s == "-":
         return None
     if s == "pass":
@@ -370,6 +471,8 @@ def parse_action(s, label):
         return ("ret", None, parse_value(arg), None)
     if kind == "fail":
         return ("fail", None, arg, None)
+    if kind not in SLOT_ACTIONS:
+        return ext.parse_action(kind, arg, label)
     slot, _, rest = arg.partition(":")
     slot = parse_slot(slot)
     if kind in ("wait", "cancel", "pause", "unpause"):
@@ -386,6 +489,10 @@ def parse_action(s, label):
     raise ParseError(s)
 
 
+CORE_OPS = ("new", "add", "both", "callback", "errback", "chain", "pause",
+            "unpause", "cancel", "release")
+
+
 def parse_program(lines):
     ops = []
     for index, line in enumerate(lines):
@@ -393,6 +500,9 @@ def parse_program(lines):
         if len(tok) < 2:
             raise ParseError(line)
         kind = tok[0]
+        if kind not in CORE_OPS:
+            ops.append(ext.parse_op(tok, line, index))
+            continue
         slot = parse_slot(tok[1])
         label = "s%d" % index
         if kind == "new":
@@ -471,7 +581,7 @@ def make_stage(label, act, side):
 
     def stage(r):
         s = side or ("eb" if isinstance(r, Failure) else "cb")
-        emit("call %s %s %s" % (label, s, fmt(r)))
+        emit("call %s %s %s%s" % (label, s, fmt(r), ext.call_suffix()))
         return run_action(act, r, label)
 
     return stage
@@ -488,6 +598,8 @@ def run_action(act, r, label):
         return r
     if kind == "wait":
         return action_wait(k, label)
+    if kind not in SLOT_ACTIONS:
+        return ext.run_action(act, r, label)
     names = {"fire": "callback", "err": "errback", "cancel": "cancel",
              "pause": "pause", "unpause": "unpause", "add": "add"}
     d = table[k]
@@ -563,25 +675,34 @@ def action_wait(k, label):
 
 def refs_of(d):
     """The references libdeferred holds from d to other deferreds: chain
-    stages ('c'), CONTINUE stages and a waiting result ('w')."""
+    stages ('c'), CONTINUE stages and a waiting result ('w'), and those
+    ext knows of that its cycle collection does not see ('o')."""
     edges = []
     for cb, _eb in d.callbacks:
         f = cb[0]
         if f is _CONTINUE:
             edges.append((cb[1][0], "w"))
         else:
-            target = getattr(f, "__self__", None)
-            if isinstance(target, Deferred):
+            target = chained(f)
+            if target is not None:
                 edges.append((target, "c"))
     if d.called and isinstance(d.result, Deferred):
         edges.append((d.result, "w"))
-    return edges + _chained_ref(d)
+    return edges + _chained_ref(d) + ext.edges(d)
 
 
 def _chained_ref(d):
     """The deferred d's chained_to holds a reference to, as a chain edge."""
     held = d.__dict__.get("_chained_strong")
     return [(held, "c")] if held is not None else []
+
+
+def opaque_held():
+    """The deferreds that a reference ext.edges knows of holds: to
+    src/core/collect.c each is held from outside (it cannot tell such a
+    reference from a program's), so it never frees a group holding one."""
+    return [t for d in list(registry.values()) + dying
+            for t, kind in ext.edges(d) if kind == "o"]
 
 
 def reach(starts, within=None):
@@ -605,7 +726,7 @@ def outside_held():
     deferreds a running _runCallbacks holds (libdeferred's loop frames)."""
     held = [d for d in table if d is not None] + dying + \
         [d for group in collector for d in group] + \
-        [d for chain in running_chains for d in chain]
+        [d for chain in running_chains for d in chain] + ext.roots()
     return held
 
 
@@ -621,12 +742,12 @@ def _stage_targets(d, chain=True):
         f = item[0][0]
         if f is _CONTINUE:
             out.append((item[0][1][0], "w"))
-        elif chain and isinstance(getattr(f, "__self__", None), Deferred):
+        elif chain and chained(f) is not None:
             out.append((f.__self__, "c"))
     return out
 
 
-def c_group(start, roots):
+def c_group(start, roots, gone=frozenset()):
     """df__collect_if_garbage of src/core/collect.c from `start`: the
     deferreds libdeferred frees, in the order it frees them (maybe none).
 
@@ -677,7 +798,7 @@ def c_group(start, roots):
         i += 1
     members = {id(m) for m in group}           # phase 3
     for d in list(registry.values()) + dying:
-        if id(d) in expanded:
+        if id(d) in expanded or id(d) in gone:
             continue
         for t, _ in refs_of(d):
             if id(t) in members:
@@ -695,13 +816,24 @@ def c_group(start, roots):
 
 def predict(unreachable):
     """Weak references to the unreachable deferreds libdeferred frees, and
-    to those it keeps (see c_group)."""
-    roots = {id(d) for d in outside_held()}
+    to those it keeps (see c_group). A deferred held only by references of
+    ext.edges from deferreds libdeferred frees goes with them (freeing one
+    drops its stages), so the walk is repeated without those holders until
+    nothing more is freed."""
+    outside = {id(d) for d in outside_held()}
     freed = set()
-    for d in unreachable.values():
-        if id(d) not in freed:
-            freed.update(id(m) for m in c_group(d, roots))
-    group = None
+    while True:
+        roots = outside | {id(t) for d in list(registry.values()) + dying
+                           if id(d) not in freed
+                           for t, kind in ext.edges(d) if kind == "o"}
+        more = set(freed)
+        for d in unreachable.values():
+            if id(d) not in more:
+                more.update(id(m) for m in c_group(d, roots, freed))
+        if more == freed:
+            break
+        freed = more
+    d = None
     return ([weakref.ref(d) for i, d in unreachable.items() if i in freed],
             [weakref.ref(d) for i, d in unreachable.items() if i not in freed])
 
@@ -737,13 +869,15 @@ def release_slot(k):
         teardown_if_garbage(target)
 
 
-def stage_target(item):
-    """A weak reference to the deferred a pending stage holds, or None."""
+def stage_target(item, edges_only=False):
+    """A weak reference to the deferred a pending stage holds, or None;
+    with `edges_only`, only a CONTINUE or chain_deferred stage's (the
+    edges collect.c cuts)."""
     f, args, _ = item[0]
     if f is _CONTINUE:
         return weakref.ref(args[0])
-    target = getattr(f, "__self__", None)
-    return weakref.ref(target) if isinstance(target, Deferred) else None
+    target = chained(f) if edges_only else held_by_stage(f)
+    return weakref.ref(target) if target is not None else None
 
 
 def teardown_if_garbage(ref):
@@ -755,13 +889,13 @@ def teardown_if_garbage(ref):
     start = ref() if ref is not None else None
     if start is None or not releasing or collecting:
         return
-    group = c_group(start, {id(d) for d in outside_held()})
+    group = c_group(start, {id(d) for d in outside_held() + opaque_held()})
     del start
     if not group:
         return
     for m in group:  # cut_stage_edge: every edge out of a garbage member
         m.callbacks[:] = [item for item in m.callbacks
-                          if stage_target(item) is None]
+                          if stage_target(item, True) is None]
         m.__dict__.pop("_chained_strong", None)  # cut_chained_to
         if m.called and isinstance(m.result, Deferred):
             m.result = None
@@ -791,26 +925,32 @@ def check_garbage():
         collect()
         return
     expect_free, expect_leak = predict(unreachable)
-    del unreachable
+    # A kept group with a member that a reference of ext.edges holds is
+    # kept for that reason (collect.c counts it as held from outside).
+    opaque = {id(d) for d in opaque_held()} if expect_leak else set()
+    by_opaque = any(id(w()) in opaque for w in expect_leak)
+    del unreachable, opaque
     collect()
     if any(w() is not None for w in expect_free):
         discard("python keeps alive: a deferred libdeferred frees is still "
                 "referenced (by a failure's traceback)")
     if any(w() is None for w in expect_leak):
-        discard("libdeferred keeps a garbage group of deferreds (collect.c: "
+        discard(ext.opaque_leak if by_opaque else
+                "libdeferred keeps a garbage group of deferreds (collect.c: "
                 "more than 32 chain links)")
 
 
 def run_op(op):
     line, kind, k, arg = op
+    if kind not in CORE_OPS:
+        ext.run_op(op)
+        return
     emit("#" + line)
     if kind == "new":
         if table[k] is not None:
             release_slot(k)
             check_garbage()
-        global next_serial
-        table[k] = TDeferred(next_serial, make_canceller(arg) if arg else None)
-        next_serial += 1
+        table[k] = ext.new_deferred(make_canceller(arg) if arg else None)
         return
     d = table[k]
     if d is None:
@@ -856,7 +996,41 @@ def run_op(op):
     emit("= " + rc)
 
 
-def run_program(lines):
+def print_slot_state(k):
+    """"state dK DN called=.. paused=.. pending=.. result=.." for slot k,
+    which holds a deferred."""
+    d = table[k]
+    res = fmt(d.result) if d.called else "-"
+    emit("state d%d D%d called=%d paused=%d pending=%d result=%s" % (
+        k, d._serial, 1 if d.called else 0, user_paused(d), ext.pending(d),
+        res))
+
+
+def print_slot_states():
+    """That line for every live slot."""
+    for k, d in enumerate(table):
+        if d is not None:
+            print_slot_state(k)
+
+
+def release_slots():
+    """Release every live slot in order ("release dK")."""
+    for k in range(MAX_SLOTS):
+        if table[k] is None:
+            continue
+        emit("release d%d" % k)
+        release_slot(k)
+        check_garbage()
+
+
+def finish():
+    print_slot_states()
+    release_slots()
+
+
+def run_program(lines, finish=finish, abandon=None):
+    """The trace of one program. `finish` prints the states and releases
+    everything; `abandon` drops what else a discarded program holds."""
     global discard_reason, quiet, next_serial
     del out[:]
     discard_reason = None
@@ -867,38 +1041,30 @@ def run_program(lines):
     except (ParseError, ValueError):
         return ["parse error"]
     for op in ops:
-        run_op(op)
+        try:
+            run_op(op)
+        except RecursionError:
+            # After a cycle (discarded when it is made, but the operation
+            # goes on) Twisted's cancel() recurses down a deferred waiting
+            # on itself until Python stops it.
+            discard("recursion: Twisted recursed without end")
         if discard_reason is not None:
             break
     if discard_reason is None:
-        for k, d in enumerate(table):
-            if d is None:
-                continue
-            if d.called:
-                res = fmt(d.result)
-            else:
-                res = "-"
-            emit("state d%d D%d called=%d paused=%d pending=%d result=%s" % (
-                k, d._serial, 1 if d.called else 0, user_paused(d),
-                len(d.callbacks), res))
-        d = None
-        for k in range(MAX_SLOTS):
-            if table[k] is None:
-                continue
-            emit("release d%d" % k)
-            release_slot(k)
-            check_garbage()
+        finish()
     if discard_reason is not None:
         quiet = True
         for k in range(MAX_SLOTS):
             table[k] = None
+        if abandon is not None:
+            abandon()
         gc.collect()
         quiet = False
         out.append("DISCARD " + discard_reason)
     return out
 
 
-def main():
+def main(run=run_program):
     # Twisted warns when a callback returns its own deferred (rule 25); such
     # programs are discarded anyway. "ignore" does not change behaviour
     # ("error" would, rule 27).
@@ -914,12 +1080,12 @@ def main():
             continue
         if line == "---":
             if lines:
-                write("\n".join(run_program(lines)) + "\n=== end\n")
+                write("\n".join(run(lines)) + "\n=== end\n")
             lines = []
             continue
         lines.append(line)
     if lines:
-        write("\n".join(run_program(lines)) + "\n=== end\n")
+        write("\n".join(run(lines)) + "\n=== end\n")
     sys.stdout.flush()
 
 
