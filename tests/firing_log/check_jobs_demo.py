@@ -85,7 +85,7 @@ def check_svg(dot, dot_path, svg_path, deferreds):
                         r"Deferred#\d+ src/compose/\w+\.c:\d+ in \w+", text):
             fail("cluster %s is titled %r" % (title, text[:80]))
     words = " ".join(t.text or "" for t in root.iter(SVG + "text"))
-    for name in ("job_done", "job_failed", "release_after", "addTimeout",
+    for name in ("job_done", "job_failed", "release_and_return", "addTimeout",
                  "mirror_lost", "got_config", "TimeoutError", "fired at",
                  "still waiting on Deferred#", "never seen firing"):
         if name not in words:
