@@ -50,6 +50,17 @@ def expect(name, result, status, err, out=b""):
             result.stderr, status, out, err))
 
 
+def finish(name, proc):
+    """Wait (10 s at most) for `proc`: (status, stdout, stderr)."""
+    try:
+        out, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        fail("%s: deferred-sim did not end" % name)
+    return subprocess.CompletedProcess([], proc.returncode, out, err)
+
+
 def case_directory(sim):
     with tempfile.TemporaryDirectory() as d:
         directory = os.open(d, os.O_RDONLY)
@@ -76,14 +87,7 @@ def case_reset(sim):
     client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                       struct.pack("ii", 1, 0))
     client.close()  # a reset
-    try:
-        out, err = proc.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        fail("reset: deferred-sim did not end")
-    expect("reset", subprocess.CompletedProcess([], proc.returncode, out, err),
-           1, b"deferred-sim: cannot read standard input: Connection reset "
+    expect("reset", finish("reset", proc), 1, b"deferred-sim: cannot read standard input: Connection reset "
            b"by peer\n")
 
 
@@ -97,16 +101,11 @@ def case_nonblocking(sim):
     time.sleep(0.3)  # it finds the pipe empty first
     os.write(write_end, PAIRS)
     os.close(write_end)
-    try:
-        out, err = proc.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        fail("nonblocking: deferred-sim did not end")
+    r = finish("nonblocking", proc)
     drawn = run([sim], input=PAIRS)
-    if proc.returncode != 0 or err or out != drawn.stdout or not out:
+    if r.returncode != 0 or r.stderr or r.stdout != drawn.stdout or not r.stdout:
         fail("nonblocking: exit %d, stderr %r, %d bytes drawn (want %d)" % (
-            proc.returncode, err, len(out), len(drawn.stdout)))
+            r.returncode, r.stderr, len(r.stdout), len(drawn.stdout)))
 
 
 def case_closed_in(sim):
