@@ -75,7 +75,8 @@ if not r.stdout.decode().startswith("byronify (libdeferred) "):
 check("file", run([science]), 0, science_out)
 check("standard input", run([], science_in), 0, science_out)
 check("dash is standard input", run(["-"], science_in), 0, science_out)
-check("options after the file", run([science, "--seed", "5"]), 0, science_out)
+check("options after the file",
+      run([science, "--fault-rate", "0", "--seed", "5"]), 0, science_out)
 check("fault rate 0", run(["--fault-rate", "0", science]), 0, science_out)
 with tempfile.TemporaryDirectory() as tmp:
     dashed = os.path.join(tmp, "-poem")
@@ -103,6 +104,18 @@ usage_error("fault rate as a separate word", ["--fault-rate", "2"],
             'bad --fault-rate "2": a number from 0 to 1 is needed')
 for bad in ("-1", "18446744073709551616", "0x10", "seed", ""):
     usage_error(f"seed {bad!r}", ["--seed", bad],
+                f'bad --seed "{bad}": an integer from 0 to '
+                '18446744073709551615 is needed')
+
+usage_error("seed without a fault rate", ["--seed", "1", science],
+            "--seed needs --fault-rate (with the default rate, 0, no call "
+            "fails)")
+for bad in ("inf", "-inf", "1e999", "NaN", "-0", "1e-999x", "0.5 ",
+            "99999999999999999999999", "0x1p-1"):
+    usage_error(f"fault rate {bad!r}", ["--fault-rate", bad],
+                f'bad --fault-rate "{bad}": a number from 0 to 1 is needed')
+for bad in ("+1", " 1", "1e3", "99999999999999999999999", "1.0", "inf"):
+    usage_error(f"seed {bad!r}", ["--fault-rate", "0", "--seed", bad],
                 f'bad --seed "{bad}": an integer from 0 to '
                 '18446744073709551615 is needed')
 

@@ -338,6 +338,10 @@ def case_command_line(bin_dir, poems, golden):
            "--fault-rate needs --byronify")
     expect([get_bin, "--byronify", "--fault-rate", "2", "1000"], 2,
            'bad --fault-rate "2"')
+    expect([get_bin, "--seed", "3", "1000"], 2, "--seed needs --byronify")
+    expect([get_bin, "--byronify", "--seed", "3", "1000"], 2,
+           "get-poetry: --seed needs --fault-rate (with the default rate, 0, "
+           "no call fails)\n" + gusage)
     expect([get_bin, "--timeout", "soon", "1000"], 2, 'bad --timeout "soon"')
     expect([get_bin, "::1:1000"], 2, 'bad address "::1:1000": an IPv6 address '
            'needs brackets: [ADDR]:PORT')

@@ -52,7 +52,8 @@ static const char help[] =
     "                  random exceptions\"\n"
     "  --seed S        the seed of the fault draws, an integer from 0 (the\n"
     "                  default) to 18446744073709551615; a run is one call,\n"
-    "                  so with a given R the seed alone decides\n"
+    "                  so with a given R the seed alone decides; needs\n"
+    "                  --fault-rate\n"
     "  -h, --help      show this help\n"
     "  --version       show the version\n"
     "\n"
@@ -89,7 +90,8 @@ static int parse_options(int argc, char **argv, options *opt) {
       return status;
     }
   }
-  return -1;
+  return options_faults_check("byronify", usage_line, &opt->faults, NULL,
+                              true);
 }
 
 int main(int argc, char **argv) {

@@ -52,7 +52,8 @@ static const char help[] =
     "                     engine error prints the poem as received\n"
     "  --fault-rate R     make the engine fail (CannotByronifyError) with\n"
     "                     chance R, 0 (the default) to 1; needs --byronify\n"
-    "  --seed S           the seed of those failures (default 0)\n"
+    "  --seed S           the seed of those failures (default 0); needs\n"
+    "                     --fault-rate\n"
     "  --timeout SECONDS  give up on an address after SECONDS without a\n"
     "                     connection or without bytes (default 30; 0: never)\n"
     "  --progress         show the bytes received per address on standard\n"
@@ -121,9 +122,9 @@ static int parse_options(int argc, char **argv, options *opt) {
       return usage_error("unknown option \"%s\"", a);
     }
   }
-  if ((opt->faults.rate_given || opt->faults.seed_given) && !opt->byronify)
-    return usage_error("%s needs --byronify",
-                       opt->faults.rate_given ? "--fault-rate" : "--seed");
+  int status = options_faults_check("get-poetry", usage_line, &opt->faults,
+                                    "--byronify", opt->byronify);
+  if (status >= 0) return status;
   if (opt->count == 0) return usage_error("no address given");
   return -1;
 }
