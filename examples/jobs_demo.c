@@ -385,7 +385,7 @@ static bool finish_output(output *o, const df_firing_log *log,
   o->file = NULL;
   if (rc != 0) {
     fprintf(stderr, "jobs-demo: cannot write \"%s\": %s\n", o->path,
-            rc == DF_ENOMEM ? "out of memory" : strerror(-rc));
+            df_strerror(rc));
     return false;
   }
   printf("wrote %s to %s\n", what, o->path);
