@@ -348,6 +348,16 @@ def case_command_line(bin_dir, poems, golden):
     expect([get_bin, "tcp:host=a:port=x"], 2, "port: not a number: 'x'")
     expect([get_bin, "--hosts", "/nonexistent", "1000"], 2,
            'get-poetry: --hosts: cannot open "/nonexistent"')
+    expect([get_bin, "--hosts", poems, "1000"], 2,
+           'get-poetry: --hosts: cannot read "%s": Is a directory\n' % poems)
+    with tempfile.NamedTemporaryFile("w", suffix=".hosts") as bad:
+        bad.write("# servers\n127.0.0.1 poetry.test\nlocalhost poetry2.test\n")
+        bad.flush()
+        expect([get_bin, "--hosts", bad.name, "poetry.test:1000"], 2,
+               "get-poetry: --hosts: \"%s\", line 3: 'localhost' is not a "
+               "numeric address\n" % bad.name)
+    expect([get_bin, "unix:/tmp/poetry.sock"], 2, 'bad address '
+           '"unix:/tmp/poetry.sock": \'unix:\' endpoints are not supported')
 
 
 if __name__ == "__main__":
