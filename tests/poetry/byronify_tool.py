@@ -19,9 +19,12 @@ USAGE = ("usage: byronify [--fault-rate R --seed S] [FILE] "
 failures = []
 
 
-def run(args, stdin=b"", stdout=subprocess.PIPE, cwd=None):
-    """The tool's result; a run past 20 s is killed and has status None."""
+def run(args, stdin=b"", stdout=subprocess.PIPE, cwd=None, closed=()):
+    """The tool's result; a run past 20 s is killed and has status None.
+    `closed`: the standard descriptors it starts without."""
     how = {"input": stdin} if isinstance(stdin, bytes) else {"stdin": stdin}
+    if closed:
+        how["preexec_fn"] = lambda: [os.close(fd) for fd in closed]
     try:
         return subprocess.run([BIN] + args, stdout=stdout,
                               stderr=subprocess.PIPE, timeout=20, cwd=cwd,
@@ -185,6 +188,25 @@ if os.path.exists("/dev/full"):
     with open("/dev/full", "wb") as full:
         check("output to a full device", run([science], stdout=full), 1, None,
               "byronify: cannot write the poem: No space left on device\n")
+
+# closed standard streams: the FILE never takes the place of standard
+# output, and a stream needed is reported as closed
+check("standard output closed", run([science], stdout=None, closed=(1,)), 1,
+      None, "byronify: standard output is closed\n")
+check("standard input closed, no FILE",
+      run([], stdin=subprocess.DEVNULL, closed=(0,)), 1, b"",
+      "byronify: standard input is closed\n")
+check("standard input closed, a FILE",
+      run([science], stdin=subprocess.DEVNULL, closed=(0,)), 0, science_out)
+check("--help with standard output closed",
+      run(["--help"], stdout=None, closed=(1,)), 1, None,
+      "byronify: cannot write to standard output: Bad file descriptor\n")
+r = subprocess.run([BIN, science], stdout=subprocess.PIPE,
+                   stderr=subprocess.DEVNULL, timeout=20,
+                   preexec_fn=lambda: os.close(2))
+if r.returncode != 0 or r.stdout != science_out:
+    failures.append(f"standard error closed: exit {r.returncode}, "
+                    f"{len(r.stdout)} bytes")
 
 for f in failures:
     print("FAIL", f)

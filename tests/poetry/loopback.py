@@ -18,6 +18,7 @@
   interrupt      SIGINT stops get-poetry: its downloads fail, exit 1
   progress       --progress to a pipe, and on a terminal (a pty)
   command_line   both tools' exit statuses and messages for bad input
+  streams        closed standard streams, a full standard output
 """
 import os
 import pty
@@ -250,6 +251,79 @@ def case_interrupt(bin_dir, poems, golden):
     check("get-poetry: 0 of 2 poems printed" in err, err)
     status, _ = stop(proc)
     check(status == 0, "poetry-server exited %d" % status)
+
+
+def run_with(argv, **kwargs):
+    """Run to the end with the standard streams `kwargs` says."""
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    try:
+        return subprocess.run(argv, timeout=20, **kwargs)
+    except subprocess.TimeoutExpired:
+        raise Failure("%s did not end within 20 s" % " ".join(argv))
+
+
+def closing(fd):
+    return lambda: os.close(fd)
+
+
+def case_streams(bin_dir, poems, golden):
+    """Closed standard streams and a full standard output, for both tools:
+    never a socket in place of standard output, never a silent loss."""
+    watchdog(60)
+    server_bin = os.path.join(bin_dir, "poetry-server")
+    get_bin = os.path.join(bin_dir, "get-poetry")
+    science = os.path.join(poems, "science.txt")
+    expected = poem(poems, "science")
+
+    r = run_with([server_bin, science], stdout=None, preexec_fn=closing(1))
+    check(r.returncode == 1 and r.stderr ==
+          b"poetry-server: standard output is closed\n",
+          "server, stdout closed: exit %d, %r" % (r.returncode, r.stderr))
+    r = run_with([get_bin, "1000"], stdout=None, preexec_fn=closing(1))
+    check(r.returncode == 1 and r.stderr ==
+          b"get-poetry: standard output is closed\n",
+          "get-poetry, stdout closed: exit %d, %r" % (r.returncode, r.stderr))
+    if os.path.exists("/dev/full"):
+        with open("/dev/full", "wb") as full:
+            r = run_with([server_bin, science], stdout=full)
+        check(r.returncode == 1 and r.stderr ==
+              b"poetry-server: cannot write the port line to standard "
+              b"output: No space left on device\n",
+              "server to /dev/full: exit %d, %r" % (r.returncode, r.stderr))
+
+    # A server with standard input and error closed still serves (its
+    # listening socket is not descriptor 0 or 2: a client gets the poem).
+    proc = start([server_bin, "--delay", "0", science], stdout=subprocess.PIPE,
+                 stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                 preexec_fn=lambda: (os.close(0), os.close(2)))
+    line = proc.stdout.readline().decode()
+    check(line.startswith("poetry-server: serving science.txt"), line)
+    port = int(line.rsplit(":", 1)[1])
+    data, how = read_all(socket.create_connection(("127.0.0.1", port)))
+    check(data == expected and how == "eof", "%d bytes, %s" % (len(data), how))
+
+    # get-poetry: a full output fails the download with the reason;
+    # closed standard input and error change nothing.
+    for fd_out in ("/dev/full", None):
+        if fd_out and not os.path.exists(fd_out):
+            continue
+        if fd_out:
+            with open(fd_out, "wb") as full:
+                r = run_with([get_bin, "--no-progress", str(port)], stdout=full)
+            err = r.stderr.decode()
+            check(r.returncode == 1 and "Task 1: IOError: cannot write the "
+                  "poem to the output: No space left on device\n" in err and
+                  "(IOError)" in err, "get-poetry to /dev/full: exit %d, %s" %
+                  (r.returncode, err))
+        else:
+            r = run_with([get_bin, "--no-progress", str(port)],
+                         stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         preexec_fn=lambda: (os.close(0), os.close(2)))
+            check(r.returncode == 0 and r.stdout == expected,
+                  "get-poetry, stdin and stderr closed: exit %d, %d bytes" %
+                  (r.returncode, len(r.stdout)))
+    stop(proc)
 
 
 def case_progress(bin_dir, poems, golden):

@@ -16,6 +16,7 @@
 #include "byron.h"
 #include "options.h"
 #include "poem.h"
+#include "std_fds.h"
 
 enum {
   EXIT_WRITTEN = 0,
@@ -95,6 +96,8 @@ static int parse_options(int argc, char **argv, options *opt) {
 }
 
 int main(int argc, char **argv) {
+  /* First: a closed standard stream must not become the FILE opened. */
+  int closed = std_fds_guard();
   options opt = {NULL, {0}};
   int status = parse_options(argc, argv, &opt);
   if (status >= 0) return status;
@@ -102,6 +105,9 @@ int main(int argc, char **argv) {
   byron_engine_init(&engine, opt.faults.rate, opt.faults.seed); /* checked */
 
   bool from_stdin = !opt.path || strcmp(opt.path, "-") == 0;
+  if (std_fds_missing("byronify", closed,
+                      STD_FDS_OUT | (from_stdin ? STD_FDS_IN : 0)))
+    return EXIT_IO;
   const char *name = from_stdin ? "standard input" : opt.path;
   FILE *in = from_stdin ? stdin : fopen(opt.path, "rb");
   if (!in) {

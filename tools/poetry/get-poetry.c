@@ -14,7 +14,8 @@
  * Exit statuses: 0 every poem was printed (or --help, --version); 1 at
  * least one download failed (or was interrupted); 2 a usage error (an
  * unknown option, a bad value or address, a --hosts file that cannot be
- * read).
+ * read). Standard output closed at the start: 1, before anything is
+ * opened.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "options.h"
 #include "poetry_address.h"
 #include "poetry_program.h"
+#include "std_fds.h"
 
 enum { EXIT_ALL_PRINTED = 0, EXIT_FAILED = 1, EXIT_USAGE = OPTIONS_EXIT_USAGE };
 
@@ -220,6 +222,10 @@ static df_deferred *get_poetry(df_reactor *r, int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  /* Before the reactor opens anything: a socket must never take the place
+   * of a closed standard output, and the poems need one. */
+  if (std_fds_missing("get-poetry", std_fds_guard(), STD_FDS_OUT))
+    return EXIT_FAILED;
   int status = df_react(get_poetry, argc, argv);
   progress_free(program.progress);
   for (size_t i = 0; i < program.count; i++)
