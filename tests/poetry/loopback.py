@@ -18,6 +18,10 @@
   interrupt      SIGINT stops get-poetry: its downloads fail, exit 1
   progress       --progress to a pipe, and on a terminal (a pty)
   command_line   both tools' exit statuses and messages for bad input
+  paused_reader  get-poetry's reader pauses longer than --timeout: no
+                 download fails, every poem comes out whole
+  interrupt_writing  SIGINT while a poem waits for its reader: exit 1 at
+                 once, the write given up
   streams        closed standard streams, a full standard output
 """
 import os
@@ -251,6 +255,67 @@ def case_interrupt(bin_dir, poems, golden):
     check("get-poetry: 0 of 2 poems printed" in err, err)
     status, _ = stop(proc)
     check(status == 0, "poetry-server exited %d" % status)
+
+
+def big_poem_file(directory):
+    """A 1.1 MB poem: far more than a pipe holds (64 KiB)."""
+    path = os.path.join(directory, "long.txt")
+    with open(path, "wb") as f:
+        f.write(b"verse line\n" * 100000)
+    return path
+
+
+def case_paused_reader(bin_dir, poems, golden):
+    """A reader that stops reading for longer than --timeout (a pager on
+    its first page) holds up no download: the big poem waits for it on a
+    pool thread while the slow one goes on arriving, and both come out
+    whole, in the order they were ready."""
+    watchdog(40)
+    with tempfile.TemporaryDirectory() as tmp:
+        big = big_poem_file(tmp)
+        fast, fast_port = server(bin_dir, big, "--delay", "0")
+        slow, slow_port = server(bin_dir, os.path.join(poems, "science.txt"),
+                                 "--delay", "0.5", "--num-bytes", "100")
+        read_end, write_end = os.pipe()
+        getter = start([os.path.join(bin_dir, "get-poetry"), "--no-progress",
+                        "--timeout", "1", str(fast_port), str(slow_port)],
+                       stdout=write_end, stderr=subprocess.PIPE)
+        os.close(write_end)
+        time.sleep(2.5)  # the reader pauses: more than the timeout
+        with os.fdopen(read_end, "rb") as reader:
+            out = reader.read()
+        err = getter.communicate(timeout=20)[1].decode()
+        with open(big, "rb") as f:
+            want = f.read() + poem(poems, "science")
+        check(getter.returncode == 0, "get-poetry exited %d: %s" %
+              (getter.returncode, err))
+        check(out == want, "%d bytes out, %d expected: %s" % (len(out), len(want), err))
+        check("get-poetry: 2 of 2 poems printed" in err, err)
+        stop(fast)
+        stop(slow)
+
+
+def case_interrupt_writing(bin_dir, poems, golden):
+    """SIGINT while a poem waits for a reader that never reads: the write
+    gives up (IOError, interrupted) and get-poetry ends at once, exit 1."""
+    watchdog(30)
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, port = server(bin_dir, big_poem_file(tmp), "--delay", "0")
+        read_end, write_end = os.pipe()
+        getter = start([os.path.join(bin_dir, "get-poetry"), "--no-progress",
+                        str(port)], stdout=write_end, stderr=subprocess.PIPE)
+        os.close(write_end)
+        time.sleep(1)  # downloaded; the pipe is full
+        began = time.monotonic()
+        status, err = stop(getter, signal.SIGINT, timeout=5)
+        os.close(read_end)
+        check(time.monotonic() - began < 3, "it took %.1f s to stop" %
+              (time.monotonic() - began))
+        check(status == 1, "get-poetry exited %d after SIGINT: %s" % (status, err))
+        check("Task 1: IOError: cannot write the poem to the output: "
+              "interrupted\n" in err, err)
+        check("get-poetry: 0 of 1 poem printed" in err, err)
+        stop(proc)
 
 
 def run_with(argv, **kwargs):

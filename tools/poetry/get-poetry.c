@@ -15,11 +15,13 @@
  * least one download failed (or was interrupted); 2 a usage error (an
  * unknown option, a bad value or address, a --hosts file that cannot be
  * read). Standard output closed at the start: 1, before anything is
- * opened.
+ * opened. Where the poems are written (on the reactor's thread or off
+ * it): write_off_the_loop, below, and poetry_program.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hosts_file.h"
@@ -152,6 +154,25 @@ static df_deferred *exit_with(int status) {
   return df_succeed(status ? df_system_exit(status) : df_none());
 }
 
+/* The shutdown (SIGINT, SIGTERM) waits for the pool's jobs: a poem being
+ * written to a reader that does not read must give up. */
+static df_deferred *stop_output(void *arg) {
+  poetry_program_stop_output(arg);
+  return NULL;
+}
+
+/* Whether the poems are written off the reactor's thread (poetry_program.c
+ * says why): not to a terminal, which takes them at once and shares the
+ * screen with the progress line and the messages, nor to standard
+ * error's own file (2>&1), where a message written meanwhile would land
+ * inside a poem. */
+static bool write_off_the_loop(void) {
+  struct stat out, err;
+  if (isatty(STDOUT_FILENO) || fstat(STDOUT_FILENO, &out) < 0) return false;
+  return fstat(STDERR_FILENO, &err) < 0 || out.st_dev != err.st_dev ||
+         out.st_ino != err.st_ino;
+}
+
 static progress_mode progress_wanted(void) {
   bool terminal = isatty(STDERR_FILENO);
   if (opt.progress == 0 || (opt.progress < 0 && !terminal)) return PROGRESS_OFF;
@@ -203,6 +224,16 @@ static df_deferred *get_poetry(df_reactor *r, int argc, char **argv) {
   byron_engine_init(&program.engine, opt.faults.rate, opt.faults.seed);
   program.out = stdout;
   program.err = stderr;
+  if (write_off_the_loop()) {
+    program.writer = r;
+    program.out_fd = STDOUT_FILENO;
+    if (df_reactor_add_system_event_trigger(r, DF_PHASE_BEFORE,
+                                            DF_SYSTEM_SHUTDOWN, stop_output,
+                                            &program, NULL) < 0) {
+      fprintf(stderr, "get-poetry: out of memory\n");
+      return exit_with(EXIT_FAILED);
+    }
+  }
   progress_mode mode = progress_wanted();
   if (mode != PROGRESS_OFF &&
       progress_new(program.clock, stderr, mode,
@@ -227,6 +258,7 @@ int main(int argc, char **argv) {
   if (std_fds_missing("get-poetry", std_fds_guard(), STD_FDS_OUT))
     return EXIT_FAILED;
   int status = df_react(get_poetry, argc, argv);
+  poetry_program_free_output(&program);
   progress_free(program.progress);
   for (size_t i = 0; i < program.count; i++)
     df_endpoint_free(program.tasks[i].endpoint);
