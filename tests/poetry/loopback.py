@@ -460,6 +460,30 @@ def case_command_line(bin_dir, poems, golden):
     expect([server_bin, poems], 1, "cannot read \"%s\": Is a directory" % poems)
     with tempfile.NamedTemporaryFile() as empty:
         expect([server_bin, empty.name], 1, "is empty: there is no poem to serve")
+    # every numeric option: negative, past its range or overflowing,
+    # trailing junk, empty (both forms)
+    bad_values = ("-1", "99999999999999999999", "12x", " 12", "")
+    for option, low, high in (("--port", 0, 65535),
+                              ("--num-bytes", 1, 64 << 20),
+                              ("--backlog", 1, 65535),
+                              ("--workers", 1, 64)):
+        for bad in bad_values + (str(high + 1),):
+            expect([server_bin, option, bad, science], 2,
+                   'poetry-server: bad %s "%s": an integer from %d to %d is '
+                   "needed\n" % (option, bad, low, high))
+        expect([server_bin, "%s=" % option, science], 2,
+               'bad %s "": an integer' % option)
+    for bad in bad_values + ("86401", "1e400", "inf", "nan", "0x10"):
+        expect([server_bin, "--delay", bad, science], 2,
+               'poetry-server: bad --delay "%s": a number of seconds from 0 to '
+               "86400 is needed\n" % bad)
+    # a poem file larger than the limit: refused, never read past it
+    expect([server_bin, "/dev/zero"], 1,
+           'poetry-server: "/dev/zero" is longer than 64 MiB: too long to serve\n')
+    with tempfile.NamedTemporaryFile() as huge:
+        huge.truncate((64 << 20) + 1)  # sparse
+        expect([server_bin, huge.name], 1, "is longer than 64 MiB")
+
     proc, port = server(bin_dir, science)
     expect([server_bin, "--port", str(port), science], 3,
            "Couldn't listen on 127.0.0.1:%d: address already in use" % port)
@@ -485,6 +509,28 @@ def case_command_line(bin_dir, poems, golden):
     expect([get_bin, "::1:1000"], 2, 'bad address "::1:1000": an IPv6 address '
            'needs brackets: [ADDR]:PORT')
     expect([get_bin, "tcp:host=a:port=x"], 2, "port: not a number: 'x'")
+    for bad in bad_values + ("86401", "1e999", "inf", "nan", "0x10"):
+        expect([get_bin, "--timeout", bad, "1000"], 2,
+               'get-poetry: bad --timeout "%s": a number of seconds from 0 to '
+               "86400 is needed\n" % bad)
+    for bad in bad_values + ("1.5", "nan"):
+        expect([get_bin, "--byronify", "--fault-rate", bad, "1000"], 2,
+               'get-poetry: bad --fault-rate "%s": a number from 0 to 1 is '
+               "needed\n" % bad)
+    for bad in bad_values + ("18446744073709551616",):
+        expect([get_bin, "--byronify", "--fault-rate", "1", "--seed", bad,
+                "1000"], 2, 'get-poetry: bad --seed "%s": an integer from 0 '
+               "to 18446744073709551615 is needed\n" % bad)
+    # ports out of range, in every form of address
+    for address, port_text in (("0", "0"), ("65536", "65536"),
+                               ("99999999999999999999", "99999999999999999999"),
+                               ("host:-1", "-1"), ("[::1]:70000", "70000"),
+                               ("host:1x", "1x")):
+        expect([get_bin, "--", address], 2, 'get-poetry: bad address "%s": '
+               "not a port number (1 to 65535): '%s'\n" % (address, port_text))
+    expect([get_bin, "tcp:host=a:port=65536"], 2, "port: out of range: '65536'")
+    expect([get_bin, "tcp:a:1:timeout=-1"], 2,
+           "timeout: not a number of seconds: '-1'")
     expect([get_bin, "--hosts", "/nonexistent", "1000"], 2,
            'get-poetry: --hosts: cannot open "/nonexistent"')
     expect([get_bin, "--hosts", poems, "1000"], 2,
