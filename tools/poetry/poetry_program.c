@@ -152,31 +152,13 @@ static df_result start_write(void *arg) {
   return df_wait_on(d);
 }
 
-/* The write has ended: record it, free the poem. */
-static df_result written(df_result r, void *arg) {
-  poetry_task *t = arg;
-  if (!df_result_is_failure(r)) {
-    t->printed = true;
-    t->printed_bytes = t->printing->len;
-  }
-  poem_free(t->printing);
-  t->printing = NULL;
-  return r;
-}
-
-/* (6) with a writer: the chain waits for the poem's turn and its write. */
+/* (6) with a writer: the chain waits for the poem's turn and its write;
+ * task_ended records the outcome and frees the poem, so that nothing
+ * frees it while a pool thread may still be writing it. */
 static df_result print_off_the_loop(poetry_task *t, df_result r) {
   t->printing = df_result_take(&r);
   df_deferred *d = df_lock_run(t->program->output_lock, start_write, t);
-  if (!d || df_deferred_add_both(d, written, t) < 0) {
-    if (d) df_deferred_cancel(d); /* out of memory: drop what it gives */
-    df_result outcome;
-    if (d && df_deferred_take_result(d, &outcome) == 0) df_result_drop(outcome);
-    df_deferred_unref(d);
-    poem_free(t->printing);
-    t->printing = NULL;
-    return df_raise(&df_error_no_memory, "cannot print the poem");
-  }
+  if (!d) return df_raise(&df_error_no_memory, "cannot print the poem");
   return df_wait_on(d);
 }
 
@@ -224,6 +206,14 @@ static df_result task_ended(df_result r, void *arg) {
   poetry_task *t = arg;
   t->finished = df_clock_seconds(t->program->clock);
   t->ended = true;
+  if (t->printing) { /* print_off_the_loop's poem: its write has ended */
+    if (!df_result_is_failure(r)) {
+      t->printed = true;
+      t->printed_bytes = t->printing->len;
+    }
+    poem_free(t->printing);
+    t->printing = NULL;
+  }
   if (df_result_is_failure(r)) {
     record_failure(t, r.u.failure);
     say(t->program, "Task %zu: %s\n", t->number, t->failure);
