@@ -24,6 +24,7 @@
                  once, the write given up
   streams        closed standard streams, a full standard output
 """
+import fcntl
 import os
 import pty
 import resource
@@ -32,6 +33,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import termios
 import time
 
 from harness import (check, fork_server, main, poem, rss_kib, read_all, run,
@@ -305,7 +307,15 @@ def case_interrupt_writing(bin_dir, poems, golden):
         getter = start([os.path.join(bin_dir, "get-poetry"), "--no-progress",
                         str(port)], stdout=write_end, stderr=subprocess.PIPE)
         os.close(write_end)
-        time.sleep(1)  # downloaded; the pipe is full
+        # downloaded, and the write stuck: the pipe is full
+        for _ in range(200):
+            if struct.unpack("i", fcntl.ioctl(read_end, termios.FIONREAD,
+                                              b"\0" * 4))[0] >= 65536:
+                break
+            time.sleep(0.05)
+        else:
+            raise Failure("the pipe never filled")
+        time.sleep(0.2)
         began = time.monotonic()
         status, err = stop(getter, signal.SIGINT, timeout=5)
         os.close(read_end)
