@@ -27,10 +27,13 @@
  * docs/firing-log.md shows the graph. Only the public API is used. */
 #include <deferred.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static DF_ERROR_TYPE(job_error, "JobError", &df_error_exception);
 static DF_ERROR_TYPE(connection_refused, "ConnectionRefusedError",
@@ -288,9 +291,12 @@ static void help(void) {
          usage);
 }
 
-static int bad_usage(const char *fmt, const char *what) {
+static int bad_usage(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
   fprintf(stderr, "jobs-demo: ");
-  fprintf(stderr, fmt, what);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
   fprintf(stderr, "\n%s\ntry \"jobs-demo --help\" for more\n", usage);
   return 2;
 }
@@ -298,17 +304,74 @@ static int bad_usage(const char *fmt, const char *what) {
 /* An output file named on the command line, opened before the run so that
  * a file that cannot be written is reported before anything happens. */
 typedef struct output {
+  const char *option; /* "--dot" */
   const char *path;
   FILE *file;
+  int fd;             /* open, not yet a FILE: -1 if none */
+  bool existed;       /* the file was there: never removed */
+  struct stat st;
 } output;
 
+/* Open without truncating: the two outputs and standard output are first
+ * told apart by what they are (device and inode), not by their names, so
+ * that "x", "./x", a hard link and a symbolic link to it are one file, and
+ * a file named twice is refused with its contents untouched. */
 static bool open_output(output *o) {
   if (!o->path) return true;
-  o->file = fopen(o->path, "w");
-  if (!o->file)
+  struct stat before;
+  o->existed = stat(o->path, &before) == 0;
+  o->fd = open(o->path, O_WRONLY | O_CREAT, 0666);
+  if (o->fd < 0 || fstat(o->fd, &o->st) != 0) {
     fprintf(stderr, "jobs-demo: cannot write \"%s\": %s\n", o->path,
             strerror(errno));
-  return o->file != NULL;
+    return false;
+  }
+  return true;
+}
+
+/* Regular files only: two outputs may well both be /dev/null. */
+static bool same_file(const struct stat *a, const struct stat *b) {
+  return S_ISREG(a->st_mode) && S_ISREG(b->st_mode) && a->st_dev == b->st_dev &&
+         a->st_ino == b->st_ino;
+}
+
+/* Refuse one file for both outputs, or an output that is standard
+ * output's own file (the account would be overwritten). Returns 0 or
+ * the exit status, 2. */
+static int check_outputs(const output *dot, const output *trace) {
+  struct stat out;
+  bool have_out = fstat(STDOUT_FILENO, &out) == 0;
+  if (dot->fd >= 0 && trace->fd >= 0 && same_file(&dot->st, &trace->st))
+    return bad_usage("--dot \"%s\" and --trace \"%s\" are the same file",
+                     dot->path, trace->path);
+  const output *both[] = {dot, trace};
+  for (int i = 0; i < 2; i++)
+    if (both[i]->fd >= 0 && have_out && same_file(&both[i]->st, &out))
+      return bad_usage("%s \"%s\" is standard output", both[i]->option,
+                       both[i]->path);
+  return 0;
+}
+
+/* Truncate and make it a FILE; false after a message. */
+static bool start_output(output *o) {
+  if (o->fd < 0) return true;
+  if ((S_ISREG(o->st.st_mode) && ftruncate(o->fd, 0) != 0) ||
+      !(o->file = fdopen(o->fd, "w"))) {
+    fprintf(stderr, "jobs-demo: cannot write \"%s\": %s\n", o->path,
+            strerror(errno));
+    return false;
+  }
+  o->fd = -1; /* the FILE's now */
+  return true;
+}
+
+/* Close an output that will not be written; a file it made goes again. */
+static void abandon_output(output *o) {
+  if (o->file) fclose(o->file);
+  if (o->fd >= 0) close(o->fd);
+  if ((o->file || o->fd >= 0) && !o->existed) unlink(o->path);
+  o->file = NULL;
+  o->fd = -1;
 }
 
 /* Write with `write`, close, and say so; false (after a message) on an
@@ -322,7 +385,7 @@ static bool finish_output(output *o, const df_firing_log *log,
   o->file = NULL;
   if (rc != 0) {
     fprintf(stderr, "jobs-demo: cannot write \"%s\": %s\n", o->path,
-            rc == DF_ENOMEM ? "out of memory" : strerror(-rc));
+            df_strerror(rc));
     return false;
   }
   printf("wrote %s to %s\n", what, o->path);
@@ -330,7 +393,8 @@ static bool finish_output(output *o, const df_firing_log *log,
 }
 
 int main(int argc, char **argv) {
-  output dot = {NULL, NULL}, trace = {NULL, NULL};
+  output dot = {"--dot", NULL, NULL, -1, false, {0}};
+  output trace = {"--trace", NULL, NULL, -1, false, {0}};
   bool events = false, dump_waiting = false;
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
@@ -342,17 +406,26 @@ int main(int argc, char **argv) {
     } else if (strcmp(arg, "--dump-waiting") == 0) {
       dump_waiting = true;
     } else if (strcmp(arg, "--dot") == 0 || strcmp(arg, "--trace") == 0) {
+      output *o = arg[2] == 'd' ? &dot : &trace;
       if (i + 1 >= argc) return bad_usage("%s needs a FILE", arg);
-      (arg[2] == 'd' ? &dot : &trace)->path = argv[++i];
+      if (o->path)
+        return bad_usage("%s given twice (\"%s\", then \"%s\")", arg, o->path,
+                         argv[i + 1]);
+      o->path = argv[++i];
     } else {
       return bad_usage("unknown option \"%s\"", arg);
     }
   }
-  if (dot.path && trace.path && strcmp(dot.path, trace.path) == 0)
-    return bad_usage("--dot and --trace both name \"%s\"", dot.path);
-  if (!open_output(&dot) || !open_output(&trace)) {
-    if (dot.file) fclose(dot.file);
-    return 1;
+  int status = 0;
+  if (!open_output(&dot) || !open_output(&trace))
+    status = 1;
+  else if ((status = check_outputs(&dot, &trace)) == 0 &&
+           (!start_output(&dot) || !start_output(&trace)))
+    status = 1;
+  if (status != 0) {
+    abandon_output(&dot);
+    abandon_output(&trace);
+    return status;
   }
 
   /* Debug mode keeps a list of the live deferreds (and checks each use),

@@ -468,6 +468,30 @@ static void test_write_errors_are_returned_with_errno(void **state) {
   df_firing_log_free(log);
 }
 
+/* deferred/common.h: a negated errno value beside the DF_E* codes, and
+ * df_strerror describes both. */
+static void test_an_exporter_s_system_error_is_described_by_df_strerror(
+    void **state) {
+  (void)state;
+  df_firing_log *log = start_log(0);
+  df_deferred_unref(df_succeed(df_int(1)));
+  df_firing_log_stop(log);
+  int rc = df_firing_log_write_trace_file(log, "/nonexistent-dir/x.json");
+  assert_int_equal(rc, -ENOENT);
+  assert_string_equal(df_strerror(rc), "No such file or directory");
+  assert_true(rc > DF_EALREADY_CALLED); /* not one of the library's codes */
+  if (access("/dev/full", W_OK) == 0) {
+    rc = df_firing_log_write_dot_file(log, "/dev/full");
+    assert_int_equal(rc, -ENOSPC);
+    assert_string_equal(df_strerror(rc), strerror(ENOSPC));
+    assert_string_equal(df_strerror(rc), "No space left on device");
+  }
+  rc = df_firing_log_write_text(log, NULL);
+  assert_int_equal(rc, DF_EINVAL);
+  assert_string_equal(df_strerror(rc), df_strerror(-EINVAL));
+  df_firing_log_free(log);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, export_setup, export_teardown)
@@ -479,6 +503,7 @@ int main(void) {
       T(test_the_exports_count_the_dropped_events),
       T(test_deferreds_of_two_threads_sharing_a_serial_get_two_tracks),
       T(test_write_errors_are_returned_with_errno),
+      T(test_an_exporter_s_system_error_is_described_by_df_strerror),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

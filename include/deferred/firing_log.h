@@ -209,12 +209,16 @@ size_t df_firing_log_describe(const df_firing_log *log, size_t i, char *buf,
 /* --- exports -------------------------------------------------------------
  *
  * Each writes the whole log, as it is at the call, to `out` (left open)
- * or to the file at `path` (created or truncated), and returns 0, or:
- * DF_EINVAL (`log`, `out` or `path` NULL), DF_ENOMEM, or the negated
- * errno of the write, open, flush or close that failed (e.g. -ENOENT,
- * -EACCES, -ENOSPC: strerror(-rc) is its text; errno is also left set).
- * Writing stops at the first error; the file at `path` may then hold part
- * of the text. Exporting a log that still records is allowed (from its
+ * or to the file at `path` (created or truncated), and returns 0 or a
+ * negative code, as deferred/common.h describes them: DF_EINVAL (`log`,
+ * `out` or `path` NULL) or DF_ENOMEM, the library's codes; or, as these
+ * functions report what the system said, the negated errno value of the
+ * open, write, flush or close that failed (-ENOENT, -EACCES, -ENOSPC ...;
+ * -EIO if the C library gave no errno). The library's own codes lie apart
+ * from errno values, so the two are never confused; df_strerror(rc)
+ * describes either ("No space left on device" for -ENOSPC, as strerror
+ * words it), and errno is also left set to -rc. Writing stops at the
+ * first error; the file at `path` may then hold part of the text. Exporting a log that still records is allowed (from its
  * thread); the events recorded so far are written. All text is escaped
  * for the format, bytes that are not UTF-8 replaced by U+FFFD. */
 

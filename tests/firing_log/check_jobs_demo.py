@@ -15,7 +15,9 @@ Runs jobs-demo --dot --trace and checks:
     and otherData counts what the log held;
   - --dump-waiting lists the two deferreds of the step that hangs, and
     nothing is left at exit;
-  - --help; a bad option, and one file named for both outputs (exit 2);
+  - --help; a bad option, an option given twice, one file named for both
+    outputs under any two names or for one of them and standard output
+    (exit 2, nothing overwritten);
     a file that cannot be written, and a full standard output (exit 1,
     with the reason).
 Exits 77 (skipped) if Graphviz's dot is not installed.
@@ -165,9 +167,56 @@ def check_command_line(demo, work):
         fail("--dot without FILE: %d %r" % (result.returncode, result.stderr))
     same = os.path.join(work, "same.out")
     result = run([demo, "--dot", same, "--trace", same])
-    if result.returncode != 2 or "both name" not in result.stderr:
+    if result.returncode != 2 or "are the same file" not in result.stderr:
         fail("--dot and --trace on one file: %d %r" % (result.returncode,
                                                        result.stderr))
+    # One file under two names (a path with "./", a hard link, a symbolic
+    # link), or standard output's own file: refused before anything is
+    # written, and a file that was there keeps its contents.
+    kept = os.path.join(work, "kept.out")
+    for other in (os.path.join(work, ".", "kept.out"),
+                  os.path.join(work, "kept.link"),
+                  os.path.join(work, "kept.symlink")):
+        with open(kept, "w") as f:
+            f.write("keep me\n")
+        for name in ("kept.link", "kept.symlink"):
+            if os.path.lexists(os.path.join(work, name)):
+                os.unlink(os.path.join(work, name))
+        os.link(kept, os.path.join(work, "kept.link"))
+        os.symlink("kept.out", os.path.join(work, "kept.symlink"))
+        result = run([demo, "--dot", kept, "--trace", other])
+        want = ('jobs-demo: --dot "%s" and --trace "%s" are the same file\n'
+                "usage: jobs-demo [--dot FILE] [--trace FILE] [--events] "
+                "[--dump-waiting]\n"
+                'try "jobs-demo --help" for more\n' % (kept, other))
+        if (result.returncode, result.stdout, result.stderr) != (2, "", want):
+            fail("--dot %s --trace %s: %d %r %r" % (
+                kept, other, result.returncode, result.stdout, result.stderr))
+        with open(kept) as f:
+            if f.read() != "keep me\n":
+                fail("--dot and --trace on one file: its contents were lost")
+    result = run([demo, "--trace", kept], stdout_path=kept)
+    with open(kept) as f:
+        written = f.read()
+    if (result.returncode != 2 or written != "" or result.stderr !=
+            'jobs-demo: --trace "%s" is standard output\n'
+            "usage: jobs-demo [--dot FILE] [--trace FILE] [--events] "
+            "[--dump-waiting]\n"
+            'try "jobs-demo --help" for more\n' % kept):
+        fail("--trace on standard output's file: %d %r %r" % (
+            result.returncode, written, result.stderr))
+    for option in ("--dot", "--trace"):
+        a, b = os.path.join(work, "a.out"), os.path.join(work, "b.out")
+        result = run([demo, option, a, option, b])
+        if (result.returncode, result.stdout, result.stderr) != (
+                2, "", "jobs-demo: %s given twice (\"%s\", then \"%s\")\n"
+                "usage: jobs-demo [--dot FILE] [--trace FILE] [--events] "
+                "[--dump-waiting]\n"
+                'try "jobs-demo --help" for more\n' % (option, a, b)):
+            fail("%s twice: %d %r %r" % (option, result.returncode,
+                                        result.stdout, result.stderr))
+        if os.path.exists(a) or os.path.exists(b):
+            fail("%s twice: a file was made" % option)
     if os.path.exists("/dev/full"):
         result = run([demo, "--events"], stdout_path="/dev/full")
         if (result.returncode != 1 or result.stderr !=

@@ -19,9 +19,12 @@ USAGE = ("usage: byronify [--fault-rate R --seed S] [FILE] "
 failures = []
 
 
-def run(args, stdin=b"", stdout=subprocess.PIPE, cwd=None):
-    """The tool's result; a run past 20 s is killed and has status None."""
+def run(args, stdin=b"", stdout=subprocess.PIPE, cwd=None, closed=()):
+    """The tool's result; a run past 20 s is killed and has status None.
+    `closed`: the standard descriptors it starts without."""
     how = {"input": stdin} if isinstance(stdin, bytes) else {"stdin": stdin}
+    if closed:
+        how["preexec_fn"] = lambda: [os.close(fd) for fd in closed]
     try:
         return subprocess.run([BIN] + args, stdout=stdout,
                               stderr=subprocess.PIPE, timeout=20, cwd=cwd,
@@ -75,7 +78,8 @@ if not r.stdout.decode().startswith("byronify (libdeferred) "):
 check("file", run([science]), 0, science_out)
 check("standard input", run([], science_in), 0, science_out)
 check("dash is standard input", run(["-"], science_in), 0, science_out)
-check("options after the file", run([science, "--seed", "5"]), 0, science_out)
+check("options after the file",
+      run([science, "--fault-rate", "0", "--seed", "5"]), 0, science_out)
 check("fault rate 0", run(["--fault-rate", "0", science]), 0, science_out)
 with tempfile.TemporaryDirectory() as tmp:
     dashed = os.path.join(tmp, "-poem")
@@ -103,6 +107,18 @@ usage_error("fault rate as a separate word", ["--fault-rate", "2"],
             'bad --fault-rate "2": a number from 0 to 1 is needed')
 for bad in ("-1", "18446744073709551616", "0x10", "seed", ""):
     usage_error(f"seed {bad!r}", ["--seed", bad],
+                f'bad --seed "{bad}": an integer from 0 to '
+                '18446744073709551615 is needed')
+
+usage_error("seed without a fault rate", ["--seed", "1", science],
+            "--seed needs --fault-rate (with the default rate, 0, no call "
+            "fails)")
+for bad in ("inf", "-inf", "1e999", "NaN", "-0", "1e-999x", "0.5 ",
+            "99999999999999999999999", "0x1p-1"):
+    usage_error(f"fault rate {bad!r}", ["--fault-rate", bad],
+                f'bad --fault-rate "{bad}": a number from 0 to 1 is needed')
+for bad in ("+1", " 1", "1e3", "99999999999999999999999", "1.0", "inf"):
+    usage_error(f"seed {bad!r}", ["--fault-rate", "0", "--seed", bad],
                 f'bad --seed "{bad}": an integer from 0 to '
                 '18446744073709551615 is needed')
 
@@ -172,6 +188,25 @@ if os.path.exists("/dev/full"):
     with open("/dev/full", "wb") as full:
         check("output to a full device", run([science], stdout=full), 1, None,
               "byronify: cannot write the poem: No space left on device\n")
+
+# closed standard streams: the FILE never takes the place of standard
+# output, and a stream needed is reported as closed
+check("standard output closed", run([science], stdout=None, closed=(1,)), 1,
+      None, "byronify: standard output is closed\n")
+check("standard input closed, no FILE",
+      run([], stdin=subprocess.DEVNULL, closed=(0,)), 1, b"",
+      "byronify: standard input is closed\n")
+check("standard input closed, a FILE",
+      run([science], stdin=subprocess.DEVNULL, closed=(0,)), 0, science_out)
+check("--help with standard output closed",
+      run(["--help"], stdout=None, closed=(1,)), 1, None,
+      "byronify: cannot write to standard output: Bad file descriptor\n")
+r = subprocess.run([BIN, science], stdout=subprocess.PIPE,
+                   stderr=subprocess.DEVNULL, timeout=20,
+                   preexec_fn=lambda: os.close(2))
+if r.returncode != 0 or r.stdout != science_out:
+    failures.append(f"standard error closed: exit {r.returncode}, "
+                    f"{len(r.stdout)} bytes")
 
 for f in failures:
     print("FAIL", f)

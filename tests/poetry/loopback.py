@@ -18,7 +18,13 @@
   interrupt      SIGINT stops get-poetry: its downloads fail, exit 1
   progress       --progress to a pipe, and on a terminal (a pty)
   command_line   both tools' exit statuses and messages for bad input
+  paused_reader  get-poetry's reader pauses longer than --timeout: no
+                 download fails, every poem comes out whole
+  interrupt_writing  SIGINT while a poem waits for its reader: exit 1 at
+                 once, the write given up
+  streams        closed standard streams, a full standard output
 """
+import fcntl
 import os
 import pty
 import resource
@@ -27,6 +33,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import termios
 import time
 
 from harness import (check, fork_server, main, poem, rss_kib, read_all, run,
@@ -252,6 +259,148 @@ def case_interrupt(bin_dir, poems, golden):
     check(status == 0, "poetry-server exited %d" % status)
 
 
+def big_poem_file(directory):
+    """A 1.1 MB poem: far more than a pipe holds (64 KiB)."""
+    path = os.path.join(directory, "long.txt")
+    with open(path, "wb") as f:
+        f.write(b"verse line\n" * 100000)
+    return path
+
+
+def case_paused_reader(bin_dir, poems, golden):
+    """A reader that stops reading for longer than --timeout (a pager on
+    its first page) holds up no download: the big poem waits for it on a
+    pool thread while the slow one goes on arriving, and both come out
+    whole, in the order they were ready."""
+    watchdog(40)
+    with tempfile.TemporaryDirectory() as tmp:
+        big = big_poem_file(tmp)
+        fast, fast_port = server(bin_dir, big, "--delay", "0")
+        slow, slow_port = server(bin_dir, os.path.join(poems, "science.txt"),
+                                 "--delay", "0.5", "--num-bytes", "100")
+        read_end, write_end = os.pipe()
+        getter = start([os.path.join(bin_dir, "get-poetry"), "--no-progress",
+                        "--timeout", "1", str(fast_port), str(slow_port)],
+                       stdout=write_end, stderr=subprocess.PIPE)
+        os.close(write_end)
+        time.sleep(2.5)  # the reader pauses: more than the timeout
+        with os.fdopen(read_end, "rb") as reader:
+            out = reader.read()
+        err = getter.communicate(timeout=20)[1].decode()
+        with open(big, "rb") as f:
+            want = f.read() + poem(poems, "science")
+        check(getter.returncode == 0, "get-poetry exited %d: %s" %
+              (getter.returncode, err))
+        check(out == want, "%d bytes out, %d expected: %s" % (len(out), len(want), err))
+        check("get-poetry: 2 of 2 poems printed" in err, err)
+        stop(fast)
+        stop(slow)
+
+
+def case_interrupt_writing(bin_dir, poems, golden):
+    """SIGINT while a poem waits for a reader that never reads: the write
+    gives up (IOError, interrupted) and get-poetry ends at once, exit 1."""
+    watchdog(30)
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, port = server(bin_dir, big_poem_file(tmp), "--delay", "0")
+        read_end, write_end = os.pipe()
+        getter = start([os.path.join(bin_dir, "get-poetry"), "--no-progress",
+                        str(port)], stdout=write_end, stderr=subprocess.PIPE)
+        os.close(write_end)
+        # downloaded, and the write stuck: the pipe is full
+        for _ in range(200):
+            if struct.unpack("i", fcntl.ioctl(read_end, termios.FIONREAD,
+                                              b"\0" * 4))[0] >= 65536:
+                break
+            time.sleep(0.05)
+        else:
+            raise Failure("the pipe never filled")
+        time.sleep(0.2)
+        began = time.monotonic()
+        status, err = stop(getter, signal.SIGINT, timeout=5)
+        os.close(read_end)
+        check(time.monotonic() - began < 3, "it took %.1f s to stop" %
+              (time.monotonic() - began))
+        check(status == 1, "get-poetry exited %d after SIGINT: %s" % (status, err))
+        check("Task 1: IOError: cannot write the poem to the output: "
+              "interrupted\n" in err, err)
+        check("get-poetry: 0 of 1 poem printed" in err, err)
+        stop(proc)
+
+
+def run_with(argv, **kwargs):
+    """Run to the end with the standard streams `kwargs` says."""
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    try:
+        return subprocess.run(argv, timeout=20, **kwargs)
+    except subprocess.TimeoutExpired:
+        raise Failure("%s did not end within 20 s" % " ".join(argv))
+
+
+def closing(fd):
+    return lambda: os.close(fd)
+
+
+def case_streams(bin_dir, poems, golden):
+    """Closed standard streams and a full standard output, for both tools:
+    never a socket in place of standard output, never a silent loss."""
+    watchdog(60)
+    server_bin = os.path.join(bin_dir, "poetry-server")
+    get_bin = os.path.join(bin_dir, "get-poetry")
+    science = os.path.join(poems, "science.txt")
+    expected = poem(poems, "science")
+
+    r = run_with([server_bin, science], stdout=None, preexec_fn=closing(1))
+    check(r.returncode == 1 and r.stderr ==
+          b"poetry-server: standard output is closed\n",
+          "server, stdout closed: exit %d, %r" % (r.returncode, r.stderr))
+    r = run_with([get_bin, "1000"], stdout=None, preexec_fn=closing(1))
+    check(r.returncode == 1 and r.stderr ==
+          b"get-poetry: standard output is closed\n",
+          "get-poetry, stdout closed: exit %d, %r" % (r.returncode, r.stderr))
+    if os.path.exists("/dev/full"):
+        with open("/dev/full", "wb") as full:
+            r = run_with([server_bin, science], stdout=full)
+        check(r.returncode == 1 and r.stderr ==
+              b"poetry-server: cannot write the port line to standard "
+              b"output: No space left on device\n",
+              "server to /dev/full: exit %d, %r" % (r.returncode, r.stderr))
+
+    # A server with standard input and error closed still serves (its
+    # listening socket is not descriptor 0 or 2: a client gets the poem).
+    proc = start([server_bin, "--delay", "0", science], stdout=subprocess.PIPE,
+                 stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                 preexec_fn=lambda: (os.close(0), os.close(2)))
+    line = proc.stdout.readline().decode()
+    check(line.startswith("poetry-server: serving science.txt"), line)
+    port = int(line.rsplit(":", 1)[1])
+    data, how = read_all(socket.create_connection(("127.0.0.1", port)))
+    check(data == expected and how == "eof", "%d bytes, %s" % (len(data), how))
+
+    # get-poetry: a full output fails the download with the reason;
+    # closed standard input and error change nothing.
+    for fd_out in ("/dev/full", None):
+        if fd_out and not os.path.exists(fd_out):
+            continue
+        if fd_out:
+            with open(fd_out, "wb") as full:
+                r = run_with([get_bin, "--no-progress", str(port)], stdout=full)
+            err = r.stderr.decode()
+            check(r.returncode == 1 and "Task 1: IOError: cannot write the "
+                  "poem to the output: No space left on device\n" in err and
+                  "(IOError)" in err, "get-poetry to /dev/full: exit %d, %s" %
+                  (r.returncode, err))
+        else:
+            r = run_with([get_bin, "--no-progress", str(port)],
+                         stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         preexec_fn=lambda: (os.close(0), os.close(2)))
+            check(r.returncode == 0 and r.stdout == expected,
+                  "get-poetry, stdin and stderr closed: exit %d, %d bytes" %
+                  (r.returncode, len(r.stdout)))
+    stop(proc)
+
+
 def case_progress(bin_dir, poems, golden):
     watchdog(30)
     proc, port = server(bin_dir, os.path.join(poems, "science.txt"),
@@ -321,6 +470,30 @@ def case_command_line(bin_dir, poems, golden):
     expect([server_bin, poems], 1, "cannot read \"%s\": Is a directory" % poems)
     with tempfile.NamedTemporaryFile() as empty:
         expect([server_bin, empty.name], 1, "is empty: there is no poem to serve")
+    # every numeric option: negative, past its range or overflowing,
+    # trailing junk, empty (both forms)
+    bad_values = ("-1", "99999999999999999999", "12x", " 12", "")
+    for option, low, high in (("--port", 0, 65535),
+                              ("--num-bytes", 1, 64 << 20),
+                              ("--backlog", 1, 65535),
+                              ("--workers", 1, 64)):
+        for bad in bad_values + (str(high + 1),):
+            expect([server_bin, option, bad, science], 2,
+                   'poetry-server: bad %s "%s": an integer from %d to %d is '
+                   "needed\n" % (option, bad, low, high))
+        expect([server_bin, "%s=" % option, science], 2,
+               'bad %s "": an integer' % option)
+    for bad in bad_values + ("86401", "1e400", "inf", "nan", "0x10"):
+        expect([server_bin, "--delay", bad, science], 2,
+               'poetry-server: bad --delay "%s": a number of seconds from 0 to '
+               "86400 is needed\n" % bad)
+    # a poem file larger than the limit: refused, never read past it
+    expect([server_bin, "/dev/zero"], 1,
+           'poetry-server: "/dev/zero" is longer than 64 MiB: too long to serve\n')
+    with tempfile.NamedTemporaryFile() as huge:
+        huge.truncate((64 << 20) + 1)  # sparse
+        expect([server_bin, huge.name], 1, "is longer than 64 MiB")
+
     proc, port = server(bin_dir, science)
     expect([server_bin, "--port", str(port), science], 3,
            "Couldn't listen on 127.0.0.1:%d: address already in use" % port)
@@ -338,12 +511,48 @@ def case_command_line(bin_dir, poems, golden):
            "--fault-rate needs --byronify")
     expect([get_bin, "--byronify", "--fault-rate", "2", "1000"], 2,
            'bad --fault-rate "2"')
+    expect([get_bin, "--seed", "3", "1000"], 2, "--seed needs --byronify")
+    expect([get_bin, "--byronify", "--seed", "3", "1000"], 2,
+           "get-poetry: --seed needs --fault-rate (with the default rate, 0, "
+           "no call fails)\n" + gusage)
     expect([get_bin, "--timeout", "soon", "1000"], 2, 'bad --timeout "soon"')
     expect([get_bin, "::1:1000"], 2, 'bad address "::1:1000": an IPv6 address '
            'needs brackets: [ADDR]:PORT')
     expect([get_bin, "tcp:host=a:port=x"], 2, "port: not a number: 'x'")
+    for bad in bad_values + ("86401", "1e999", "inf", "nan", "0x10"):
+        expect([get_bin, "--timeout", bad, "1000"], 2,
+               'get-poetry: bad --timeout "%s": a number of seconds from 0 to '
+               "86400 is needed\n" % bad)
+    for bad in bad_values + ("1.5", "nan"):
+        expect([get_bin, "--byronify", "--fault-rate", bad, "1000"], 2,
+               'get-poetry: bad --fault-rate "%s": a number from 0 to 1 is '
+               "needed\n" % bad)
+    for bad in bad_values + ("18446744073709551616",):
+        expect([get_bin, "--byronify", "--fault-rate", "1", "--seed", bad,
+                "1000"], 2, 'get-poetry: bad --seed "%s": an integer from 0 '
+               "to 18446744073709551615 is needed\n" % bad)
+    # ports out of range, in every form of address
+    for address, port_text in (("0", "0"), ("65536", "65536"),
+                               ("99999999999999999999", "99999999999999999999"),
+                               ("host:-1", "-1"), ("[::1]:70000", "70000"),
+                               ("host:1x", "1x")):
+        expect([get_bin, "--", address], 2, 'get-poetry: bad address "%s": '
+               "not a port number (1 to 65535): '%s'\n" % (address, port_text))
+    expect([get_bin, "tcp:host=a:port=65536"], 2, "port: out of range: '65536'")
+    expect([get_bin, "tcp:a:1:timeout=-1"], 2,
+           "timeout: not a number of seconds: '-1'")
     expect([get_bin, "--hosts", "/nonexistent", "1000"], 2,
            'get-poetry: --hosts: cannot open "/nonexistent"')
+    expect([get_bin, "--hosts", poems, "1000"], 2,
+           'get-poetry: --hosts: cannot read "%s": Is a directory\n' % poems)
+    with tempfile.NamedTemporaryFile("w", suffix=".hosts") as bad:
+        bad.write("# servers\n127.0.0.1 poetry.test\nlocalhost poetry2.test\n")
+        bad.flush()
+        expect([get_bin, "--hosts", bad.name, "poetry.test:1000"], 2,
+               "get-poetry: --hosts: \"%s\", line 3: 'localhost' is not a "
+               "numeric address\n" % bad.name)
+    expect([get_bin, "unix:/tmp/poetry.sock"], 2, 'bad address '
+           '"unix:/tmp/poetry.sock": \'unix:\' endpoints are not supported')
 
 
 if __name__ == "__main__":

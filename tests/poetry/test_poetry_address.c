@@ -68,6 +68,12 @@ static void test_mistakes_are_refused_with_their_reason(void **state) {
   assert_refused("::1:10000", "an IPv6 address needs brackets: [ADDR]:PORT");
   assert_refused("[::1]10000", "an IPv6 address is written [ADDR]:PORT");
   assert_refused("[]:10000", "an IPv6 address is written [ADDR]:PORT");
+  assert_refused("unix:/tmp/poetry.sock", "'unix:' endpoints are not "
+                 "supported: get-poetry downloads over TCP (tcp:HOST:PORT)");
+  assert_refused("SSL:host=a:port=1", "'SSL:' endpoints are not supported: "
+                 "get-poetry downloads over TCP (tcp:HOST:PORT)");
+  assert_refused("tcp6:a:1", "'tcp6:' endpoints are not supported: "
+                 "get-poetry downloads over TCP (tcp:HOST:PORT)");
   /* The reactor's parser names the field; the text quoted is the user's. */
   assert_refused("tcp:host=a:port=http",
                  "invalid endpoint description \"tcp:host=a:port=http\": "

@@ -2,6 +2,9 @@
  * reactor: the tutorial's seven steps, one test each (steps 4 and 5 with
  * the engine's gibberish rules and its fault injection), poems printed
  * exactly and as soon as they are complete, and the summary. */
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "net_support.h"
 #include "poetry_program.h"
 
@@ -213,6 +216,66 @@ static void test_step_6_an_output_error_fails_the_task(void **state) {
   fclose(full);
 }
 
+/* What the pipe's reader gets (all of it: the writer has finished). */
+static void assert_pipe_holds(int fd, const char *want) {
+  char got[256] = "";
+  ssize_t n = read(fd, got, sizeof got - 1);
+  assert_true(n >= 0);
+  got[n] = '\0';
+  assert_string_equal(got, want);
+}
+
+/* (6) With a writer: the poems are written off the loop, one at a time,
+ * in the order they were ready; a task is printed once its write is. */
+static void test_step_6_a_writer_writes_one_poem_at_a_time(void **state) {
+  (void)state;
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  prog.writer = fake_;
+  prog.out_fd = fds[1];
+  df_deferred *d = start(2, false);
+  serve(1, "second server's poem\n");
+  serve(0, ENGLISH);
+  /* the first write waits for a pool thread; the second for the lock */
+  assert_int_equal(df_fake_reactor_pending_threads(fake_), 1);
+  assert_false(tasks[1].printed);
+  assert_false(df_deferred_called(d));
+  assert_int_equal(df_fake_reactor_run_threads(fake_), 2);
+  assert_pipe_holds(fds[0], "second server's poem\n" ENGLISH);
+  assert_true(tasks[0].printed && tasks[1].printed);
+  assert_int_equal(tasks[0].printed_bytes, strlen(ENGLISH));
+  assert_text(&out, ""); /* never the FILE */
+  assert_ended_with(d, 0);
+  poetry_program_free_output(&prog);
+  close(fds[0]);
+  close(fds[1]);
+}
+
+/* (6) With a writer: an output error, and a write given up at shutdown,
+ * fail their tasks with the reason. */
+static void test_step_6_a_writer_reports_why_a_poem_was_not_written(
+    void **state) {
+  (void)state;
+  int full = open("/dev/full", O_WRONLY);
+  assert_true(full >= 0);
+  prog.writer = fake_;
+  prog.out_fd = full;
+  df_deferred *d = start(2, false);
+  serve(0, ENGLISH);
+  df_fake_reactor_run_threads(fake_);
+  assert_text(&err, "Task 1: IOError: cannot write the poem to the output: No "
+                    "space left on device\n");
+  poetry_program_stop_output(&prog);
+  serve(1, ENGLISH);
+  df_fake_reactor_run_threads(fake_);
+  assert_text(&err, "Task 1: IOError: cannot write the poem to the output: No "
+                    "space left on device\nTask 2: IOError: cannot write the "
+                    "poem to the output: interrupted\n");
+  assert_ended_with(d, 2);
+  poetry_program_free_output(&prog);
+  close(full);
+}
+
 /* (7) End the program when every download has ended, not before. */
 static void test_step_7_the_program_ends_when_every_download_has(void **state) {
   (void)state;
@@ -279,6 +342,8 @@ int main(void) {
       T(test_step_5_leaves_gibberish_to_step_4),
       T(test_a_seeded_fault_rate_fails_the_calls_its_draws_pick),
       T(test_step_6_an_output_error_fails_the_task),
+      T(test_step_6_a_writer_writes_one_poem_at_a_time),
+      T(test_step_6_a_writer_reports_why_a_poem_was_not_written),
       T(test_step_7_the_program_ends_when_every_download_has),
       T(test_the_summary_says_what_came_of_each_address),
       T(test_the_progress_line_is_gone_when_the_program_ends),

@@ -24,6 +24,7 @@ int sim_chain_read(sim_chain *chain, sim_input *in, FILE *errors) {
   while ((got = sim_input_next(in, &line, &len, &had_newline)) !=
          SIM_READ_EOF) {
     line_no++;
+    if (got == SIM_READ_ERROR) return -2;
     if (got == SIM_READ_NOMEM) {
       fprintf(errors, "line %lu: too long to read (out of memory)\n", line_no);
       continue;

@@ -23,8 +23,9 @@ typedef struct sim_chain {
 
 /* Read pairs from `in` into `chain` (empty, zero-initialised) until the
  * ending empty line or the end of input, writing one "line N: WHAT" line
- * to `errors` per bad line. Returns 0, or -1 if memory ran out (the pairs
- * read so far stay in `chain`). */
+ * to `errors` per bad line. Returns 0, -1 if memory ran out, or -2 if
+ * reading failed (in->error says why); either way the pairs read so far
+ * stay in `chain`, and a caller draws nothing from a failed read. */
 int sim_chain_read(sim_chain *chain, sim_input *in, FILE *errors);
 
 void sim_chain_free(sim_chain *chain);

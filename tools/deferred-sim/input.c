@@ -2,6 +2,7 @@
 #include "input.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,8 +53,10 @@ static void end_prompt(const sim_input *in) {
   fflush(stderr);
 }
 
-/* Refill the block; false at end of input (or on a read error, which ends
- * the input the same way). */
+/* Refill the block; false at the end of input or on a read error, which
+ * is kept in in->error: the input ends there, and the caller is told. A
+ * descriptor left non-blocking by whoever gave it to us is waited on, not
+ * taken for the end. */
 static bool refill(sim_input *in, size_t line_len) {
   size_t want = in->seekable || line_len >= LONG_LINE ? in->block_cap : 1;
   if (in->at_eof) return false;
@@ -65,6 +68,11 @@ static bool refill(sim_input *in, size_t line_len) {
       return true;
     }
     if (got < 0 && errno == EINTR) continue;
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      struct pollfd readable = {in->fd, POLLIN, 0};
+      if (poll(&readable, 1, -1) >= 0 || errno == EINTR) continue;
+    }
+    if (got < 0) in->error = errno;
     in->at_eof = true;
     end_prompt(in);
     return false;
@@ -127,7 +135,10 @@ sim_read sim_input_next(sim_input *in, const char **line, size_t *len,
   bool kept = true, any = false;
   *len = 0;
   for (;;) {
-    if (in->pos == in->avail && !refill(in, *len)) break;
+    if (in->pos == in->avail && !refill(in, *len)) {
+      if (in->error) return SIM_READ_ERROR; /* a part line is not a line */
+      break;
+    }
     any = true;
     const char *start = in->block + in->pos;
     const char *nl = memchr(start, '\n', in->avail - in->pos);

@@ -24,6 +24,7 @@ typedef struct sim_input {
   char *block;       /* bytes read from fd and not yet handed out      */
   size_t block_cap, pos, avail;
   bool at_eof;
+  int error;         /* the errno of a failed read, or 0              */
   char *line;        /* the current line (owned; reused)               */
   size_t line_cap;
 } sim_input;
@@ -31,7 +32,9 @@ typedef struct sim_input {
 typedef enum sim_read {
   SIM_READ_EOF = 0,   /* no more lines                                 */
   SIM_READ_LINE = 1,  /* *line, *len, *had_newline are set             */
-  SIM_READ_NOMEM = 2  /* a line was consumed but too big to keep       */
+  SIM_READ_NOMEM = 2, /* a line was consumed but too big to keep      */
+  SIM_READ_ERROR = 3  /* reading failed: in->error says why; the input
+                         ends there (a line cut by it is not handed out) */
 } sim_read;
 
 /* Start reading `fd`. With `prompt` non-NULL (input is a terminal) the
@@ -41,7 +44,9 @@ int sim_input_open(sim_input *in, int fd, const char *prompt);
 
 /* The next line, without its line feed; `*had_newline` says whether one
  * ended it (a last line may have none). *line stays valid until the next
- * call; it may contain NUL bytes. */
+ * call; it may contain NUL bytes. After SIM_READ_ERROR (in->error is the
+ * errno of the failed read: EISDIR, EIO, ECONNRESET ...) every call gives
+ * SIM_READ_EOF. Through libedit, an error cannot be told from the end. */
 sim_read sim_input_next(sim_input *in, const char **line, size_t *len,
                         bool *had_newline);
 

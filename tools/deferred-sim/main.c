@@ -9,6 +9,7 @@
  * and the exit statuses: 0 drawn, 1 nothing to draw or an I/O failure,
  * 2 a usage error.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "draw.h"
 #include "input.h"
 #include "parse.h"
+#include "std_fds.h"
 #include "svg.h"
 #include "text.h"
 #include "trace.h"
@@ -143,6 +145,11 @@ nomem:
 }
 
 int main(int argc, char **argv) {
+  /* Before any file is opened: with standard output closed, the SVG file
+   * would be descriptor 1 and get the drawing too. */
+  if (std_fds_missing("deferred-sim", std_fds_guard(),
+                      STD_FDS_IN | STD_FDS_OUT))
+    return 1;
   options opt = {false, false, NULL};
   int status = parse_options(argc, argv, &opt);
   if (status >= 0) return status;
@@ -163,8 +170,14 @@ int main(int argc, char **argv) {
   if (interactive) fputs(instructions, stderr);
   sim_input in;
   sim_chain pairs = {NULL, 0, 0};
-  if (sim_input_open(&in, STDIN_FILENO, interactive ? "> " : NULL) < 0 ||
-      sim_chain_read(&pairs, &in, stderr) < 0) {
+  int read = sim_input_open(&in, STDIN_FILENO, interactive ? "> " : NULL);
+  if (read == 0) read = sim_chain_read(&pairs, &in, stderr);
+  if (read == -2) {
+    /* Nothing is drawn from a chain the error may have cut short. */
+    fprintf(stderr, "deferred-sim: cannot read standard input: %s\n",
+            strerror(in.error));
+    status = 1;
+  } else if (read < 0) {
     fputs("deferred-sim: out of memory\n", stderr);
     status = 1;
   } else if (pairs.n == 0) {
@@ -177,8 +190,10 @@ int main(int argc, char **argv) {
   if (svg) sim_svg_abandon(svg);
   sim_input_close(&in);
   sim_chain_free(&pairs);
+  errno = 0;
   if (fflush(stdout) != 0 || ferror(stdout)) {
-    fputs("deferred-sim: cannot write the drawing\n", stderr);
+    fprintf(stderr, "deferred-sim: cannot write the drawing: %s\n",
+            errno ? strerror(errno) : "write error");
     status = 1;
   }
   return status;

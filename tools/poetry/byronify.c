@@ -16,6 +16,7 @@
 #include "byron.h"
 #include "options.h"
 #include "poem.h"
+#include "std_fds.h"
 
 enum {
   EXIT_WRITTEN = 0,
@@ -34,8 +35,9 @@ static const char help[] =
     "(thou art, thy, thine, thee, doth, hath, 'tis), poetic elisions (o'er,\n"
     "ne'er, e'er, e'en, heav'n), capitalised abstractions (Love, Time, Death,\n"
     "Night), and the verse regrouped into ottava rima stanzas: six lines and\n"
-    "an indented closing couplet. The first line stays the title when a blank\n"
-    "line follows it, and a last line such as \"-- John Donne\" stays the\n"
+    "an indented closing couplet. The first line that is not blank stays the\n"
+    "title when a blank line follows it, and a last line such as \"-- John\n"
+    "Donne\" or \"by W. B. Yeats\" after a blank line stays the\n"
     "attribution. A poem that is not in English keeps its words and gets\n"
     "only the stanzas. Reads FILE, or standard input when FILE is absent or\n"
     "-, and writes the new poem to standard output.\n"
@@ -52,7 +54,8 @@ static const char help[] =
     "                  random exceptions\"\n"
     "  --seed S        the seed of the fault draws, an integer from 0 (the\n"
     "                  default) to 18446744073709551615; a run is one call,\n"
-    "                  so with a given R the seed alone decides\n"
+    "                  so with a given R the seed alone decides; needs\n"
+    "                  --fault-rate\n"
     "  -h, --help      show this help\n"
     "  --version       show the version\n"
     "\n"
@@ -89,10 +92,13 @@ static int parse_options(int argc, char **argv, options *opt) {
       return status;
     }
   }
-  return -1;
+  return options_faults_check("byronify", usage_line, &opt->faults, NULL,
+                              true);
 }
 
 int main(int argc, char **argv) {
+  /* First: a closed standard stream must not become the FILE opened. */
+  int closed = std_fds_guard();
   options opt = {NULL, {0}};
   int status = parse_options(argc, argv, &opt);
   if (status >= 0) return status;
@@ -100,6 +106,9 @@ int main(int argc, char **argv) {
   byron_engine_init(&engine, opt.faults.rate, opt.faults.seed); /* checked */
 
   bool from_stdin = !opt.path || strcmp(opt.path, "-") == 0;
+  if (std_fds_missing("byronify", closed,
+                      STD_FDS_OUT | (from_stdin ? STD_FDS_IN : 0)))
+    return EXIT_IO;
   const char *name = from_stdin ? "standard input" : opt.path;
   FILE *in = from_stdin ? stdin : fopen(opt.path, "rb");
   if (!in) {

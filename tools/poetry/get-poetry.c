@@ -14,17 +14,21 @@
  * Exit statuses: 0 every poem was printed (or --help, --version); 1 at
  * least one download failed (or was interrupted); 2 a usage error (an
  * unknown option, a bad value or address, a --hosts file that cannot be
- * read).
+ * read). Standard output closed at the start: 1, before anything is
+ * opened. Where the poems are written (on the reactor's thread or off
+ * it): write_off_the_loop, below, and poetry_program.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hosts_file.h"
 #include "options.h"
 #include "poetry_address.h"
 #include "poetry_program.h"
+#include "std_fds.h"
 
 enum { EXIT_ALL_PRINTED = 0, EXIT_FAILED = 1, EXIT_USAGE = OPTIONS_EXIT_USAGE };
 
@@ -42,7 +46,9 @@ static const char help[] =
     "output as soon as it is complete, exactly as received. A poem is complete\n"
     "when its server closes the connection cleanly; a reset, a timeout, a\n"
     "refused connection or a failed name lookup is a failed download, never a\n"
-    "short poem. Everything but the poems goes to standard error.\n"
+    "short poem. Everything but the poems goes to standard error. A reader\n"
+    "of standard output that pauses (a pager) holds up no download, unless\n"
+    "standard output is a terminal or standard error's file.\n"
     "\n"
     "Addresses: PORT (on 127.0.0.1), HOST:PORT, [IPV6]:PORT, or an endpoint\n"
     "description such as tcp:host=example.org:port=10000.\n"
@@ -52,7 +58,8 @@ static const char help[] =
     "                     engine error prints the poem as received\n"
     "  --fault-rate R     make the engine fail (CannotByronifyError) with\n"
     "                     chance R, 0 (the default) to 1; needs --byronify\n"
-    "  --seed S           the seed of those failures (default 0)\n"
+    "  --seed S           the seed of those failures (default 0); needs\n"
+    "                     --fault-rate\n"
     "  --timeout SECONDS  give up on an address after SECONDS without a\n"
     "                     connection or without bytes (default 30; 0: never)\n"
     "  --progress         show the bytes received per address on standard\n"
@@ -121,9 +128,9 @@ static int parse_options(int argc, char **argv, options *opt) {
       return usage_error("unknown option \"%s\"", a);
     }
   }
-  if ((opt->faults.rate_given || opt->faults.seed_given) && !opt->byronify)
-    return usage_error("%s needs --byronify",
-                       opt->faults.rate_given ? "--fault-rate" : "--seed");
+  int status = options_faults_check("get-poetry", usage_line, &opt->faults,
+                                    "--byronify", opt->byronify);
+  if (status >= 0) return status;
   if (opt->count == 0) return usage_error("no address given");
   return -1;
 }
@@ -147,6 +154,25 @@ static df_result report_and_exit(df_result failed, void *arg) {
 
 static df_deferred *exit_with(int status) {
   return df_succeed(status ? df_system_exit(status) : df_none());
+}
+
+/* The shutdown (SIGINT, SIGTERM) waits for the pool's jobs: a poem being
+ * written to a reader that does not read must give up. */
+static df_deferred *stop_output(void *arg) {
+  poetry_program_stop_output(arg);
+  return NULL;
+}
+
+/* Whether the poems are written off the reactor's thread (poetry_program.c
+ * says why): not to a terminal, which takes them at once and shares the
+ * screen with the progress line and the messages, nor to standard
+ * error's own file (2>&1), where a message written meanwhile would land
+ * inside a poem. */
+static bool write_off_the_loop(void) {
+  struct stat out, err;
+  if (isatty(STDOUT_FILENO) || fstat(STDOUT_FILENO, &out) < 0) return false;
+  return fstat(STDERR_FILENO, &err) < 0 || out.st_dev != err.st_dev ||
+         out.st_ino != err.st_ino;
 }
 
 static progress_mode progress_wanted(void) {
@@ -200,6 +226,16 @@ static df_deferred *get_poetry(df_reactor *r, int argc, char **argv) {
   byron_engine_init(&program.engine, opt.faults.rate, opt.faults.seed);
   program.out = stdout;
   program.err = stderr;
+  if (write_off_the_loop()) {
+    program.writer = r;
+    program.out_fd = STDOUT_FILENO;
+    if (df_reactor_add_system_event_trigger(r, DF_PHASE_BEFORE,
+                                            DF_SYSTEM_SHUTDOWN, stop_output,
+                                            &program, NULL) < 0) {
+      fprintf(stderr, "get-poetry: out of memory\n");
+      return exit_with(EXIT_FAILED);
+    }
+  }
   progress_mode mode = progress_wanted();
   if (mode != PROGRESS_OFF &&
       progress_new(program.clock, stderr, mode,
@@ -219,7 +255,12 @@ static df_deferred *get_poetry(df_reactor *r, int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  /* Before the reactor opens anything: a socket must never take the place
+   * of a closed standard output, and the poems need one. */
+  if (std_fds_missing("get-poetry", std_fds_guard(), STD_FDS_OUT))
+    return EXIT_FAILED;
   int status = df_react(get_poetry, argc, argv);
+  poetry_program_free_output(&program);
   progress_free(program.progress);
   for (size_t i = 0; i < program.count; i++)
     df_endpoint_free(program.tasks[i].endpoint);

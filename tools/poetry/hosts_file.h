@@ -19,6 +19,11 @@
 
 #include <deferred/uv.h>
 
+/* The largest file read (ad-blocking hosts files run to a few MiB), and
+ * the longest name (DNS's limit for a name written out). */
+#define HOSTS_MAX_BYTES (16 << 20)
+#define HOSTS_MAX_NAME 253
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -27,9 +32,13 @@ extern "C" {
  * *out; install it with df_reactor_install_resolver and free it with
  * df_resolver_free after the reactor. Returns 0; -1 with `why` set
  * (snprintf rules) if the file cannot be read ("cannot open ...: No such
- * file or directory") or a line is wrong ("line 3: 'local' is not a
- * numeric address", "line 4: no name after 127.0.0.1"); DF_ENOMEM. On an
- * error *out is NULL. */
+ * file or directory", "cannot read ...: Is a directory"), is larger than
+ * HOSTS_MAX_BYTES (it is not read past that: /dev/zero is refused), or a
+ * line is wrong, named by the file and its number ("\"h\", line 3:
+ * 'local' is not a numeric address", "\"h\", line 4: no name after
+ * 127.0.0.1", "\"h\", line 5 has a NUL byte", a name longer than
+ * HOSTS_MAX_NAME); DF_ENOMEM. Every message names the file, so that a
+ * caller can print it as it is. On an error *out is NULL. */
 int poetry_hosts_load(const char *path, df_resolver **out, char *why,
                       size_t why_size);
 

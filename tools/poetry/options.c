@@ -79,14 +79,29 @@ int options_usage_error(const char *tool, const char *usage, const char *fmt,
 
 int options_help_or_version(const char *tool, const char *usage,
                             const char *help, const char *arg) {
-  if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+  if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
     printf("%s\n%s", usage, help);
-    return 0;
-  }
-  if (strcmp(arg, "--version") == 0) {
+  else if (strcmp(arg, "--version") == 0)
     printf("%s (libdeferred) %s\n", tool, DF_VERSION_STRING);
-    return 0;
-  }
+  else
+    return -1;
+  errno = 0;
+  if (fflush(stdout) == 0 && !ferror(stdout)) return 0;
+  fprintf(stderr, "%s: cannot write to standard output: %s\n", tool,
+          errno ? strerror(errno) : "write error");
+  return 1;
+}
+
+int options_faults_check(const char *tool, const char *usage,
+                         const options_faults *f, const char *engine_option,
+                         bool engine_on) {
+  if (engine_option && !engine_on && (f->rate_given || f->seed_given))
+    return options_usage_error(tool, usage, "%s needs %s",
+                               f->rate_given ? "--fault-rate" : "--seed",
+                               engine_option);
+  if (f->seed_given && !f->rate_given)
+    return options_usage_error(tool, usage, "--seed needs --fault-rate (with "
+                               "the default rate, 0, no call fails)");
   return -1;
 }
 

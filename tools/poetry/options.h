@@ -26,7 +26,9 @@ extern "C" {
 
 /* If `arg` is -h or --help, print `usage`, a newline and `help` on stdout;
  * if it is --version, print "TOOL (libdeferred) VERSION". Returns 0 (the
- * exit status) when it was one of them, -1 otherwise. */
+ * exit status) when it was one of them and was written, 1 after a message
+ * on stderr if standard output could not take it (a full disk, a closed
+ * pipe: never a success that printed nothing), -1 otherwise. */
 int options_help_or_version(const char *tool, const char *usage,
                             const char *help, const char *arg);
 
@@ -43,6 +45,17 @@ typedef struct options_faults {
  * return OPTIONS_EXIT_USAGE; return -1 if it is neither. */
 int options_fault_injection(const char *tool, const char *usage, int argc,
                             char **argv, int *i, options_faults *f);
+
+/* After the whole command line: the rules between the engine's options.
+ * --seed needs --fault-rate (with the default rate, 0, no call ever
+ * fails, so a seed alone would be silently ignored); and when the engine
+ * is turned on by an option, `engine_option` ("--byronify") names it and
+ * `engine_on` says whether it was given: --fault-rate and --seed need it.
+ * `engine_option` NULL: the engine is always on (byronify). Returns -1 to
+ * go on, or prints a usage error and returns OPTIONS_EXIT_USAGE. */
+int options_faults_check(const char *tool, const char *usage,
+                         const options_faults *f, const char *engine_option,
+                         bool engine_on);
 
 /* The value of option `name` ("--delay") at argv[*i]: the text after '='
  * in "--delay=0.5", or argv[*i + 1] for "--delay 0.5" (then *i is moved

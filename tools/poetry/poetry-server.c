@@ -23,7 +23,8 @@
  *
  * Exit statuses: 0 stopped by SIGINT or SIGTERM (or --help, --version);
  * 1 the poem file cannot be served (missing, unreadable, empty, too
- * long); 2 a usage error; 3 cannot listen (port in use, address not
+ * long), or standard output is closed or cannot take the port line; 2 a
+ * usage error; 3 cannot listen (port in use, address not
  * available); 4 another failure at start (no memory, no thread).
  */
 #include <errno.h>
@@ -40,10 +41,12 @@
 #include "options.h"
 #include "poem.h"
 #include "slow_sender.h"
+#include "std_fds.h"
 
 enum {
   EXIT_STOPPED = 0,
-  EXIT_POEM = 1,
+  EXIT_POEM = 1, /* the poem file cannot be served ...              */
+  EXIT_IO = 1,   /* ... or standard output cannot take the port line */
   EXIT_USAGE = OPTIONS_EXIT_USAGE,
   EXIT_LISTEN = 3,
   EXIT_START = 4
@@ -83,9 +86,10 @@ static const char help[] =
     "127.0.0.1:43125\n"
     "\n"
     "Exit status: 0 stopped by SIGINT or SIGTERM, 1 the poem file cannot be\n"
-    "served (missing, unreadable, empty, over 64 MiB), 2 a usage error, 3\n"
-    "cannot listen (port in use, address not available), 4 another failure\n"
-    "at start (out of memory, no thread).\n";
+    "served (missing, unreadable, empty, over 64 MiB) or standard output\n"
+    "cannot take the port line, 2 a usage error, 3 cannot listen (port in\n"
+    "use, address not available), 4 another failure at start (out of\n"
+    "memory, no thread).\n";
 
 typedef struct options {
   long port;
@@ -278,6 +282,9 @@ static int wait_flag(atomic_int *flag) {
   return atomic_load(flag);
 }
 
+/* The port line could not be written: main's exit status is EXIT_IO. */
+static bool announce_failed;
+
 /* Worker 0's call_when_running: once every worker runs, say where. */
 static void announce(void *arg) {
   const options *opt = arg;
@@ -302,7 +309,15 @@ static void announce(void *arg) {
   else
     printf("poetry-server: serving %s (%zu bytes, at full speed%s) on %s\n",
            name, poem_length, how, where);
-  fflush(stdout);
+  /* A server nobody can find must not run on: a script waiting for the
+   * port would wait for ever. */
+  errno = 0;
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    fprintf(stderr, "poetry-server: cannot write the port line to standard "
+            "output: %s\n", errno ? strerror(errno) : "write error");
+    announce_failed = true;
+    df_reactor_stop(workers[0].reactor);
+  }
 }
 
 static void stop_reactor(void *arg) { df_reactor_stop(arg); }
@@ -354,6 +369,10 @@ static void report(const options *opt) {
 }
 
 int main(int argc, char **argv) {
+  /* Before any socket is made: none may take the place of a closed
+   * standard output, which the port line needs. */
+  if (std_fds_missing("poetry-server", std_fds_guard(), STD_FDS_OUT))
+    return EXIT_IO;
   options opt = {.iface = "127.0.0.1", .delay = 0.7, .num_bytes = 10,
                  .workers = 1};
   int status = parse_options(argc, argv, &opt);
@@ -403,6 +422,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, "poetry-server: %s\n", workers[i].why);
       break;
     }
+  if (status == EXIT_STOPPED && announce_failed) status = EXIT_IO;
   if (status == EXIT_STOPPED) report(&opt);
   for (long i = 0; i < opt.workers; i++) {
     df_listening_port_unref(workers[i].port);

@@ -50,6 +50,25 @@ static int from_description(df_reactor *r, const char *text, double timeout,
   return rc;
 }
 
+/* Endpoint types of Twisted's descriptions that are not TCP clients:
+ * named as such rather than taken for HOST:PORT ("unix:/tmp/s" is not the
+ * host "unix" and the port "/tmp/s"). */
+static const char *const other_types[] = {"unix", "ssl", "tls", "tcp6",
+                                          "udp", "systemd", "tor", "onion"};
+
+static bool other_endpoint_type(const char *text, char *why, size_t why_size) {
+  const char *colon = strchr(text, ':');
+  if (!colon) return false;
+  size_t n = (size_t)(colon - text);
+  for (size_t i = 0; i < sizeof other_types / sizeof other_types[0]; i++)
+    if (strlen(other_types[i]) == n && strncasecmp(text, other_types[i], n) == 0) {
+      snprintf(why, why_size, "'%.*s:' endpoints are not supported: "
+               "get-poetry downloads over TCP (tcp:HOST:PORT)", (int)n, text);
+      return true;
+    }
+  return false;
+}
+
 int poetry_address_endpoint(df_reactor *r, const char *text, double timeout,
                             df_endpoint **out, char *label, size_t label_size,
                             char *why, size_t why_size) {
@@ -57,6 +76,7 @@ int poetry_address_endpoint(df_reactor *r, const char *text, double timeout,
   if (why_size) why[0] = '\0';
   if (label_size) label[0] = '\0';
   int rc;
+  if (other_endpoint_type(text, why, why_size)) return DF_EINVAL;
   if (strncasecmp(text, "tcp:", 4) == 0) {
     rc = from_description(r, text, timeout, out, why, why_size);
   } else {

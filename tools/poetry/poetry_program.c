@@ -20,9 +20,11 @@
 #include "poetry_program.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 DF_ERROR_TYPE(poetry_output_error, "IOError", &df_error_exception);
 
@@ -83,12 +85,90 @@ static df_result keep_the_original(df_result failure, void *arg) {
   return poem_result(original);
 }
 
+/* --- (6) printing: on the loop's thread, or off it --------------------------- */
+
+/* Why each poem is not simply written where it is ready. Standard output
+ * blocks: a pipe whose reader is slow or paused (`get-poetry ... | less`
+ * left on its first page) does not take a poem until it reads. A write
+ * on the reactor's thread then stops the whole loop, and when the reader
+ * reads again the loop's timers run first: every download still in
+ * progress, its bytes waiting in the kernel, fails with a TimeoutError
+ * it never earned. Making standard output non-blocking is no cure: the
+ * flag belongs to the open file, which the shell and the rest of the
+ * pipeline share (their own writes would then fail with EAGAIN), and
+ * poems would wait in memory all the same. So, with prog->writer, a poem
+ * is written on a thread of the reactor's pool (df_reactor_defer_to_
+ * thread, libuv's), one at a time under a DeferredLock so that they come
+ * out whole and in the order they were ready, and the loop goes on
+ * downloading; the poem's chain waits for its write. What a slow reader
+ * costs is then only memory for poems that are done (each download is
+ * held whole anyway, at most POETRY_MAX_POEM). get-poetry writes on the
+ * loop's thread when standard output is a terminal, which takes output
+ * at once and shares the screen with the progress line and the messages,
+ * or the same file as standard error: a message written meanwhile would
+ * land inside a poem. */
+
+/* The longest write: what a pipe takes in one piece once poll(2) says it
+ * has room (PIPE_BUF), so that a write never blocks the pool thread and
+ * poetry_program_stop_output is seen within POLL_MS. */
+enum { WRITE_CHUNK = 4096, POLL_MS = 100 };
+
+/* On a pool thread: write t->printing to prog->out_fd. Touches neither
+ * the reactor nor any deferred (df_reactor_defer_to_thread's rule). */
+static df_result write_off_the_loop(void *arg) {
+  poetry_task *t = arg;
+  poetry_program *prog = t->program;
+  const char *data = t->printing->data;
+  size_t left = t->printing->len;
+  while (left > 0) {
+    if (atomic_load(&prog->output_stopped))
+      return df_raise(&poetry_output_error, "cannot write the poem to the "
+                      "output: interrupted");
+    struct pollfd pfd = {.fd = prog->out_fd, .events = POLLOUT};
+    int ready = poll(&pfd, 1, POLL_MS);
+    if (ready < 0 && errno != EINTR) break;
+    if (ready <= 0) continue;
+    ssize_t n = write(prog->out_fd, data, left < WRITE_CHUNK ? left
+                                                              : WRITE_CHUNK);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+      continue; /* a non-blocking descriptor inherited from the shell */
+    if (n <= 0) break;
+    data += n;
+    left -= (size_t)n;
+  }
+  if (left == 0) return df_none();
+  int why = errno;
+  return df_raise(&poetry_output_error, "cannot write the poem to the "
+                  "output: %s", why ? strerror(why) : "write error");
+}
+
+/* The lock is ours: hand the write to the pool; the lock is held until
+ * it is done. */
+static df_result start_write(void *arg) {
+  poetry_task *t = arg;
+  df_deferred *d = df_reactor_defer_to_thread(t->program->writer,
+                                              write_off_the_loop, t);
+  if (!d) return df_raise(&df_error_no_memory, "cannot start writing a poem");
+  return df_wait_on(d);
+}
+
+/* (6) with a writer: the chain waits for the poem's turn and its write;
+ * task_ended records the outcome and frees the poem, so that nothing
+ * frees it while a pool thread may still be writing it. */
+static df_result print_off_the_loop(poetry_task *t, df_result r) {
+  t->printing = df_result_take(&r);
+  df_deferred *d = df_lock_run(t->program->output_lock, start_write, t);
+  if (!d) return df_raise(&df_error_no_memory, "cannot print the poem");
+  return df_wait_on(d);
+}
+
 /* (6) If we have a poem, print it out: exactly its bytes, nothing added. */
 static df_result print_poem(df_result r, void *arg) {
   poetry_task *t = arg;
   const poetry_program *prog = t->program;
   poem *p = poem_of(r);
   if (!prog->byronify) t->received = p->len;
+  if (prog->output_lock) return print_off_the_loop(t, r);
   if (prog->progress) progress_hide(prog->progress);
   errno = 0;
   if ((p->len && fwrite(p->data, 1, p->len, prog->out) != p->len) ||
@@ -126,6 +206,14 @@ static df_result task_ended(df_result r, void *arg) {
   poetry_task *t = arg;
   t->finished = df_clock_seconds(t->program->clock);
   t->ended = true;
+  if (t->printing) { /* print_off_the_loop's poem: its write has ended */
+    if (!df_result_is_failure(r)) {
+      t->printed = true;
+      t->printed_bytes = t->printing->len;
+    }
+    poem_free(t->printing);
+    t->printing = NULL;
+  }
   if (df_result_is_failure(r)) {
     record_failure(t, r.u.failure);
     say(t->program, "Task %zu: %s\n", t->number, t->failure);
@@ -179,7 +267,19 @@ static df_result every_download_ended(df_result list, void *arg) {
   return df_int(failed);
 }
 
+void poetry_program_stop_output(poetry_program *prog) {
+  atomic_store(&prog->output_stopped, true);
+}
+
+void poetry_program_free_output(poetry_program *prog) {
+  df_lock_free(prog->output_lock);
+  prog->output_lock = NULL;
+}
+
 df_deferred *poetry_program_start(poetry_program *prog) {
+  if (prog->writer && !prog->output_lock &&
+      df_lock_new(&prog->output_lock) < 0)
+    return NULL;
   df_deferred **chains = calloc(prog->count ? prog->count : 1, sizeof *chains);
   if (!chains) return NULL;
   for (size_t i = 0; i < prog->count; i++) {

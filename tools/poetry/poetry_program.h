@@ -15,8 +15,9 @@
  * inside the chain, so its failures travel down it and the errbacks do
  * the work.
  *
- * Output: each poem goes to `out` as soon as its chain reaches step 6,
- * exactly as received (or as the engine made it), nothing added; every
+ * Output: each poem goes to `out` (or, with a writer, to `out_fd` off
+ * the loop's thread) as soon as its chain reaches step 6, exactly as
+ * received (or as the engine made it), nothing added; every
  * message goes to `err`, before a display of progress is drawn again:
  *
  *   Task 4: the poem from 127.0.0.1:10004 could not be downloaded: ConnectionRefusedError: ...
@@ -28,8 +29,10 @@
 #ifndef POETRY_PROGRAM_H
 #define POETRY_PROGRAM_H
 
+#include <stdatomic.h>
 #include <stdio.h>
 
+#include <deferred/lock.h>
 #include <deferred/uv.h>
 
 #include "byron.h"
@@ -64,6 +67,7 @@ typedef struct poetry_task {
   size_t number;          /* 1-based: "Task 1" */
   struct poetry_program *program;
   poem *original;         /* the poem given to the engine, until step 5 */
+  poem *printing;         /* with a writer: the poem being written */
 } poetry_task;
 
 typedef struct poetry_program {
@@ -77,6 +81,17 @@ typedef struct poetry_program {
   progress *progress;     /* NULL: none */
   poetry_task *tasks;     /* each with label and endpoint set */
   size_t count;
+  /* NULL: each poem is written to `out` on the reactor's thread, a
+   * blocking write (the tests, and a terminal). Set: to `out_fd` (out's
+   * descriptor) on a thread of this reactor's pool, one poem at a time
+   * in the order they are ready, so that a reader slower than the
+   * downloads (a paused pager) holds up neither them nor their timeouts
+   * (poetry_program.c, print_poem). */
+  df_reactor *writer;
+  int out_fd;
+  /* Private. */
+  df_lock *output_lock;   /* one poem at a time, in their order */
+  atomic_bool output_stopped; /* poetry_program_stop_output was called */
 } poetry_program;
 
 /* Start every task's chain at once (steps 1 to 6) and return a new
@@ -85,6 +100,17 @@ typedef struct poetry_program {
  * display, if any, is started now and stopped before it fires. Returns
  * NULL only if out of memory before anything started. */
 df_deferred *poetry_program_start(poetry_program *prog);
+
+/* With prog->writer: make the poem being written, if any, give up
+ * within 0.1 s with an IOError ("interrupted") instead of waiting for a
+ * reader that may never read, and the poems after it at once. For the
+ * reactor's before-shutdown trigger (SIGINT, SIGTERM): the reactor waits
+ * for its pool's jobs. Safe from any thread. */
+void poetry_program_stop_output(poetry_program *prog);
+
+/* Free what poetry_program_start made for the output, once the reactor
+ * has stopped (its pool jobs have ended). Safe when nothing was made. */
+void poetry_program_free_output(poetry_program *prog);
 
 /* A line per task on prog->err, then the total:
  *
