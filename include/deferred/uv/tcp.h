@@ -63,8 +63,9 @@ enum {
  * Returns 0 and, if `out` is not NULL, a new reference to the port in
  * `*out`. On failure returns DF_EINVAL (NULL `r` or `factory`, a port
  * outside 0-65535, an interface that is not a numeric address, unknown
- * flags, the reactor stopped), DF_ENOMEM, or libuv's negative error code
- * (UV_EADDRINUSE, UV_EACCES, UV_EADDRNOTAVAIL ...); then `*out` is NULL
+ * flags, the reactor stopped), DF_ENOMEM, or the system's reason as a
+ * negated errno value (-EADDRINUSE, -EACCES, -EADDRNOTAVAIL ...; libuv's
+ * UV_EADDRINUSE and the like are the same values); then `*out` is NULL
  * and, if `error` is not NULL, `*error` receives a new reference to a
  * CannotListenError failure saying why ("Couldn't listen on
  * 127.0.0.1:8000: address already in use."). Calls the factory's
