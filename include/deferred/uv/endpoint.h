@@ -25,8 +25,14 @@
  * "tcp6:8080:interface=\:\:1", "tcp:host=\:\:1:port=80". timeout may have
  * a fraction ("0.5"; Twisted takes whole seconds). A bad string is
  * DF_EINVAL with a ValueError failure naming the bad field, e.g.
- * "invalid endpoint description: port: not a number: 'http'" or
- * "unknown endpoint type 'udp'" or "unknown parameter 'timout'".
+ * "invalid endpoint description \"tcp:http\": port: not a number:
+ * 'http'" or "unknown endpoint type 'udp'" or "unknown parameter
+ * 'timout'". Stricter than Twisted: a field given twice ("port: given
+ * twice", also for a positional and its keyword) and tcp6 with an IPv4
+ * interface ("interface: '127.0.0.1' is an IPv4 address, and tcp6
+ * listens on IPv6 (use tcp for IPv4)") are errors. A message quotes at
+ * most 80 bytes of the description and of a value (cut between two UTF-8
+ * characters, then "..."), so it stays one short line.
  *
  * Ownership: endpoints are made by the caller and freed with
  * df_endpoint_free / df_server_endpoint_free (an operation already
