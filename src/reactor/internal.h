@@ -60,6 +60,9 @@ extern void *(*df__uv_malloc)(size_t);
 extern void *(*df__uv_realloc)(void *, size_t);
 extern void (*df__uv_free)(void *);
 void *df__uv_calloc(size_t n, size_t size);
+/* The longest buffer handed to libuv in one uv_buf_t (tcp.c): UINT_MAX;
+ * the tests lower it to split writes into many buffers. */
+extern size_t df__uv_buf_max;
 char *df__uv_strdup(const char *s);
 
 /* --- intrusive lists (as libuv's queue.h) -------------------------------------- */

@@ -653,6 +653,29 @@ static void test_a_megabyte_round_trips_byte_for_byte(void **state) {
   assert_int_equal(server.bytes, sizeof payload);
 }
 
+/* libuv takes buffers of at most UINT_MAX bytes; longer pieces and write
+ * chunks go to it as several buffers, in order and whole. Not 4 GiB in a
+ * test: the limit (df__uv_buf_max, internal.h) is lowered to 1021 bytes,
+ * so that the megabyte's writes on both sides are split into hundreds of
+ * buffers, in the fast path (uv_try_write) and in the chunks. */
+extern size_t df__uv_buf_max;
+
+static void test_writes_longer_than_libuvs_buffer_limit_go_out_whole(
+    void **state) {
+  (void)state;
+  static char payload[1 << 20];
+  for (size_t i = 0; i < sizeof payload; i++) payload[i] = (char)(i * 13 + i / 509);
+  size_t saved = df__uv_buf_max;
+  df__uv_buf_max = 1021;
+  int port = listen_echo("127.0.0.1");
+  clients_init(payload, sizeof payload, 1);
+  df_reactor_connect_tcp(r, "127.0.0.1", port, &clients.base, 5, NULL, NULL);
+  run_reactor();
+  df__uv_buf_max = saved;
+  assert_int_equal(good_replies, 1);
+  assert_int_equal(server.bytes, sizeof payload);
+}
+
 /* Clients that never half-close: the connections are open when the
  * reactor stops, and end with ConnectionLost on both sides, leaking
  * nothing (ASan and valgrind check the rest). */
@@ -692,6 +715,7 @@ int main(void) {
       T(test_listening_on_a_port_in_use_fails_with_minus_eaddrinuse_and_its_text),
       T(test_endpoints_from_strings_listen_and_connect),
       T(test_a_megabyte_round_trips_byte_for_byte),
+      T(test_writes_longer_than_libuvs_buffer_limit_go_out_whole),
       T(test_stopping_with_connections_open_closes_them_all),
 #undef T
   };

@@ -103,12 +103,16 @@ int df_uv_reactor_new_on_loop(uv_loop_t *loop, df_reactor **out);
  * waited for, pending delayed calls are discarded (df_clock.h), calls
  * queued by call_from_thread are dropped. To do so it runs the loop until
  * the reactor's handles have closed (on an application's loop this may
- * run the application's ready callbacks too). Must not be called from
- * inside the reactor's own callbacks, nor while df_reactor_run is running.
- * NULL is ignored. */
+ * run the application's ready callbacks too). A reactor with a loop of
+ * its own then closes the loop: handles an application added to it
+ * (through df_uv_reactor_loop) are closed without their close callback
+ * and its requests waited for, so close yours first. Must not be called
+ * from inside the reactor's own callbacks, nor while df_reactor_run is
+ * running. NULL is ignored. */
 void df_reactor_free(df_reactor *r);
 
-/* The libuv loop a libuv reactor runs on (borrowed), NULL for a fake. */
+/* The libuv loop a libuv reactor runs on (borrowed: it lives as long as
+ * the reactor, see df_reactor_free), NULL for a fake or a NULL `r`. */
 uv_loop_t *df_uv_reactor_loop(df_reactor *r);
 
 /* The implementation's name: "libuv reactor" or "fake reactor". */
