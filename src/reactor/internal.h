@@ -98,6 +98,18 @@ static inline int df__list_linked(const df__link *l) {
  * *cap, doubled as needed). Returns 0 or DF_ENOMEM (nothing changed). */
 int df__reserve(void **items, size_t *cap, size_t need, size_t size);
 
+/* Cancel the delayed call `*slot` holds, if any, and drop the reference
+ * the slot held. The slot is cleared first, so that what the call's
+ * release runs finds it empty. */
+static inline void df__delayed_call_drop(df_delayed_call **slot) {
+  df_delayed_call *call = *slot;
+  *slot = NULL;
+  if (call) {
+    df_delayed_call_cancel(call);
+    df_delayed_call_unref(call);
+  }
+}
+
 /* --- system events (events.c) --------------------------------------------------- */
 
 typedef struct df__trigger {

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -303,7 +304,9 @@ static void test_connect_times_out_against_a_full_accept_queue(void **state) {
     fcntl(fillers[i], F_SETFL, O_NONBLOCK);
     connect(fillers[i], (struct sockaddr *)&a, len);
   }
-  usleep(50000); /* the first filler completes and fills the queue */
+  /* The first filler completes and fills the queue (at most 5 s). */
+  struct pollfd first = {fillers[0], POLLOUT, 0};
+  assert_int_equal(poll(&first, 1, 5000), 1);
   clients_init("x", 1, 1);
   double start = df_reactor_seconds(r);
   df_reactor_connect_tcp(r, "127.0.0.1", ntohs(a.sin_port), &clients.base, 0.3,
