@@ -90,7 +90,7 @@ df_failure *df_network_failure_at(const char *file, int line, const char *func,
 /* The ConnectError subtype Twisted picks for an errno (its errnoMapping):
  * ConnectionRefusedError for UV_ECONNREFUSED, TCPTimedOutError for
  * UV_ETIMEDOUT, NoRouteError for UV_ENETUNREACH and UV_EHOSTUNREACH,
- * ConnectError for anything else. */
+ * ConnectError for anything else (0 too). Static; never NULL. */
 const df_error_type *df_connect_error_type(int uv_error);
 
 /* A SystemExit failure as a result: returned from (or fired into) the

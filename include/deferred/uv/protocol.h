@@ -108,7 +108,8 @@ struct df_protocol {
                               to df_connect_protocol, a private one) */
 };
 
-/* Make `p` a protocol of `type` not yet connected. Returns `p`. */
+/* Make `p` a protocol of `type` not yet connected. Returns `p` (NULL for
+ * a NULL `p`). */
 df_protocol *df_protocol_init(df_protocol *p, const df_protocol_type *type);
 
 /* The `free` of protocols built by df_factory_init_for_protocol's
@@ -158,7 +159,7 @@ struct df_factory {
   unsigned num_ports; /* ports and connectors using it (Twisted's numPorts) */
 };
 
-/* Make `f` a factory of `type`. Returns `f`. */
+/* Make `f` a factory of `type`. Returns `f` (NULL for a NULL `f`). */
 df_factory *df_factory_init(df_factory *f, const df_factory_type *type);
 
 /* Twisted's Factory.forProtocol: make `f` a factory whose build_protocol

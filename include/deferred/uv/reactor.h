@@ -115,7 +115,8 @@ void df_reactor_free(df_reactor *r);
  * the reactor, see df_reactor_free), NULL for a fake or a NULL `r`. */
 uv_loop_t *df_uv_reactor_loop(df_reactor *r);
 
-/* The implementation's name: "libuv reactor" or "fake reactor". */
+/* The implementation's name: "libuv reactor" or "fake reactor" (static;
+ * "" for a NULL `r`, never NULL). */
 const char *df_reactor_name(const df_reactor *r);
 
 /* --- running ------------------------------------------------------------------ */
@@ -190,7 +191,8 @@ int df_reactor_call_when_running(df_reactor *r, df_call_fn fn, void *arg);
 /* --- time ---------------------------------------------------------------------- */
 
 /* The reactor as a clock (borrowed; lives as long as the reactor). For
- * the fake reactor, the test clock it was made with. */
+ * the fake reactor, the test clock it was made with. NULL for a NULL
+ * `r`. */
 df_clock *df_reactor_clock(df_reactor *r);
 
 /* df_clock_seconds(df_reactor_clock(r)), and

@@ -128,7 +128,7 @@ bool df_transport_connected(const df_transport *t);
 
 /* The protocol the transport carries (borrowed; NULL once it has been
  * freed) and the reactor it belongs to (NULL for a memory transport that
- * is not part of a fake reactor). */
+ * is not part of a fake reactor). Both NULL for a NULL `t`. */
 df_protocol *df_transport_protocol(const df_transport *t);
 df_reactor *df_transport_reactor(const df_transport *t);
 
