@@ -236,6 +236,7 @@ static size_t fill_bufs(uv_buf_t *bufs, size_t max, const df_buffer *pieces,
  * so a long one is ours only for the call). */
 static void submit(df__tcp_conn *c, write_chunk *w) {
   uv_buf_t small[CHUNK_BUFS], *bufs = small;
+  memset(small, 0, sizeof small); /* gcc -O3 cannot see fill_bufs fill them */
   size_t nb = w->len / df__uv_buf_max + (w->len % df__uv_buf_max != 0);
   int rc = UV_ENOMEM;
   if (nb > CHUNK_BUFS) /* only when the tests lower df__uv_buf_max */
@@ -244,7 +245,7 @@ static void submit(df__tcp_conn *c, write_chunk *w) {
                : NULL;
   if (bufs) {
     df_buffer all = {w->data, w->len};
-    fill_bufs(bufs, nb, &all, 1, 0);
+    fill_bufs(bufs, nb, &all, 1, 0); /* all of it: nb buffers hold it */
     rc = uv_write(&w->req, (uv_stream_t *)&c->handle, bufs, (unsigned)nb,
                   write_done);
     if (bufs != small) df__uv_free(bufs);
