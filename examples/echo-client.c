@@ -6,8 +6,12 @@
  * Connects, sends its standard input, half-closes once it reaches the end
  * of it, and prints everything that comes back to standard output. Exits
  * 0 when the server closes the connection cleanly, 1 on a connection
- * error (refused, timed out, reset, a name that does not resolve) with
- * the reason on standard error, 2 on a usage error.
+ * error (refused, timed out, reset, a name that does not resolve) or a
+ * local one (standard input cannot be read, standard output cannot be
+ * written: a full disk, /dev/full) with the reason on standard error, 2
+ * on a usage error or when started with standard output closed (a
+ * closed standard input reads as empty). A local error aborts the
+ * connection at once: nothing that came back is silently dropped.
  *
  * How it is put together:
  *   - df_react runs the program; its main connects with an endpoint
@@ -29,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "standard_fds.h"
 
 static const char *usage_line = "usage: echo-client HOST:PORT";
 
@@ -86,6 +92,23 @@ static client *client_of(df_producer *p) {
   return (client *)(void *)((char *)p - offsetof(client, input));
 }
 
+/* Set once a local error has been reported: the exit status is then 1,
+ * whatever the connection ended with (report() says nothing more). */
+static bool local_error;
+
+/* Standard input or output failed (`what`, because `why`): say so, once. */
+static void report_local_error(const char *what, const char *why) {
+  if (!local_error) fprintf(stderr, "echo-client: %s: %s\n", what, why);
+  local_error = true;
+}
+
+/* The same, and abort the connection, whose end finishes the program. */
+static void fail_locally(client *c, const char *what, const char *why) {
+  report_local_error(what, why);
+  c->input_over = true;
+  if (c->base.transport) df_transport_abort_connection(c->base.transport);
+}
+
 static df_result got_block(df_result r, void *arg) {
   client *c = arg;
   c->reading = false;
@@ -94,12 +117,19 @@ static df_result got_block(df_result r, void *arg) {
     df_result_drop(r);
     return df_none();
   }
+  if (c->input_over) { /* a local error came first */
+    df_result_drop(r);
+    return df_none();
+  }
   block *b = df_result_is_failure(r) ? NULL : r.u.p;
-  if (b && b->len) df_transport_write(c->base.transport, b->data, b->len);
-  if (!b || b->eof) {
-    if (!b || b->error)
-      fprintf(stderr, "echo-client: reading standard input: %s\n",
-              b ? strerror(b->error) : df_failure_message(r.u.failure));
+  int rc = 0;
+  if (!b || b->error)
+    fail_locally(c, "reading standard input",
+                 b ? strerror(b->error) : df_failure_message(r.u.failure));
+  else if (b->len &&
+           (rc = df_transport_write(c->base.transport, b->data, b->len)) < 0)
+    fail_locally(c, "sending standard input", df_strerror(rc));
+  else if (b->eof) {
     c->input_over = true;
     df_transport_unregister_producer(c->base.transport);
     df_transport_lose_write_connection(c->base.transport);
@@ -113,7 +143,10 @@ static void more_input(df_producer *p) {
   client *c = client_of(p);
   if (c->reading || c->input_over) return;
   df_deferred *d = df_reactor_defer_to_thread(c->reactor, read_block, NULL);
-  if (!d) return;
+  if (!d) {
+    fail_locally(c, "reading standard input", df_strerror(DF_ENOMEM));
+    return;
+  }
   c->reading = true;
   df_deferred_add_both(d, got_block, c);
   df_deferred_unref(d);
@@ -124,18 +157,27 @@ static const df_producer_type input_type = {NULL, more_input, NULL};
 static void client_made(df_protocol *p) {
   client *c = (client *)p;
   c->input.type = &input_type;
-  df_transport_register_producer(p->transport, &c->input, false);
+  int rc = df_transport_register_producer(p->transport, &c->input, false);
+  if (rc < 0) fail_locally(c, "reading standard input", df_strerror(rc));
 }
 
+/* What comes back goes to standard output; a write that fails (a full
+ * disk, /dev/full, a closed pipe) ends the program with an error. */
 static void client_data(df_protocol *p, const char *data, size_t len) {
-  (void)p;
-  fwrite(data, 1, len, stdout);
+  if (local_error) return; /* aborting: the rest is not wanted */
+  if (fwrite(data, 1, len, stdout) != len)
+    fail_locally((client *)p, "writing standard output", strerror(errno));
 }
 
 static void client_lost(df_protocol *p, df_failure *reason) {
   client *c = (client *)p;
   atomic_store(&stop_reading, true);
-  fflush(stdout);
+  /* fflush reports a failure of the buffered part; ferror one that an
+   * earlier fwrite hid. */
+  errno = 0;
+  if (fflush(stdout) != 0 || ferror(stdout))
+    report_local_error("writing standard output",
+                       strerror(errno ? errno : EIO));
   df_deferred *done = c->done;
   c->done = NULL;
   if (df_failure_check(reason, &df_error_connection_done))
@@ -193,6 +235,10 @@ static int split_address(char *arg, char **host, int *port) {
 /* The outcome: a clean close exits 0; anything else is reported here. */
 static df_result report(df_result r, void *arg) {
   (void)arg;
+  if (local_error) { /* reported already */
+    df_result_drop(r);
+    return df_system_exit(1);
+  }
   if (!df_result_is_failure(r)) return r;
   fprintf(stderr, "echo-client: %s\n", df_failure_message(r.u.failure));
   df_result_drop(r);
@@ -214,6 +260,11 @@ static df_deferred *client_main(df_reactor *r, int argc, char **argv) {
            "what comes back. Exit 0 when the server closes the connection,\n"
            "1 on a connection error (the reason on standard error).\n",
            usage_line);
+    if (fflush(stdout) != 0) {
+      fprintf(stderr, "echo-client: writing standard output: %s\n",
+              strerror(errno));
+      return df_succeed(df_system_exit(1));
+    }
     return df_succeed(df_none());
   }
   char *host;
@@ -257,4 +308,7 @@ static df_deferred *client_main(df_reactor *r, int argc, char **argv) {
   return done;
 }
 
-int main(int argc, char **argv) { return df_react(client_main, argc, argv); }
+int main(int argc, char **argv) {
+  int status = standard_fds_guard("echo-client", "the echo");
+  return status ? status : df_react(client_main, argc, argv);
+}

@@ -10,7 +10,10 @@
  * soon as the echo has been sent. A client that sends without reading is
  * throttled: the connection stops reading while its echo waits to be sent
  * (backpressure), so it costs at most a bounded buffer. Runs until
- * SIGINT or SIGTERM, then stops cleanly and exits 0.
+ * SIGINT or SIGTERM, then stops cleanly and exits 0. Exits 1 if it
+ * cannot listen or print that first line, 2 on a usage error or when
+ * started with standard output closed (standard input and error closed
+ * get /dev/null, so that no connection lands on their descriptors).
  *
  * The program is a df_react main function: the deferred it returns fires
  * when the reactor begins to stop, so react's exit status is 0 unless
@@ -20,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "standard_fds.h"
 
 static const char *usage_line = "usage: echo-server [--port N] [--iface ADDR]";
 
@@ -53,11 +58,16 @@ static const df_producer_type throttle_type = {stop_reading, read_again, NULL};
 static void echo_made(df_protocol *p) {
   echo *e = (echo *)p;
   e->throttle.type = &throttle_type;
-  df_transport_register_producer(p->transport, &e->throttle, true);
+  /* Without its throttle a connection could buffer without bound. */
+  if (df_transport_register_producer(p->transport, &e->throttle, true) < 0)
+    df_transport_abort_connection(p->transport);
 }
 
+/* An echo that cannot be kept (out of memory) must not come back with a
+ * hole in it: the connection is aborted instead. */
 static void echo_data(df_protocol *p, const char *data, size_t len) {
-  df_transport_write(p->transport, data, len);
+  if (df_transport_write(p->transport, data, len) < 0)
+    df_transport_abort_connection(p->transport);
 }
 
 /* The client half-closed: close once the echo is out. */
@@ -133,6 +143,11 @@ static df_deferred *finish(void *arg) {
 static df_deferred *echo_main(df_reactor *r, int argc, char **argv) {
   options opts;
   int rc = parse(argc, argv, &opts);
+  if (rc == 1 && fflush(stdout) != 0) { /* the help went nowhere */
+    fprintf(stderr, "echo-server: writing standard output: %s\n",
+            strerror(errno));
+    return df_succeed(df_system_exit(1));
+  }
   if (rc) return df_succeed(rc == 1 ? df_none() : df_system_exit(2));
   static df_factory factory;
   df_factory_init_for_protocol(&factory, &echo_type);
@@ -149,13 +164,25 @@ static df_deferred *echo_main(df_reactor *r, int argc, char **argv) {
   df_listening_port_unref(port);
   char text[DF_ADDRESS_TEXT_SIZE];
   df_address_format(&bound, text, sizeof text);
-  printf("echo-server listening on %s\n", text);
-  fflush(stdout);
+  /* The line is how a script learns the port: not printing it is fatal. */
+  if (printf("echo-server listening on %s\n", text) < 0 || fflush(stdout) != 0) {
+    fprintf(stderr, "echo-server: writing standard output: %s\n",
+            strerror(errno));
+    return df_succeed(df_system_exit(1));
+  }
   df_deferred *done = df_deferred_new();
   if (!done) return NULL;
-  df_reactor_add_system_event_trigger(r, DF_PHASE_BEFORE, DF_SYSTEM_SHUTDOWN,
-                                      finish, df_deferred_ref(done), NULL);
+  if (df_reactor_add_system_event_trigger(r, DF_PHASE_BEFORE,
+                                          DF_SYSTEM_SHUTDOWN, finish,
+                                          df_deferred_ref(done), NULL) < 0) {
+    df_deferred_unref(done); /* the trigger's reference */
+    df_deferred_unref(done);
+    return NULL; /* out of memory: react reports it and exits 1 */
+  }
   return done;
 }
 
-int main(int argc, char **argv) { return df_react(echo_main, argc, argv); }
+int main(int argc, char **argv) {
+  int status = standard_fds_guard("echo-server", "the line telling the port");
+  return status ? status : df_react(echo_main, argc, argv);
+}

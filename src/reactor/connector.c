@@ -31,12 +31,7 @@ static void leave_reactor(df_connector *c) {
 }
 
 static void cancel_timeout(df_connector *c) {
-  df_delayed_call *call = c->timeout_call;
-  c->timeout_call = NULL;
-  if (call) {
-    df_delayed_call_cancel(call);
-    df_delayed_call_unref(call);
-  }
+  df__delayed_call_drop(&c->timeout_call);
 }
 
 /* Twisted's BaseConnector.connect. */

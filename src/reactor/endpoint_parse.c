@@ -6,7 +6,15 @@
  * from its value, and after it '=' is an ordinary character; a backslash
  * makes the next character literal. The first field is the endpoint type;
  * fields without '=' are positional arguments. Each error names the
- * field at fault. */
+ * field at fault.
+ *
+ * Where we are stricter than Twisted, on purpose: a field given twice
+ * (as a keyword twice, or positionally and as a keyword) is an error,
+ * where Twisted's keyword dictionary silently keeps one; and tcp6 with an
+ * IPv4 interface is refused here rather than when listening. Messages
+ * quote what the user wrote up to QUOTE_MAX bytes, cut between two UTF-8
+ * characters and ending in "...", so that a pasted megabyte gives a
+ * message a terminal can show. */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,10 +23,29 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "internal.h"
 
 #define MAX_FIELDS 16
+
+/* The most of a user's text a message quotes. */
+#define QUOTE_MAX 80
+typedef struct quote {
+  char text[QUOTE_MAX + sizeof "..."];
+} quote;
+
+/* `s`, or its first QUOTE_MAX bytes (fewer if that would cut a UTF-8
+ * character: continuation bytes are 10xxxxxx) followed by "...". */
+static const char *quoted(const char *s, quote *q) {
+  size_t len = strlen(s);
+  if (len <= QUOTE_MAX) return s;
+  len = QUOTE_MAX;
+  while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80) len--;
+  memcpy(q->text, s, len);
+  memcpy(q->text + len, "...", sizeof "...");
+  return q->text;
+}
 
 typedef struct field {
   char *key;   /* NULL for a positional argument */
@@ -63,6 +90,15 @@ static const char *tokenize(const char *description, parsed *out) {
   return NULL;
 }
 
+/* A keyword given twice, or NULL. */
+static const char *repeated_keyword(const parsed *p) {
+  for (size_t i = 1; i < p->count; i++)
+    for (size_t j = 1; j < i && p->fields[i].key; j++)
+      if (p->fields[j].key && strcmp(p->fields[i].key, p->fields[j].key) == 0)
+        return p->fields[i].key;
+  return NULL;
+}
+
 static const char *find(const parsed *p, const char *key) {
   for (size_t i = 1; i < p->count; i++)
     if (p->fields[i].key && strcmp(p->fields[i].key, key) == 0)
@@ -80,14 +116,15 @@ static int reject(df_failure **error, const char *description, const char *fmt,
 static int reject(df_failure **error, const char *description, const char *fmt,
                   ...) {
   if (error) {
-    char what[256];
+    char what[256]; /* long enough: every value in it is quoted() */
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
+    quote q;
     *error = df_failure_new(&df_error_invalid_argument,
                             "invalid endpoint description \"%s\": %s",
-                            description, what);
+                            quoted(description, &q), what);
   }
   return DF_EINVAL;
 }
@@ -128,9 +165,29 @@ static size_t positionals(const parsed *p, const char **out, size_t max) {
 
 static int bad_number(df_failure **error, const char *description,
                       const char *name, const char *value, int why) {
-  if (why == -2)
-    return reject(error, description, "%s: out of range: '%s'", name, value);
-  return reject(error, description, "%s: not a number: '%s'", name, value);
+  quote q;
+  return reject(error, description, "%s: %s: '%s'", name,
+                why == -2 ? "out of range" : "not a number", quoted(value, &q));
+}
+
+/* The checks both parsers begin with: the type is one of theirs, every
+ * keyword is known and given once. Returns 0 or rejects. */
+static int check_keywords(df_failure **error, const char *description,
+                          const parsed *p, const char *const *known) {
+  quote q;
+  const char *bad = unknown_keyword(p, known);
+  if (bad)
+    return reject(error, description, "unknown parameter '%s'", quoted(bad, &q));
+  bad = repeated_keyword(p);
+  if (bad) return reject(error, description, "%s: given twice", bad);
+  return 0;
+}
+
+static int unknown_type(df_failure **error, const char *description,
+                        const char *type) {
+  quote q;
+  return reject(error, description, "unknown endpoint type '%s'",
+                quoted(type, &q));
 }
 
 static int server_from(df_reactor *r, const char *description, const parsed *p,
@@ -140,9 +197,9 @@ static int server_from(df_reactor *r, const char *description, const parsed *p,
   const char *type = p->fields[0].value;
   bool six = strcasecmp(type, "tcp6") == 0;
   if (!six && strcasecmp(type, "tcp") != 0)
-    return reject(error, description, "unknown endpoint type '%s'", type);
-  const char *bad = unknown_keyword(p, known);
-  if (bad) return reject(error, description, "unknown parameter '%s'", bad);
+    return unknown_type(error, description, type);
+  if (check_keywords(error, description, p, known) < 0) return DF_EINVAL;
+  quote q;
   const char *args[2];
   size_t n = positionals(p, args, 2);
   if (n > 1) return reject(error, description, "%s: too many positional arguments", type);
@@ -159,13 +216,19 @@ static int server_from(df_reactor *r, const char *description, const parsed *p,
   const char *reuse_text = find(p, "reuseport");
   if (reuse_text && (why = parse_int(reuse_text, 0, 1, &reuse)))
     return reject(error, description, "reuseport: not 0 or 1: '%s'",
-                  reuse_text);
+                  quoted(reuse_text, &q));
   const char *interface = find(p, "interface");
   if (!interface) interface = six ? "::" : "";
   df_address a;
   if (interface[0] && df_address_parse(&a, interface, 0) < 0)
     return reject(error, description,
-                  "interface: not a numeric address: '%s'", interface);
+                  "interface: not a numeric address: '%s'",
+                  quoted(interface, &q));
+  /* Twisted's TCP6ServerEndpoint takes one and fails when listening. */
+  if (six && interface[0] && df_address_family(&a) != AF_INET6)
+    return reject(error, description,
+                  "interface: '%s' is an IPv4 address, and tcp6 listens on "
+                  "IPv6 (use tcp for IPv4)", interface);
   int rc = df_tcp_server_endpoint_new(r, (int)port, interface, (int)backlog,
                                       reuse ? DF_LISTEN_REUSE_PORT : 0, out);
   if (rc < 0 && error)
@@ -181,23 +244,29 @@ static int client_from(df_reactor *r, const char *description, const parsed *p,
                                       NULL};
   const char *type = p->fields[0].value;
   if (strcasecmp(type, "tcp") != 0)
-    return reject(error, description, "unknown endpoint type '%s'", type);
-  const char *bad = unknown_keyword(p, known);
-  if (bad) return reject(error, description, "unknown parameter '%s'", bad);
+    return unknown_type(error, description, type);
+  if (check_keywords(error, description, p, known) < 0) return DF_EINVAL;
+  quote q;
   const char *args[3];
   size_t n = positionals(p, args, 3);
   const char *host = find(p, "host"), *port_text = find(p, "port");
-  /* Twisted's _parseClientTCP: host and port, or the one not given. */
-  if (n == 2 && !host && !port_text) {
+  /* Twisted's _parseClientTCP: two positionals are host and port; one is
+   * the port if host= is given, else the host. Where Twisted lets a
+   * positional override a keyword, it is given twice. */
+  if (n > 2)
+    return reject(error, description, "%s: too many positional arguments", type);
+  const char *twice = NULL;
+  if (n == 2) {
+    twice = host ? "host" : port_text ? "port" : NULL;
     host = args[0];
     port_text = args[1];
-  } else if (n == 1 && host && !port_text) {
+  } else if (n == 1 && host) {
+    twice = port_text ? "port" : NULL;
     port_text = args[0];
-  } else if (n == 1 && !host) {
+  } else if (n == 1) {
     host = args[0];
-  } else if (n > 0) {
-    return reject(error, description, "%s: too many positional arguments", type);
   }
+  if (twice) return reject(error, description, "%s: given twice", twice);
   if (!host || !*host) return reject(error, description, "host: missing");
   if (!port_text) return reject(error, description, "port: missing");
   long port;
@@ -211,13 +280,14 @@ static int client_from(df_reactor *r, const char *description, const parsed *p,
     timeout = strtod(timeout_text, &end);
     if (!*timeout_text || *end || errno || !isfinite(timeout) || timeout < 0)
       return reject(error, description,
-                    "timeout: not a number of seconds: '%s'", timeout_text);
+                    "timeout: not a number of seconds: '%s'",
+                    quoted(timeout_text, &q));
   }
   const char *bind = find(p, "bindAddress");
   df_address a;
   if (bind && df_address_parse(&a, bind, 0) < 0)
     return reject(error, description,
-                  "bindAddress: not a numeric address: '%s'", bind);
+                  "bindAddress: not a numeric address: '%s'", quoted(bind, &q));
   int rc = df_tcp_client_endpoint_new(r, host, (int)port, timeout, bind, out);
   if (rc < 0 && error)
     *error = df_failure_new(rc == DF_ENOMEM ? &df_error_no_memory

@@ -60,6 +60,9 @@ extern void *(*df__uv_malloc)(size_t);
 extern void *(*df__uv_realloc)(void *, size_t);
 extern void (*df__uv_free)(void *);
 void *df__uv_calloc(size_t n, size_t size);
+/* The longest buffer handed to libuv in one uv_buf_t (tcp.c): UINT_MAX;
+ * the tests lower it to split writes into many buffers. */
+extern size_t df__uv_buf_max;
 char *df__uv_strdup(const char *s);
 
 /* --- intrusive lists (as libuv's queue.h) -------------------------------------- */
@@ -94,6 +97,18 @@ static inline int df__list_linked(const df__link *l) {
 /* Make room for `need` elements of `size` bytes in *items (capacity
  * *cap, doubled as needed). Returns 0 or DF_ENOMEM (nothing changed). */
 int df__reserve(void **items, size_t *cap, size_t need, size_t size);
+
+/* Cancel the delayed call `*slot` holds, if any, and drop the reference
+ * the slot held. The slot is cleared first, so that what the call's
+ * release runs finds it empty. */
+static inline void df__delayed_call_drop(df_delayed_call **slot) {
+  df_delayed_call *call = *slot;
+  *slot = NULL;
+  if (call) {
+    df_delayed_call_cancel(call);
+    df_delayed_call_unref(call);
+  }
+}
 
 /* --- system events (events.c) --------------------------------------------------- */
 

@@ -1,6 +1,5 @@
 /* Factories and protocols (protocol.h): initialisation, forProtocol, and
  * Twisted's doStart / doStop bookkeeping (numPorts). */
-#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -10,7 +9,7 @@ df_protocol *df_protocol_init(df_protocol *p, const df_protocol_type *type) {
   return p;
 }
 
-void df_protocol_free(df_protocol *p) { free(p); }
+void df_protocol_free(df_protocol *p) { df__uv_free(p); }
 
 df_factory *df_factory_init(df_factory *f, const df_factory_type *type) {
   if (f) *f = (df_factory){type, NULL, 0};
@@ -31,8 +30,9 @@ df_protocol *df_factory_build_protocol(df_factory *f, const df_address *peer) {
   } else if (f->protocol_type) {
     size_t size = f->protocol_type->size;
     if (size < sizeof(df_protocol)) size = sizeof(df_protocol);
-    /* malloc, not the library's hook: df_protocol_free is free(). */
-    p = calloc(1, size);
+    /* The library's allocation (df_protocol_free releases it), so that
+     * the out-of-memory tests reach it. */
+    p = df__uv_calloc(1, size);
     if (p) p->type = f->protocol_type;
   }
   if (p && !p->type) {

@@ -158,6 +158,23 @@ static void handle_closed(uv_handle_t *h) {
   ur->open--;
 }
 
+static void close_leftover(uv_handle_t *h, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+/* Close the reactor's own loop. uv_loop_close refuses (UV_EBUSY) while a
+ * handle or request is in it: ours are closed by now, but an application
+ * may have added its own through df_uv_reactor_loop. Those are closed
+ * (without a callback: the loop is going) and running requests waited
+ * for, so that the loop's descriptors and memory are never left behind. */
+static void close_own_loop(uv_loop_t *loop) {
+  while (uv_loop_close(loop) == UV_EBUSY) {
+    uv_walk(loop, close_leftover, NULL);
+    uv_run(loop, UV_RUN_ONCE);
+  }
+}
+
 static int make_reactor(uv_loop_t *loop, df_reactor **out) {
   if (!out) return DF_EINVAL;
   *out = NULL;
@@ -186,7 +203,7 @@ static int make_reactor(uv_loop_t *loop, df_reactor **out) {
   gettimeofday(&now, NULL);
   ur->wall_start = (double)now.tv_sec + (double)now.tv_usec * 1e-6;
   ur->hr_start = uv_hrtime();
-  uv_timer_init(loop, &ur->timer);
+  uv_timer_init(loop, &ur->timer); /* cannot fail: it only fills in fields */
   ur->timer.data = ur;
   ur->open++;
   int rc = df__uv_threads_init(ur, &ur->threads);
@@ -194,7 +211,7 @@ static int make_reactor(uv_loop_t *loop, df_reactor **out) {
     ur->timer_closed = true;
     uv_close((uv_handle_t *)&ur->timer, handle_closed);
     while (ur->open) uv_run(loop, UV_RUN_ONCE);
-    if (ur->owns_loop) uv_loop_close(loop);
+    if (ur->owns_loop) close_own_loop(loop);
     df__reactor_finish(&ur->base);
     df__uv_free(buffer);
     df__uv_free(ur);
@@ -293,7 +310,7 @@ static void uv_destroy(df_reactor *r) {
   while ((call = df__timer_heap_pop(&ur->heap))) df_delayed_call_discard(call);
   df__timer_heap_free(&ur->heap);
   df__uv_threads_free(ur->threads);
-  if (ur->owns_loop) uv_loop_close(ur->loop);
+  if (ur->owns_loop) close_own_loop(ur->loop);
   df__reactor_finish(r);
   df__uv_free(ur->read_buffer);
   df__uv_free(ur);

@@ -52,16 +52,22 @@ int df__uv_signals_start(df__uv_reactor *ur, df_reactor *r,
   s->ur = ur;
   s->r = r;
   int rc = 0;
-  for (int i = 0; i < 2; i++) {
-    uv_signal_init(df__uv_loop(ur), &s->watchers[i]);
+  /* uv_signal_init can fail (the loop's first one opens a pipe: EMFILE);
+   * a watcher that was not initialised is neither counted nor closed. */
+  for (int i = 0; i < 2 && rc == 0; i++) {
+    rc = uv_signal_init(df__uv_loop(ur), &s->watchers[i]);
+    if (rc < 0) break;
     s->watchers[i].data = s;
     s->open++;
     df__uv_hold(ur);
-    if (rc == 0) rc = uv_signal_start(&s->watchers[i], on_signal, signums[i]);
     uv_unref((uv_handle_t *)&s->watchers[i]);
+    rc = uv_signal_start(&s->watchers[i], on_signal, signums[i]);
   }
   if (rc < 0) {
-    df__uv_signals_stop(s);
+    if (s->open)
+      df__uv_signals_stop(s); /* the last watcher_closed frees s */
+    else
+      df__uv_free(s);
     *out = NULL;
   }
   return rc;
@@ -69,6 +75,7 @@ int df__uv_signals_start(df__uv_reactor *ur, df_reactor *r,
 
 void df__uv_signals_stop(df__uv_signals *s) {
   if (!s) return;
-  for (int i = 0; i < 2; i++)
+  int n = s->open; /* the close callbacks run later, from the loop */
+  for (int i = 0; i < n; i++)
     uv_close((uv_handle_t *)&s->watchers[i], watcher_closed);
 }

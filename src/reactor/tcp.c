@@ -26,7 +26,13 @@
  * hears of the end in the close callback, from the loop: libuv first
  * cancels the chunks' writes (their callbacks see UV_ECANCELED), then
  * calls it. The peer's address is kept (28 bytes) so that get_peer still
- * answers in connection_lost. */
+ * answers in connection_lost.
+ *
+ * Long writes. libuv takes buffers of at most UINT_MAX bytes (uv_buf_init
+ * takes an unsigned int; uv_buf_t's length is one on some platforms), so
+ * a piece or chunk longer than df__uv_buf_max is handed over as several
+ * consecutive buffers, never cut short. */
+#include <limits.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -195,10 +201,55 @@ static void append(write_chunk *w, const df_buffer *pieces, size_t n,
   }
 }
 
-/* Hand `w` to libuv as the inflight chunk. */
+size_t df__uv_buf_max = UINT_MAX;
+
+/* Describe the bytes of the `n` pieces from offset `skip` on as at most
+ * `max` libuv buffers of at most df__uv_buf_max bytes each, in order.
+ * Returns how many it filled (fewer bytes than the pieces hold if `max`
+ * runs out). */
+static size_t fill_bufs(uv_buf_t *bufs, size_t max, const df_buffer *pieces,
+                        size_t n, size_t skip) {
+  size_t nb = 0;
+  for (size_t i = 0; i < n && nb < max; i++) {
+    size_t len = pieces[i].len;
+    if (skip >= len) {
+      skip -= len;
+      continue;
+    }
+    char *base = (char *)pieces[i].base + skip;
+    len -= skip;
+    skip = 0;
+    while (len > 0 && nb < max) {
+      size_t part = len < df__uv_buf_max ? len : df__uv_buf_max;
+      bufs[nb++] = uv_buf_init(base, (unsigned)part);
+      base += part;
+      len -= part;
+    }
+  }
+  return nb;
+}
+
+/* The buffers of a chunk that fit on the stack: 8 * 4 GiB. */
+#define CHUNK_BUFS 8
+
+/* Hand `w` to libuv as the inflight chunk (libuv copies the buffer list,
+ * so a long one is ours only for the call). */
 static void submit(df__tcp_conn *c, write_chunk *w) {
-  uv_buf_t buf = uv_buf_init(w->data, (unsigned)w->len);
-  int rc = uv_write(&w->req, (uv_stream_t *)&c->handle, &buf, 1, write_done);
+  uv_buf_t small[CHUNK_BUFS], *bufs = small;
+  memset(small, 0, sizeof small); /* gcc -O3 cannot see fill_bufs fill them */
+  size_t nb = w->len / df__uv_buf_max + (w->len % df__uv_buf_max != 0);
+  int rc = UV_ENOMEM;
+  if (nb > CHUNK_BUFS) /* only when the tests lower df__uv_buf_max */
+    bufs = nb <= UINT_MAX && nb <= SIZE_MAX / sizeof *bufs
+               ? df__uv_malloc(nb * sizeof *bufs)
+               : NULL;
+  if (bufs) {
+    df_buffer all = {w->data, w->len};
+    fill_bufs(bufs, nb, &all, 1, 0); /* all of it: nb buffers hold it */
+    rc = uv_write(&w->req, (uv_stream_t *)&c->handle, bufs, (unsigned)nb,
+                  write_done);
+    if (bufs != small) df__uv_free(bufs);
+  }
   if (rc < 0) {
     df__uv_free(w);
     close_with(c, df__connection_lost_failure(rc));
@@ -253,9 +304,7 @@ static int tcp_write(df_transport *t, const df_buffer *pieces, size_t n,
     return 0;
   }
   uv_buf_t bufs[TRY_PIECES];
-  size_t nb = n < TRY_PIECES ? n : TRY_PIECES;
-  for (size_t i = 0; i < nb; i++)
-    bufs[i] = uv_buf_init((char *)pieces[i].base, (unsigned)pieces[i].len);
+  size_t nb = fill_bufs(bufs, TRY_PIECES, pieces, n, 0);
   int sent = uv_try_write((uv_stream_t *)&c->handle, bufs, (unsigned)nb);
   if (sent < 0 && sent != UV_EAGAIN) {
     /* The connection is broken (EPIPE, ECONNRESET): it ends, and

@@ -168,14 +168,7 @@ void df__transport_buffer_grew(df_transport *t) {
   }
 }
 
-static void cancel_pull(df_transport *t) {
-  df_delayed_call *call = t->pull_call;
-  t->pull_call = NULL;
-  if (call) {
-    df_delayed_call_cancel(call);
-    df_delayed_call_unref(call);
-  }
-}
+static void cancel_pull(df_transport *t) { df__delayed_call_drop(&t->pull_call); }
 
 static void pull_now(void *arg) {
   df_transport *t = arg;

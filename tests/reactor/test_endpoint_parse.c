@@ -181,6 +181,84 @@ static void test_client_errors_name_the_field(void **state) {
                "positional arguments");
 }
 
+/* Twisted keeps one of a keyword given twice, or lets a positional
+ * override it; we refuse both, naming the field. */
+static void test_a_field_given_twice_is_an_error(void **state) {
+  (void)state;
+  assert_error(true, "tcp:80:backlog=5:backlog=6",
+               "invalid endpoint description \"tcp:80:backlog=5:backlog=6\": "
+               "backlog: given twice");
+  assert_error(true, "tcp:port=80:port=81",
+               "invalid endpoint description \"tcp:port=80:port=81\": port: "
+               "given twice");
+  assert_error(true, "tcp6:80:interface=\\:\\:1:interface=\\:\\:",
+               "invalid endpoint description \"tcp6:80:interface=\\:\\:1:"
+               "interface=\\:\\:\": interface: given twice");
+  assert_error(false, "tcp:host=a:host=b:port=1",
+               "invalid endpoint description \"tcp:host=a:host=b:port=1\": "
+               "host: given twice");
+  assert_error(false, "tcp:a:1:host=b",
+               "invalid endpoint description \"tcp:a:1:host=b\": host: given "
+               "twice");
+  assert_error(false, "tcp:a:1:port=2",
+               "invalid endpoint description \"tcp:a:1:port=2\": port: given "
+               "twice");
+  /* One positional with host= is the port (_parseClientTCP). */
+  assert_error(false, "tcp:1:host=a:port=2",
+               "invalid endpoint description \"tcp:1:host=a:port=2\": port: "
+               "given twice");
+  assert_error(false, "tcp:a:1:timeout=1:timeout=2",
+               "invalid endpoint description \"tcp:a:1:timeout=1:timeout=2\": "
+               "timeout: given twice");
+  /* Once each is fine, in either form. */
+  df_endpoint *ep = client("tcp:1:host=a");
+  assert_string_equal(df_endpoint_host(ep), "a");
+  assert_int_equal(df_endpoint_port(ep), 1);
+  df_endpoint_free(ep);
+}
+
+static void test_tcp6_with_an_ipv4_interface_is_an_error(void **state) {
+  (void)state;
+  assert_error(true, "tcp6:80:interface=127.0.0.1",
+               "invalid endpoint description \"tcp6:80:interface=127.0.0.1\": "
+               "interface: '127.0.0.1' is an IPv4 address, and tcp6 listens "
+               "on IPv6 (use tcp for IPv4)");
+  /* An IPv4-mapped IPv6 address is IPv6. */
+  df_server_endpoint *ep = server("tcp6:80:interface=\\:\\:ffff\\:127.0.0.1");
+  assert_string_equal(df_server_endpoint_interface(ep), "::ffff:127.0.0.1");
+  df_server_endpoint_free(ep);
+}
+
+/* A message quotes at most 80 bytes of the description and of a value,
+ * cut between two UTF-8 characters, then "...". */
+static void test_messages_quote_at_most_80_bytes(void **state) {
+  (void)state;
+  char x100[101], description[256], want[512];
+  memset(x100, 'x', 100);
+  x100[100] = '\0';
+  snprintf(description, sizeof description, "tcp:a:1:timeout=%s", x100);
+  snprintf(want, sizeof want,
+           "invalid endpoint description \"%.80s...\": timeout: not a number "
+           "of seconds: '%.80s...'",
+           description, x100);
+  assert_error(false, description, want);
+  /* "a" then 2-byte characters: byte 80 would fall inside one. */
+  char accents[1 + 2 * 60 + 1] = "a";
+  for (int i = 0; i < 60; i++) strcat(accents, "\xc3\xa9");
+  snprintf(description, sizeof description, "tcp:%s", accents);
+  snprintf(want, sizeof want,
+           "invalid endpoint description \"tcp:%.75s...\": port: not a "
+           "number: '%.79s...'",
+           accents, accents);
+  assert_error(true, description, want);
+  /* Exactly 80 bytes is not cut. */
+  snprintf(description, sizeof description, "tcp:%.76s", x100);
+  snprintf(want, sizeof want,
+           "invalid endpoint description \"%s\": port: not a number: '%.76s'",
+           description, x100);
+  assert_error(true, description, want);
+}
+
 static void test_null_arguments_are_refused(void **state) {
   (void)state;
   df_failure *why;
@@ -206,6 +284,9 @@ int main(void) {
       T(test_an_equals_sign_in_a_value_is_kept),
       T(test_server_errors_name_the_field),
       T(test_client_errors_name_the_field),
+      T(test_a_field_given_twice_is_an_error),
+      T(test_tcp6_with_an_ipv4_interface_is_an_error),
+      T(test_messages_quote_at_most_80_bytes),
       T(test_null_arguments_are_refused),
 #undef T
   };

@@ -6,6 +6,7 @@
  * pid), and df_react's exit statuses. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -370,6 +371,33 @@ static int connect_to(int port) {
   return fd;
 }
 
+/* Descriptors open in the process (each libuv loop holds a few). */
+static int open_fds(void) {
+  int n = 0;
+  for (int fd = 0; fd < 4096; fd++)
+    if (fcntl(fd, F_GETFD) != -1) n++;
+  return n;
+}
+
+/* Handles an application left in the reactor's own loop do not make
+ * uv_loop_close fail and leak the loop: they are closed with it. */
+static void test_freeing_closes_handles_an_application_left_in_the_loop(
+    void **state) {
+  (void)state;
+  int before = open_fds();
+  df_reactor *mine;
+  assert_int_equal(df_uv_reactor_new(&mine), 0);
+  uv_loop_t *loop = df_uv_reactor_loop(mine);
+  static uv_timer_t timer;
+  static uv_tcp_t socket_handle;
+  assert_int_equal(uv_timer_init(loop, &timer), 0);
+  assert_int_equal(uv_timer_start(&timer, user_timer_fired, 60000, 0), 0);
+  assert_int_equal(uv_tcp_init_ex(loop, &socket_handle, AF_INET), 0);
+  assert_true(open_fds() > before);
+  df_reactor_free(mine);
+  assert_int_equal(open_fds(), before);
+}
+
 static void test_sigterm_stops_a_server_cleanly_with_connections_open(void **state) {
   (void)state;
   int pipe_fds[2];
@@ -515,6 +543,7 @@ int main(int argc, char **argv) {
       T(test_shutdown_waits_for_the_deferreds_of_before_triggers),
       T(test_sigint_stops_a_running_reactor),
       T(test_a_reactor_runs_on_the_applications_own_loop),
+      T(test_freeing_closes_handles_an_application_left_in_the_loop),
       T(test_sigterm_stops_a_server_cleanly_with_connections_open),
       T(test_stop_in_debug_mode_lists_the_deferreds_still_waiting),
       T(test_react_gives_the_exit_status_of_main),

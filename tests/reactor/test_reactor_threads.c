@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "reactor_support.h"
@@ -117,11 +118,20 @@ static pthread_cond_t gate_open = PTHREAD_COND_INITIALIZER;
 static bool gate;
 static atomic_int blocked, cancelled_job_ran;
 
+/* Waits for the gate, at most GATE_SECONDS: a test that fails before
+ * opening it must not leave pool threads blocked for ever (freeing the
+ * reactor waits for them). */
+#define GATE_SECONDS 10
 static df_result wait_at_gate(void *arg) {
   (void)arg;
   atomic_fetch_add(&blocked, 1);
+  struct timespec deadline;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += GATE_SECONDS;
   pthread_mutex_lock(&gate_lock);
-  while (!gate) pthread_cond_wait(&gate_open, &gate_lock);
+  int rc = 0;
+  while (!gate && rc == 0)
+    rc = pthread_cond_timedwait(&gate_open, &gate_lock, &deadline);
   pthread_mutex_unlock(&gate_lock);
   return df_none();
 }
@@ -152,7 +162,9 @@ static void test_cancelling_a_queued_job_keeps_it_from_running(void **state) {
   int n = pool_size();
   df_deferred *holders[128];
   for (int i = 0; i < n; i++) holders[i] = df_reactor_defer_to_thread(r, wait_at_gate, NULL);
-  while (atomic_load(&blocked) < n) usleep(1000);
+  for (int k = 0; k < 5000 && atomic_load(&blocked) < n; k++) usleep(1000);
+  if (atomic_load(&blocked) < n) open_gate(); /* let them go, then fail */
+  assert_int_equal(atomic_load(&blocked), n);
   df_deferred *queued = df_reactor_defer_to_thread(r, should_not_run, NULL);
   df_deferred_add_errback(queued, log_result, "queued");
   df_deferred_cancel(queued);

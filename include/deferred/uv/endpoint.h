@@ -25,8 +25,14 @@
  * "tcp6:8080:interface=\:\:1", "tcp:host=\:\:1:port=80". timeout may have
  * a fraction ("0.5"; Twisted takes whole seconds). A bad string is
  * DF_EINVAL with a ValueError failure naming the bad field, e.g.
- * "invalid endpoint description: port: not a number: 'http'" or
- * "unknown endpoint type 'udp'" or "unknown parameter 'timout'".
+ * "invalid endpoint description \"tcp:http\": port: not a number:
+ * 'http'" or "unknown endpoint type 'udp'" or "unknown parameter
+ * 'timout'". Stricter than Twisted: a field given twice ("port: given
+ * twice", also for a positional and its keyword) and tcp6 with an IPv4
+ * interface ("interface: '127.0.0.1' is an IPv4 address, and tcp6
+ * listens on IPv6 (use tcp for IPv4)") are errors. A message quotes at
+ * most 80 bytes of the description and of a value (cut between two UTF-8
+ * characters, then "..."), so it stays one short line.
  *
  * Ownership: endpoints are made by the caller and freed with
  * df_endpoint_free / df_server_endpoint_free (an operation already
@@ -97,7 +103,10 @@ df_deferred *df_server_endpoint_listen(df_server_endpoint *ep,
  * then released too). */
 df_deferred *df_connect_protocol(df_endpoint *ep, df_protocol *protocol);
 
-/* What the endpoint was made with. */
+/* What the endpoint was made with. The strings are borrowed, valid until
+ * the endpoint is freed. A NULL `ep` gives NULL, 0 or 0.0 (and
+ * df_server_endpoint_interface gives "" for every IPv4 interface, never
+ * NULL for an endpoint). */
 const char *df_endpoint_host(const df_endpoint *ep);
 int df_endpoint_port(const df_endpoint *ep);
 double df_endpoint_timeout(const df_endpoint *ep);
@@ -106,6 +115,15 @@ const char *df_server_endpoint_interface(const df_server_endpoint *ep);
 int df_server_endpoint_backlog(const df_server_endpoint *ep);
 unsigned df_server_endpoint_flags(const df_server_endpoint *ep);
 
+/* Free an endpoint and the copies it holds (host, bind address,
+ * interface). It is a value, not a connection: what was started with it
+ * goes on without it (a connect in progress keeps copies of its own, a
+ * port listening stays up, their deferreds still fire), so freeing it
+ * right after df_endpoint_connect or df_connect_protocol is the usual
+ * pattern. The strings the getters returned are freed with it. Takes
+ * ownership of `ep`; NULL is ignored; freeing twice, or using the
+ * endpoint afterwards, is a use after free. Safe from any callback of
+ * the reactor's thread, and after the reactor was freed. */
 void df_endpoint_free(df_endpoint *ep);
 void df_server_endpoint_free(df_server_endpoint *ep);
 

@@ -33,8 +33,9 @@
  * refused", "Couldn't listen on 127.0.0.1:8000: address already in use",
  * "TCP connection timed out: example.org:80: no connection after 5
  * seconds". A failure that comes from the operating
- * system also carries libuv's error code (UV_ECONNREFUSED ...), read with
- * df_network_error_code(); its text is uv_strerror()'s.
+ * system also carries the code, read with df_network_error_code(): a
+ * negated errno value (UV_ECONNREFUSED is -ECONNREFUSED), or for a name
+ * lookup one of libuv's UV_EAI_* codes; its text is uv_strerror()'s.
  */
 #ifndef DEFERRED_UV_ERROR_H
 #define DEFERRED_UV_ERROR_H
@@ -62,10 +63,13 @@ extern const df_error_type df_error_bind;                 /* BindError */
 extern const df_error_type df_error_cannot_listen;        /* CannotListenError */
 extern const df_error_type df_error_system_exit;          /* SystemExit */
 
-/* The libuv error code (negative errno, e.g. UV_ECONNREFUSED) behind a
- * failure the reactor made from an operating-system error, or 0 if it has
- * none (a timeout of the attempt's own, a clean close, a user's failure).
- * NULL gives 0. */
+/* The error code behind a failure the reactor made from an
+ * operating-system error: a negated errno value (-ECONNREFUSED, which is
+ * libuv's UV_ECONNREFUSED), described by df_strerror; or, for a failed
+ * name lookup (DNSLookupError), libuv's UV_EAI_* code (-3000 and below,
+ * which df_strerror calls "unknown error": uv_strerror describes it).
+ * 0 if it has none (a timeout of the attempt's own, a clean close, a
+ * user's failure). NULL gives 0. */
 int df_network_error_code(const df_failure *f);
 
 /* A new failure of `type` whose message is `what` followed by libuv's
@@ -86,7 +90,7 @@ df_failure *df_network_failure_at(const char *file, int line, const char *func,
 /* The ConnectError subtype Twisted picks for an errno (its errnoMapping):
  * ConnectionRefusedError for UV_ECONNREFUSED, TCPTimedOutError for
  * UV_ETIMEDOUT, NoRouteError for UV_ENETUNREACH and UV_EHOSTUNREACH,
- * ConnectError for anything else. */
+ * ConnectError for anything else (0 too). Static; never NULL. */
 const df_error_type *df_connect_error_type(int uv_error);
 
 /* A SystemExit failure as a result: returned from (or fired into) the

@@ -62,7 +62,9 @@ typedef struct df_fake_tcp_client {
   df_connector *connector;  /* borrowed */
 } df_fake_tcp_client;
 
-/* How many were recorded, and the i-th (NULL if out of range). A
+/* How many were recorded, and the i-th (borrowed, valid until the fake
+ * reactor is freed; NULL if out of range, or if `r` is NULL or not a
+ * fake reactor, whose count is then 0). A
  * connector that connects again (df_connector_connect) is recorded again. */
 size_t df_fake_reactor_tcp_server_count(const df_reactor *r);
 const df_fake_tcp_server *df_fake_reactor_tcp_server(const df_reactor *r,

@@ -57,7 +57,8 @@ int df_memory_transport_new(df_memory_transport **out);
  * ConnectionLost first, then is released. NULL is ignored. */
 void df_memory_transport_free(df_memory_transport *mt);
 
-/* The df_transport to hand to code under test (borrowed). */
+/* The df_transport to hand to code under test (borrowed, valid while
+ * `mt` is; NULL for a NULL `mt`). */
 df_transport *df_memory_transport_transport(df_memory_transport *mt);
 
 /* Set the addresses get_host / get_peer report (NULL leaves one as is). */

@@ -108,11 +108,14 @@ struct df_protocol {
                               to df_connect_protocol, a private one) */
 };
 
-/* Make `p` a protocol of `type` not yet connected. Returns `p`. */
+/* Make `p` a protocol of `type` not yet connected. Returns `p` (NULL for
+ * a NULL `p`). */
 df_protocol *df_protocol_init(df_protocol *p, const df_protocol_type *type);
 
 /* The `free` of protocols built by df_factory_init_for_protocol's
- * factory: free(p). */
+ * factory: releases `p`, which the library allocated (with malloc, through
+ * the allocation hook its out-of-memory tests swap). Use it for those
+ * protocols only; NULL is ignored. */
 void df_protocol_free(df_protocol *p);
 
 /* --- factories ---------------------------------------------------------------- */
@@ -156,13 +159,14 @@ struct df_factory {
   unsigned num_ports; /* ports and connectors using it (Twisted's numPorts) */
 };
 
-/* Make `f` a factory of `type`. Returns `f`. */
+/* Make `f` a factory of `type`. Returns `f` (NULL for a NULL `f`). */
 df_factory *df_factory_init(df_factory *f, const df_factory_type *type);
 
 /* Twisted's Factory.forProtocol: make `f` a factory whose build_protocol
- * allocates `protocol_type->size` zeroed bytes (malloc) and sets the
- * type; such protocols are released with df_protocol_free, which
- * protocol_type->free should be. Returns `f`. */
+ * allocates `protocol_type->size` zeroed bytes (the library's malloc; out
+ * of memory refuses the connection) and sets the type; such protocols are
+ * released with df_protocol_free, which protocol_type->free should be.
+ * Returns `f` (NULL for a NULL `f`). */
 df_factory *df_factory_init_for_protocol(df_factory *f,
                                          const df_protocol_type *protocol_type);
 

@@ -80,8 +80,9 @@ typedef struct uv_loop_s uv_loop_t;
 /* --- making and freeing ------------------------------------------------------ */
 
 /* Make a libuv reactor with a loop of its own. Returns 0 and sets `*out`,
- * or DF_EINVAL (NULL `out`), DF_ENOMEM, or a negative libuv error if the
- * loop could not be made (`*out` is then NULL). */
+ * or DF_EINVAL (NULL `out`), DF_ENOMEM, or a negated errno value if the
+ * loop could not be made (-EMFILE ...: libuv's UV_E* codes are negated
+ * errno values); `*out` is then NULL. */
 int df_uv_reactor_new(df_reactor **out);
 
 /* Make a libuv reactor on `loop` (borrowed: it must outlive the reactor,
@@ -102,37 +103,47 @@ int df_uv_reactor_new_on_loop(uv_loop_t *loop, df_reactor **out);
  * waited for, pending delayed calls are discarded (df_clock.h), calls
  * queued by call_from_thread are dropped. To do so it runs the loop until
  * the reactor's handles have closed (on an application's loop this may
- * run the application's ready callbacks too). Must not be called from
- * inside the reactor's own callbacks, nor while df_reactor_run is running.
- * NULL is ignored. */
+ * run the application's ready callbacks too). A reactor with a loop of
+ * its own then closes the loop: handles an application added to it
+ * (through df_uv_reactor_loop) are closed without their close callback
+ * and its requests waited for, so close yours first. Must not be called
+ * from inside the reactor's own callbacks, nor while df_reactor_run is
+ * running. NULL is ignored. */
 void df_reactor_free(df_reactor *r);
 
-/* The libuv loop a libuv reactor runs on (borrowed), NULL for a fake. */
+/* The libuv loop a libuv reactor runs on (borrowed: it lives as long as
+ * the reactor, see df_reactor_free), NULL for a fake or a NULL `r`. */
 uv_loop_t *df_uv_reactor_loop(df_reactor *r);
 
-/* The implementation's name: "libuv reactor" or "fake reactor". */
+/* The implementation's name: "libuv reactor" or "fake reactor" (static;
+ * "" for a NULL `r`, never NULL). */
 const char *df_reactor_name(const df_reactor *r);
 
 /* --- running ------------------------------------------------------------------ */
 
 /* Run the loop until the reactor has stopped (reactor.run). Fires the
  * startup event, runs, and returns 0 once the shutdown has completed.
- * Returns DF_EINVAL if `r` is NULL, is running, or has run before. On the
- * fake reactor, run fires the startup event and returns at once (there
- * is no loop: the test drives the clock). */
+ * Returns DF_EINVAL if `r` is NULL, is running, or has run before; or,
+ * with nothing started (it may be run again), DF_ENOMEM or a negated
+ * errno value if the SIGINT/SIGTERM watchers could not be set up
+ * (df_reactor_set_signal_handling turns them off). On the fake reactor,
+ * run fires the startup event and returns at once (there is no loop: the
+ * test drives the clock). */
 int df_reactor_run(df_reactor *r);
 
 /* Become running without running the loop, for a reactor on an
  * application's loop that the application keeps running with uv_run:
- * the startup event fires from the loop's next iteration. Returns 0, or
- * DF_EINVAL if running or run before. */
+ * the startup event fires from the loop's next iteration. Returns 0,
+ * DF_EINVAL if running or run before, or the signal watchers' errors as
+ * df_reactor_run (nothing started). */
 int df_reactor_start(df_reactor *r);
 
 /* Begin the shutdown (reactor.stop): the sequence described at the top of
  * this file runs from the loop, and df_reactor_run returns when it is
- * over. Returns 0, or DF_EINVAL if the reactor is not running or is
- * already stopping (Twisted's ReactorNotRunning). Safe inside any of the
- * reactor's callbacks. */
+ * over. Returns 0, DF_EINVAL if the reactor is not running or is already
+ * stopping (Twisted's ReactorNotRunning), or DF_ENOMEM (the shutdown
+ * could not be scheduled; the reactor goes on running: try again). Safe
+ * inside any of the reactor's callbacks. */
 int df_reactor_stop(df_reactor *r);
 
 /* Is the reactor running (started and not yet stopped; true during the
@@ -180,7 +191,8 @@ int df_reactor_call_when_running(df_reactor *r, df_call_fn fn, void *arg);
 /* --- time ---------------------------------------------------------------------- */
 
 /* The reactor as a clock (borrowed; lives as long as the reactor). For
- * the fake reactor, the test clock it was made with. */
+ * the fake reactor, the test clock it was made with. NULL for a NULL
+ * `r`. */
 df_clock *df_reactor_clock(df_reactor *r);
 
 /* df_clock_seconds(df_reactor_clock(r)), and

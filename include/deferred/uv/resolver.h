@@ -84,7 +84,7 @@ df_deferred *df_reactor_resolve(df_reactor *r, const char *host, int port);
 /* The system resolver: getaddrinfo(3) on libuv's thread pool, TCP
  * addresses of both families in the system's order (so "localhost" gives
  * ::1 and 127.0.0.1 as /etc/hosts says). Static; needs a libuv reactor
- * (on the fake reactor it fails with DNSLookupError). */
+ * (on the fake reactor it fails with DNSLookupError). Never NULL. */
 df_resolver *df_system_resolver(void);
 
 /* A resolver that answers from a table: `df_hosts_resolver_add(res,

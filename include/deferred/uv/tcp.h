@@ -63,8 +63,9 @@ enum {
  * Returns 0 and, if `out` is not NULL, a new reference to the port in
  * `*out`. On failure returns DF_EINVAL (NULL `r` or `factory`, a port
  * outside 0-65535, an interface that is not a numeric address, unknown
- * flags, the reactor stopped), DF_ENOMEM, or libuv's negative error code
- * (UV_EADDRINUSE, UV_EACCES, UV_EADDRNOTAVAIL ...); then `*out` is NULL
+ * flags, the reactor stopped), DF_ENOMEM, or the system's reason as a
+ * negated errno value (-EADDRINUSE, -EACCES, -EADDRNOTAVAIL ...; libuv's
+ * UV_EADDRINUSE and the like are the same values); then `*out` is NULL
  * and, if `error` is not NULL, `*error` receives a new reference to a
  * CannotListenError failure saying why ("Couldn't listen on
  * 127.0.0.1:8000: address already in use."). Calls the factory's
@@ -88,9 +89,21 @@ int df_listening_port_get_host(const df_listening_port *port, df_address *out);
 /* Is it still listening (not stopping or stopped)? */
 bool df_listening_port_listening(const df_listening_port *port);
 
-/* The factory it serves (borrowed). */
+/* The factory it serves (borrowed), or NULL for a NULL `port`. */
 df_factory *df_listening_port_factory(const df_listening_port *port);
 
+/* Reference counting of a port. A port is counted by the references
+ * df_reactor_listen_tcp and these functions hand out, plus one the
+ * reactor holds while it listens or is stopping: dropping the last of
+ * yours does not stop it (use df_listening_port_stop first for that),
+ * and a port you still hold stays valid to ask (get_host, listening)
+ * after it has stopped and after its reactor was freed. _ref takes a
+ * new reference and returns `port`; _unref drops one, freeing the port
+ * when none is left. Both are for the reactor's thread, and may be
+ * called from any of its callbacks (a stop deferred's callback may drop
+ * the last reference: the port is freed after the callbacks). NULL is
+ * ignored (and _ref returns NULL); an unref more than the references
+ * taken is a use after free. */
 df_listening_port *df_listening_port_ref(df_listening_port *port);
 void df_listening_port_unref(df_listening_port *port);
 
@@ -143,19 +156,40 @@ int df_connector_disconnect(df_connector *c);
  * not disconnected (or the reactor has stopped), or DF_ENOMEM. */
 int df_connector_connect(df_connector *c);
 
+/* Where the connector is (Twisted's connector.state): CONNECTING from
+ * df_reactor_connect_tcp or df_connector_connect until the attempt ends,
+ * CONNECTED from just before the protocol's connection_made until just
+ * before client_connection_lost (so a factory that reconnects from there
+ * sees DISCONNECTED), DISCONNECTED otherwise: before client_connection_
+ * failed is called, after stop_connecting, and once the reactor has
+ * stopped. A NULL `c` gives DISCONNECTED. */
 df_connector_state df_connector_get_state(const df_connector *c);
 
 /* The host as given and the port (getDestination). `host` is borrowed,
- * valid while the connector is. */
+ * valid while the connector is; NULL (and port 0) for a NULL `c`. */
 const char *df_connector_host(const df_connector *c);
 int df_connector_port(const df_connector *c);
 
-/* The transport of the connection (borrowed), while connected; else NULL. */
+/* The transport of the connection (borrowed), while connected; NULL
+ * while connecting or disconnected, or for a NULL `c`. */
 df_transport *df_connector_transport(const df_connector *c);
 
-/* The factory (borrowed) and the reactor. */
+/* The factory (borrowed) and the reactor; NULL for a NULL `c`. */
 df_factory *df_connector_factory(const df_connector *c);
 df_reactor *df_connector_reactor(const df_connector *c);
+
+/* Reference counting of a connector. df_reactor_connect_tcp's `*out` is
+ * a reference; the reactor holds one of its own while the connector is
+ * connecting or connected, so dropping yours neither stops an attempt
+ * nor ends a connection (df_connector_disconnect does), and the factory
+ * still hears how it ends. A connector you hold stays valid to ask
+ * (get_state, host) and to df_connector_connect again after it is
+ * disconnected; after its reactor was freed only the getters may be
+ * used. _ref takes a new reference and returns `c`; _unref drops one and
+ * frees the connector with the last (from any callback of the reactor's
+ * thread: the factory's client_connection_failed may drop it). NULL is
+ * ignored (_ref returns NULL); an unref more than the references taken is
+ * a use after free. */
 
 df_connector *df_connector_ref(df_connector *c);
 void df_connector_unref(df_connector *c);

@@ -82,9 +82,11 @@ void df_transport_abort_connection(df_transport *t);
  * Further writes are refused. Ignored when closing already. */
 void df_transport_lose_write_connection(df_transport *t);
 
-/* The peer's and our own address (getPeer / getHost). Returns 0, or a
- * negative libuv error code, or DF_EINVAL for NULL (then `*out` is
- * zeroed). */
+/* The peer's and our own address (getPeer / getHost). Returns 0, a
+ * negated errno value from getsockname (-EBADF once the connection is
+ * closed ...), or DF_EINVAL for NULL (then `*out` is zeroed). The peer's
+ * address is the one recorded when the connection was made, so
+ * get_peer never fails for a non-NULL transport. */
 int df_transport_get_peer(df_transport *t, df_address *out);
 int df_transport_get_host(df_transport *t, df_address *out);
 
@@ -126,13 +128,14 @@ bool df_transport_connected(const df_transport *t);
 
 /* The protocol the transport carries (borrowed; NULL once it has been
  * freed) and the reactor it belongs to (NULL for a memory transport that
- * is not part of a fake reactor). */
+ * is not part of a fake reactor). Both NULL for a NULL `t`. */
 df_protocol *df_transport_protocol(const df_transport *t);
 df_reactor *df_transport_reactor(const df_transport *t);
 
 /* ITCPTransport.setTcpNoDelay / setTcpKeepAlive (keep-alive with the
- * given idle delay in seconds, 0 to turn it off). Returns 0 or a negative
- * libuv error; a memory transport records the setting and returns 0. */
+ * given idle delay in seconds, 0 to turn it off). Returns 0, DF_EINVAL
+ * for NULL, or the negated errno value setsockopt gave; a memory
+ * transport records the setting and returns 0. */
 int df_transport_set_tcp_nodelay(df_transport *t, bool on);
 int df_transport_set_tcp_keepalive(df_transport *t, unsigned idle_seconds);
 
