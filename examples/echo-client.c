@@ -34,7 +34,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "standard_fds.h"
+#include "std_fds.h" /* tools/common: closed standard streams */
 
 static const char *usage_line = "usage: echo-client HOST:PORT";
 
@@ -309,6 +309,9 @@ static df_deferred *client_main(df_reactor *r, int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-  int status = standard_fds_guard("echo-client", "the echo");
-  return status ? status : df_react(client_main, argc, argv);
+  /* A closed standard stream would become the first socket's number. */
+  if (std_fds_missing("echo-client", std_fds_guard(),
+                      STD_FDS_IN | STD_FDS_OUT))
+    return 2;
+  return df_react(client_main, argc, argv);
 }

@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "standard_fds.h"
+#include "std_fds.h" /* tools/common: closed standard streams */
 
 static const char *usage_line = "usage: echo-server [--port N] [--iface ADDR]";
 
@@ -183,6 +183,7 @@ static df_deferred *echo_main(df_reactor *r, int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-  int status = standard_fds_guard("echo-server", "the line telling the port");
-  return status ? status : df_react(echo_main, argc, argv);
+  /* A closed standard stream would become the first socket's number. */
+  if (std_fds_missing("echo-server", std_fds_guard(), STD_FDS_OUT)) return 2;
+  return df_react(echo_main, argc, argv);
 }
