@@ -33,7 +33,8 @@
 #include <string.h>
 
 #include "../private.h"
-#include "deferred.h"
+#include "deferred/core.h"
+#include "deferred/observe.h" /* the observer hook the loop calls */
 
 #define DF_INLINE_STAGES 2
 #define DF_BLOCK_STAGES 16        /* a pooled block, the first after the inline segment */
