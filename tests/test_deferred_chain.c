@@ -858,6 +858,82 @@ static void test_returning_running_deferred_waits_for_it(void **state) {
   df_deferred_unref(inner);
 }
 
+/* --- re-entrant runs of a deferred the loop is still running ------------ */
+
+/* W waits on X; X's only stage hands X's result to W. From W's callback,
+ * while the loop still has X's frame below W's, X gets a stage that makes
+ * it wait on Y, and a stage after that; with `fire_y_inside`, W's
+ * callback then fires Y, whose hand-off to X comes while X is still on
+ * the loop stack (loop_stack.c: a deferred on the stack twice, with the
+ * reserve its wait edge took); else Y is fired after everything returned
+ * (the reserve is not needed, and freed). Checked against Twisted 22.4:
+ * the same events in the same order, and the same results. */
+static df_deferred *reentry_x, *reentry_y;
+static bool reentry_fire_y_inside;
+
+static df_result x_waits_on_y(df_result r, void *arg) {
+  (void)arg;
+  ev_result("x_ret_y", r);
+  return df_wait_on(df_deferred_ref(reentry_y));
+}
+
+static df_result x_after(df_result r, void *arg) {
+  (void)arg;
+  ev_result("x_after", r);
+  df_result_drop(r);
+  return df_string("x-done");
+}
+
+static df_result w_adds_to_x(df_result r, void *arg) {
+  (void)arg;
+  ev_result("w", r);
+  df_result_drop(r);
+  assert_int_equal(df_deferred_add_callback(reentry_x, x_waits_on_y, NULL), 0);
+  assert_int_equal(df_deferred_add_both(reentry_x, x_after, NULL), 0);
+  if (reentry_fire_y_inside)
+    assert_int_equal(df_deferred_callback(reentry_y, df_string("y")), 0);
+  ev("w-end");
+  return df_string("w-done");
+}
+
+static void reentered_wait(bool fire_y_inside, const char *expected) {
+  support_reset();
+  df_deferred *x = df_deferred_new(), *w = df_deferred_new();
+  reentry_x = x;
+  reentry_y = df_deferred_new();
+  reentry_fire_y_inside = fire_y_inside;
+  df_deferred_add_callback(w, return_deferred, x);
+  df_deferred_callback(w, df_none());
+  assert_ptr_equal(df_deferred_waiting_on(w), x);
+  df_deferred_add_callback(w, w_adds_to_x, NULL);
+  df_deferred_add_callback(w, record, "w_last");
+  assert_int_equal(df_deferred_callback(x, df_string("x")), 0);
+  ev("|");
+  if (!fire_y_inside)
+    assert_int_equal(df_deferred_callback(reentry_y, df_string("y")), 0);
+  assert_string_equal(events, expected);
+  assert_null(df_deferred_waiting_on(x));
+  assert_string_equal(df_deferred_result(x)->u.s, "x-done");
+  assert_string_equal(df_deferred_result(w)->u.s, "w-done");
+  df_deferred_unref(x);
+  df_deferred_unref(w);
+  df_deferred_unref(reentry_y);
+}
+
+static void test_deferred_on_the_loop_stack_waits_and_is_handed_off_again(
+    void **state) {
+  (void)state;
+  reentered_wait(true, "w:'x' x_ret_y:None x_after:'y' w-end "
+                       "w_last:'w-done' | ");
+}
+
+static void test_deferred_on_the_loop_stack_waits_for_a_later_hand_off(
+    void **state) {
+  (void)state;
+  reentered_wait(false, "w:'x' x_ret_y:None w-end w_last:'w-done' | "
+                        "x_after:'y' ");
+}
+
 /* --- group 14: chainedTo bookkeeping ------------------------------------ */
 
 /* test_defer.py: DeferredTests.test_chainDeferredRecordsExplicitChain */
@@ -1342,6 +1418,8 @@ int main(void) {
       T(test_implicit_chaining_is_transitive),
       T(test_callback_added_to_middle_after_resolution_runs),
       T(test_returning_running_deferred_waits_for_it),
+      T(test_deferred_on_the_loop_stack_waits_and_is_handed_off_again),
+      T(test_deferred_on_the_loop_stack_waits_for_a_later_hand_off),
       T(test_chain_deferred_records_chained_to),
       T(test_chained_to_cleared_when_chain_resolves),
       T(test_implicit_chaining_records_chained_to),
