@@ -934,6 +934,62 @@ static void test_deferred_on_the_loop_stack_waits_for_a_later_hand_off(
                         "x_after:'y' ");
 }
 
+/* t, run by the loop in a frame (a waiter just handed its result), makes
+ * a wait edge whose making frees a deferred: c2 chained to t after t had
+ * fired, so c2 failed with AlreadyCalledError and t's chained_to holds
+ * the last reference to c2 (rule 15). Waiting on r lets it go; c2's
+ * unhandled failure is reported then, and the handler fires r, whose
+ * hand-off to t comes while t's frame is still on the loop stack: t's
+ * next stage runs inside the handler, and t goes on with its value. */
+static df_deferred *handed_r;
+
+static void fire_r_from_handler(const df_unhandled *report, void *arg) {
+  (void)arg;
+  ev("report:%s", df_failure_type(report->failure)->name);
+  assert_int_equal(df_deferred_callback(handed_r, df_int(9)), 0);
+  ev("report-end");
+}
+
+static df_result chain_late_then_wait(df_result r, void *arg) {
+  df_deferred *t = arg;
+  ev_result("t", r);
+  df_deferred *c2 = df_deferred_new();
+  assert_int_equal(df_deferred_chain(c2, t), 0);
+  assert_int_equal(df_deferred_callback(c2, df_int(1)), 0);
+  df_deferred_unref(c2); /* t's chained_to holds it now */
+  return r;
+}
+
+static df_result wait_on_r(df_result r, void *arg) {
+  (void)arg;
+  df_result_drop(r);
+  ev("t-waits");
+  return df_wait_on(df_deferred_ref(handed_r));
+}
+
+static void test_wait_whose_making_reports_may_be_handed_off_at_once(
+    void **state) {
+  (void)state;
+  df_set_unhandled_handler(fire_r_from_handler, NULL);
+  df_deferred *t = df_deferred_new(), *a = df_deferred_new();
+  handed_r = df_deferred_new();
+  df_deferred_add_callback(t, return_deferred, a);
+  df_deferred_add_callback(t, chain_late_then_wait, t);
+  df_deferred_add_callback(t, wait_on_r, NULL);
+  df_deferred_add_callback(t, record, "t-got");
+  df_deferred_callback(t, df_none());
+  assert_ptr_equal(df_deferred_waiting_on(t), a);
+  assert_int_equal(df_deferred_callback(a, df_int(5)), 0); /* hands off */
+  assert_string_equal(events, "t:5 t-waits report:AlreadyCalledError "
+                              "t-got:9 report-end ");
+  assert_null(df_deferred_waiting_on(t));
+  assert_int_equal(df_deferred_result(t)->u.i, 9);
+  df_deferred_unref(t);
+  df_deferred_unref(a);
+  df_deferred_unref(handed_r);
+  df_set_unhandled_handler(count_reports, NULL);
+}
+
 /* --- group 14: chainedTo bookkeeping ------------------------------------ */
 
 /* test_defer.py: DeferredTests.test_chainDeferredRecordsExplicitChain */
@@ -1420,6 +1476,7 @@ int main(void) {
       T(test_returning_running_deferred_waits_for_it),
       T(test_deferred_on_the_loop_stack_waits_and_is_handed_off_again),
       T(test_deferred_on_the_loop_stack_waits_for_a_later_hand_off),
+      T(test_wait_whose_making_reports_may_be_handed_off_at_once),
       T(test_chain_deferred_records_chained_to),
       T(test_chained_to_cleared_when_chain_resolves),
       T(test_implicit_chaining_records_chained_to),

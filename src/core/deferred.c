@@ -722,7 +722,7 @@ static bool take_or_wait(df_deferred *cur, df_result *out) {
    * hand-off will need if cur may still be on the loop stack then. */
   df_loop_node *reserve = NULL;
   df_stage *s;
-  if (DF_UNLIKELY(df__wait_needs_reserve(cur, df__observer != NULL)) &&
+  if (DF_UNLIKELY(df__wait_needs_reserve(cur)) &&
       (reserve = df__loop_reserve_new()) == NULL)
     s = NULL;
   else if (DF_UNLIKELY((s = df__stage_append(r)) == NULL))

@@ -585,13 +585,18 @@ static inline void df__frame_push_waiter(df_deferred *w,
 /* `w` starts waiting. Will it still have a frame on the stack when its
  * wait ends? A deferred with a frame runs only in its top frame (never
  * frameless: run_callbacks), so w's frames then are the ones it has now
- * but the current run's, which is popped before any user code runs, but
- * the observer's (and a waiting deferred gets no new frame:
- * loop_stack.c). */
-static inline bool df__wait_needs_reserve(const df_deferred *w,
-                                          bool observed) {
-  return (w->flags & DF_F_ON_LOOP) &&
-         ((w->flags & DF_F_LOOP_DUP) || observed);
+ * but the current run's, which is popped before any code that may fire
+ * a deferred runs (an observer, called in between, must not: observe.h),
+ * and a waiting deferred gets no new frame (loop_stack.c). So a deferred
+ * on the stack twice needs one (LOOP_DUP implies ON_LOOP); so does one
+ * on the stack whose chained_to holds a reference: making the edge lets
+ * it go (set_chained_to), which may free a deferred and so run a user's
+ * unhandled-failure handler or destructor, which may fire what w now
+ * waits on while w's frame is still there. */
+static inline bool df__wait_needs_reserve(const df_deferred *w) {
+  return (w->flags & DF_F_LOOP_DUP) ||
+         (w->flags & (DF_F_ON_LOOP | DF_F_CHAINED_REF)) ==
+             (DF_F_ON_LOOP | DF_F_CHAINED_REF);
 }
 df_loop_node *df__loop_reserve_new(void); /* NULL if out of memory */
 static inline void df__loop_reserve_free(df_loop_node *reserve) {

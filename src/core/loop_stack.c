@@ -45,7 +45,9 @@
  *       MemoryError in X's chain, so failing there is clean, and the
  *       hand-off itself never fails. The edge needs it only if X, when it
  *       starts waiting, has a frame other than the one the current run
- *       pops before any user code runs (df__wait_needs_reserve): from
+ *       pops before any user code runs (df__wait_needs_reserve: the
+ *       case here, and one where making the edge itself frees a deferred,
+ *       whose unhandled-failure handler may end the wait at once): from
  *       then until its wait ends X gets no new frame, since a waiting
  *       deferred is paused (no run_frames), waits on one deferred only
  *       (one hand-off) and has fired (no chained run).
