@@ -32,7 +32,7 @@ extern void (*df__free)(void *);
  * public macro: the site the macro records (for debug mode's reports of a
  * use after free) would name the library's code, and cost its callers an
  * argument. */
-#include "deferred.h"
+#include "deferred/core.h"
 #undef df_deferred_unref
 
 #endif /* DF_PRIVATE_H */

@@ -222,11 +222,12 @@ static inline void *support_failing_realloc(void *p, size_t n) {
   return support_refuse_this_allocation() ? NULL : realloc(p, n);
 }
 
-/* Empty the caches (the allocator may change only then), zero the count
+/* Empty the caches (the allocator may change only then), zero the counts
  * and install the failing allocator. */
 static inline void support_install_failing_allocator(void) {
   df_release_caches();
   support_allocations = 0;
+  support_failed_allocations = 0;
   assert_int_equal(df_set_allocator(support_failing_malloc,
                                     support_failing_realloc, free),
                    0);

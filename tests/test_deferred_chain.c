@@ -858,6 +858,138 @@ static void test_returning_running_deferred_waits_for_it(void **state) {
   df_deferred_unref(inner);
 }
 
+/* --- re-entrant runs of a deferred the loop is still running ------------ */
+
+/* W waits on X; X's only stage hands X's result to W. From W's callback,
+ * while the loop still has X's frame below W's, X gets a stage that makes
+ * it wait on Y, and a stage after that; with `fire_y_inside`, W's
+ * callback then fires Y, whose hand-off to X comes while X is still on
+ * the loop stack (loop_stack.c: a deferred on the stack twice, with the
+ * reserve its wait edge took); else Y is fired after everything returned
+ * (the reserve is not needed, and freed). Checked against Twisted 22.4:
+ * the same events in the same order, and the same results. */
+static df_deferred *reentry_x, *reentry_y;
+static bool reentry_fire_y_inside;
+
+static df_result x_waits_on_y(df_result r, void *arg) {
+  (void)arg;
+  ev_result("x_ret_y", r);
+  return df_wait_on(df_deferred_ref(reentry_y));
+}
+
+static df_result x_after(df_result r, void *arg) {
+  (void)arg;
+  ev_result("x_after", r);
+  df_result_drop(r);
+  return df_string("x-done");
+}
+
+static df_result w_adds_to_x(df_result r, void *arg) {
+  (void)arg;
+  ev_result("w", r);
+  df_result_drop(r);
+  assert_int_equal(df_deferred_add_callback(reentry_x, x_waits_on_y, NULL), 0);
+  assert_int_equal(df_deferred_add_both(reentry_x, x_after, NULL), 0);
+  if (reentry_fire_y_inside)
+    assert_int_equal(df_deferred_callback(reentry_y, df_string("y")), 0);
+  ev("w-end");
+  return df_string("w-done");
+}
+
+static void reentered_wait(bool fire_y_inside, const char *expected) {
+  support_reset();
+  df_deferred *x = df_deferred_new(), *w = df_deferred_new();
+  reentry_x = x;
+  reentry_y = df_deferred_new();
+  reentry_fire_y_inside = fire_y_inside;
+  df_deferred_add_callback(w, return_deferred, x);
+  df_deferred_callback(w, df_none());
+  assert_ptr_equal(df_deferred_waiting_on(w), x);
+  df_deferred_add_callback(w, w_adds_to_x, NULL);
+  df_deferred_add_callback(w, record, "w_last");
+  assert_int_equal(df_deferred_callback(x, df_string("x")), 0);
+  ev("|");
+  if (!fire_y_inside)
+    assert_int_equal(df_deferred_callback(reentry_y, df_string("y")), 0);
+  assert_string_equal(events, expected);
+  assert_null(df_deferred_waiting_on(x));
+  assert_string_equal(df_deferred_result(x)->u.s, "x-done");
+  assert_string_equal(df_deferred_result(w)->u.s, "w-done");
+  df_deferred_unref(x);
+  df_deferred_unref(w);
+  df_deferred_unref(reentry_y);
+}
+
+static void test_deferred_on_the_loop_stack_waits_and_is_handed_off_again(
+    void **state) {
+  (void)state;
+  reentered_wait(true, "w:'x' x_ret_y:None x_after:'y' w-end "
+                       "w_last:'w-done' | ");
+}
+
+static void test_deferred_on_the_loop_stack_waits_for_a_later_hand_off(
+    void **state) {
+  (void)state;
+  reentered_wait(false, "w:'x' x_ret_y:None w-end w_last:'w-done' | "
+                        "x_after:'y' ");
+}
+
+/* t, run by the loop in a frame (a waiter just handed its result), makes
+ * a wait edge whose making frees a deferred: c2 chained to t after t had
+ * fired, so c2 failed with AlreadyCalledError and t's chained_to holds
+ * the last reference to c2 (rule 15). Waiting on r lets it go; c2's
+ * unhandled failure is reported then, and the handler fires r, whose
+ * hand-off to t comes while t's frame is still on the loop stack: t's
+ * next stage runs inside the handler, and t goes on with its value. */
+static df_deferred *handed_r;
+
+static void fire_r_from_handler(const df_unhandled *report, void *arg) {
+  (void)arg;
+  ev("report:%s", df_failure_type(report->failure)->name);
+  assert_int_equal(df_deferred_callback(handed_r, df_int(9)), 0);
+  ev("report-end");
+}
+
+static df_result chain_late_then_wait(df_result r, void *arg) {
+  df_deferred *t = arg;
+  ev_result("t", r);
+  df_deferred *c2 = df_deferred_new();
+  assert_int_equal(df_deferred_chain(c2, t), 0);
+  assert_int_equal(df_deferred_callback(c2, df_int(1)), 0);
+  df_deferred_unref(c2); /* t's chained_to holds it now */
+  return r;
+}
+
+static df_result wait_on_r(df_result r, void *arg) {
+  (void)arg;
+  df_result_drop(r);
+  ev("t-waits");
+  return df_wait_on(df_deferred_ref(handed_r));
+}
+
+static void test_wait_whose_making_reports_may_be_handed_off_at_once(
+    void **state) {
+  (void)state;
+  df_set_unhandled_handler(fire_r_from_handler, NULL);
+  df_deferred *t = df_deferred_new(), *a = df_deferred_new();
+  handed_r = df_deferred_new();
+  df_deferred_add_callback(t, return_deferred, a);
+  df_deferred_add_callback(t, chain_late_then_wait, t);
+  df_deferred_add_callback(t, wait_on_r, NULL);
+  df_deferred_add_callback(t, record, "t-got");
+  df_deferred_callback(t, df_none());
+  assert_ptr_equal(df_deferred_waiting_on(t), a);
+  assert_int_equal(df_deferred_callback(a, df_int(5)), 0); /* hands off */
+  assert_string_equal(events, "t:5 t-waits report:AlreadyCalledError "
+                              "t-got:9 report-end ");
+  assert_null(df_deferred_waiting_on(t));
+  assert_int_equal(df_deferred_result(t)->u.i, 9);
+  df_deferred_unref(t);
+  df_deferred_unref(a);
+  df_deferred_unref(handed_r);
+  df_set_unhandled_handler(count_reports, NULL);
+}
+
 /* --- group 14: chainedTo bookkeeping ------------------------------------ */
 
 /* test_defer.py: DeferredTests.test_chainDeferredRecordsExplicitChain */
@@ -1342,6 +1474,9 @@ int main(void) {
       T(test_implicit_chaining_is_transitive),
       T(test_callback_added_to_middle_after_resolution_runs),
       T(test_returning_running_deferred_waits_for_it),
+      T(test_deferred_on_the_loop_stack_waits_and_is_handed_off_again),
+      T(test_deferred_on_the_loop_stack_waits_for_a_later_hand_off),
+      T(test_wait_whose_making_reports_may_be_handed_off_at_once),
       T(test_chain_deferred_records_chained_to),
       T(test_chained_to_cleared_when_chain_resolves),
       T(test_implicit_chaining_records_chained_to),

@@ -3,14 +3,16 @@
  * preallocated MemoryError in the chain), never a crash or a leak.
  *
  * The scenario below touches every allocating path (deferreds, stage
- * blocks, the loop stack, failures and their messages, the scratch vector
- * of cycle collection, report text) and is run once with the allocation
+ * blocks, failures and their messages, the scratch vector of cycle
+ * collection, report text) and is run once with the allocation
  * number N failing, for every N until a run completes without reaching
  * its N-th allocation; then with several allocations in a row failing
  * from the N-th, and with every allocation from the N-th on failing.
- * Waiting and chain_deferred chains are then fired with every allocation
- * failing: no hand-off to a waiter and no chained fire may be lost.
- * valgrind (CI) checks that nothing leaks. */
+ * Waiting and chain_deferred chains, 40 and 100,000 deep, are then fired
+ * with every allocation failing: no hand-off to a waiter and no chained
+ * fire may be lost, and none asks for memory (the loop stack is threaded
+ * through the deferreds on it: src/core/loop_stack.c). valgrind (CI)
+ * checks that nothing leaks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -186,29 +188,13 @@ static void expect_waiters_ran(bool stage_after_continue) {
   assert_string_equal(events, expected);
 }
 
-/* Fire ds[39] with every allocation refused: with the caches emptied
- * (the loop stack has no frame at all), or, with `warm_stack`, with a
- * loop stack that already has room for 32 frames (it grows no further). */
-static void fire_waiting_chain_without_memory(bool stage_after_continue,
-                                              bool warm_stack) {
+/* Fire ds[39] with every allocation refused (the caches emptied): the
+ * hand-offs ask for no memory at all. */
+static void fire_waiting_chain_without_memory(bool stage_after_continue) {
   df_deferred *ds[CHAIN_LENGTH];
   support_reset();
-  if (warm_stack) {
-    support_count_allocations(); /* refuses nothing yet */
-    df_deferred *a = df_deferred_new(), *b = df_deferred_new();
-    df_deferred_add_callback(a, return_deferred, b);
-    df_deferred_callback(a, df_none());
-    df_deferred_callback(b, df_none()); /* a hand-off: the stack gets 32 */
-    df_deferred_unref(a);
-    df_deferred_unref(b);
-  }
   build_waiting_chain(ds, stage_after_continue);
-  if (warm_stack) { /* the same allocator: no need to empty the caches */
-    support_fail_at = support_allocations + 1;
-    support_fail_run = SUPPORT_FAIL_FOREVER;
-  } else {
-    support_refuse_every_allocation();
-  }
+  support_refuse_every_allocation();
   assert_int_equal(df_deferred_callback(ds[CHAIN_LENGTH - 1], df_int(7)), 0);
   long refused = support_failed_allocations;
   support_default_allocator();
@@ -217,19 +203,15 @@ static void fire_waiting_chain_without_memory(bool stage_after_continue,
     assert_null(df_deferred_waiting_on(ds[i]));
   assert_int_equal(df_deferred_result(ds[0])->u.i, 7 + CHAIN_LENGTH - 1);
   for (int i = 0; i < CHAIN_LENGTH; i++) df_deferred_unref(ds[i]);
-  print_message("%ld allocations refused on the way\n", refused);
+  assert_int_equal(refused, 0);
 }
 
 /* A 40-deep waiting chain fired with every allocation failing: every one
- * of the 39 waiters gets its result, whether the loop stack has no room
- * at all or room for 32 frames (it used to lose 8 of them, and the
- * memory of the hand-off stages: the stack could not grow, nor the
- * requeued hand-off get a block). */
+ * of the 39 waiters gets its result, in the order it gets it with memory. */
 static void test_waiting_chain_hands_off_with_every_allocation_failing(
     void **state) {
   (void)state;
-  fire_waiting_chain_without_memory(false, false);
-  fire_waiting_chain_without_memory(false, true);
+  fire_waiting_chain_without_memory(false);
 }
 
 /* The same when every hand-off has a stage after it (the deferred that
@@ -237,89 +219,136 @@ static void test_waiting_chain_hands_off_with_every_allocation_failing(
 static void test_hand_off_followed_by_stages_with_every_allocation_failing(
     void **state) {
   (void)state;
-  fire_waiting_chain_without_memory(true, false);
-  fire_waiting_chain_without_memory(true, true);
+  fire_waiting_chain_without_memory(true);
 }
 
-/* With no memory at all, hand-offs that are not their deferred's last
- * stage nest on the C stack, up to a bound (deferred.c: 512 levels of 32
- * frames). Past it a hand-off stays queued, with its reference, and goes
- * on when its deferred runs again: a 40,000-deep chain of such hand-offs
- * gets only part of the way with no memory, and the rest of the way once
- * a stage is added to the deferred where it stopped. */
-#define DEEP_CHAIN 40000
+/* 100,000 deferreds chained through returned deferreds: ds[i]'s callback
+ * returns ds[i + 1], so each waits on the next, and a counting stage
+ * follows; with `stage_after_continue`, each ds[i + 1] also has a stage
+ * queued after its hand-off to ds[i] (so no hand-off is its deferred's
+ * last stage, and each deferred must go on after its waiter is done).
+ * Built with memory; then ds[last] is fired with every allocation
+ * refused. The result reaches ds[0], every waiter runs once, in order
+ * (ds[last - 1] first), and nothing asks for memory. Before the loop
+ * stack lived in the deferreds, such a chain stopped part of the way
+ * (hand-offs nested on the C stack up to a bound, the rest left queued). */
+#define DEEP_CHAIN 100000
 
-static long deep_results;
-static df_result count_result(df_result r, void *arg) {
-  (void)arg;
+static long deep_results, deep_next, deep_after;
+static df_result count_in_order(df_result r, void *arg) {
+  long i = (long)(intptr_t)arg;
+  if (i == deep_next) deep_next--; /* a waiter out of order stops it */
   deep_results++;
   return r;
 }
+static df_result count_ascending(df_result r, void *arg) {
+  long i = (long)(intptr_t)arg;
+  if (i == deep_next) deep_next++;
+  deep_results++;
+  return r;
+}
+static df_result count_after(df_result r, void *arg) {
+  (void)arg;
+  deep_after++;
+  return r;
+}
 
-static void test_hand_offs_past_the_nesting_bound_resume_on_the_next_run(
-    void **state) {
-  (void)state;
+static void fire_deep_waiting_chain_without_memory(bool stage_after_continue) {
   df_deferred **ds = test_malloc(DEEP_CHAIN * sizeof *ds);
-  deep_results = 0;
+  deep_results = deep_after = 0;
+  deep_next = DEEP_CHAIN - 2;
   for (long i = 0; i < DEEP_CHAIN; i++) ds[i] = df_deferred_new();
   for (long i = 0; i < DEEP_CHAIN - 1; i++) {
-    df_deferred_add_callback(ds[i], return_deferred, ds[i + 1]);
-    df_deferred_add_callback(ds[i], count_result, NULL);
+    assert_int_equal(
+        df_deferred_add_callback(ds[i], return_deferred, ds[i + 1]), 0);
+    assert_int_equal(df_deferred_add_callback(ds[i], count_in_order,
+                                              (void *)(intptr_t)i),
+                     0);
   }
   for (long i = 0; i < DEEP_CHAIN - 1; i++) {
-    df_deferred_callback(ds[i], df_none());
-    df_deferred_add_callback(ds[i + 1], pass, NULL); /* after the hand-off */
+    assert_int_equal(df_deferred_callback(ds[i], df_none()), 0);
+    if (stage_after_continue)
+      assert_int_equal(df_deferred_add_callback(ds[i + 1], count_after, NULL),
+                       0);
   }
   support_refuse_every_allocation();
-  df_deferred_callback(ds[DEEP_CHAIN - 1], df_int(1));
+  assert_int_equal(df_deferred_callback(ds[DEEP_CHAIN - 1], df_int(1)), 0);
+  long refused = support_failed_allocations;
   support_default_allocator();
-  long stopped = 0; /* the first waiter still waiting, from the far end */
-  for (long i = DEEP_CHAIN - 2; i >= 0 && !stopped; i--)
-    if (df_deferred_waiting_on(ds[i])) stopped = i;
-  assert_true(stopped > 0);
-  assert_int_equal(deep_results, DEEP_CHAIN - 2 - stopped);
-  print_message("%ld hand-offs made with no memory, the rest after\n",
-                deep_results);
-  /* where it stopped: the hand-off to ds[stopped] is still queued */
-  assert_int_equal(df_deferred_pending_stages(ds[stopped + 1]), 2);
-  df_deferred_add_callback(ds[stopped + 1], pass, NULL); /* runs it again */
+  assert_int_equal(refused, 0);
   assert_int_equal(deep_results, DEEP_CHAIN - 1);
+  assert_int_equal(deep_next, -1); /* each in its turn */
+  assert_int_equal(deep_after, stage_after_continue ? DEEP_CHAIN - 1 : 0);
   for (long i = 0; i < DEEP_CHAIN - 1; i++)
     assert_null(df_deferred_waiting_on(ds[i]));
   assert_int_equal(df_deferred_result(ds[0])->u.i, 1);
+  for (long i = 1; i < DEEP_CHAIN; i++)
+    assert_int_equal(df_deferred_result(ds[i])->kind, DF_NONE);
   for (long i = 0; i < DEEP_CHAIN; i++) df_deferred_unref(ds[i]);
   test_free(ds);
 }
 
+static void test_deep_waiting_chain_delivers_without_memory(
+    void **state) {
+  (void)state;
+  fire_deep_waiting_chain_without_memory(false);
+}
+
+static void test_deep_hand_offs_with_stages_after_deliver_without_memory(
+    void **state) {
+  (void)state;
+  fire_deep_waiting_chain_without_memory(true);
+}
+
+/* 100,000 deferreds linked with chain_deferred (c[i] -> c[i + 1]), each
+ * with a counting stage before its link, fired with every allocation
+ * refused: every chained fire happens, in order, the last deferred gets
+ * the result, and nothing asks for memory. */
+static void test_deep_chain_deferred_list_fires_without_memory(
+    void **state) {
+  (void)state;
+  df_deferred **cs = test_malloc(DEEP_CHAIN * sizeof *cs);
+  deep_results = 0;
+  deep_next = 0;
+  for (long i = 0; i < DEEP_CHAIN; i++) {
+    cs[i] = df_deferred_new();
+    assert_int_equal(df_deferred_add_callback(cs[i], count_ascending,
+                                              (void *)(intptr_t)i),
+                     0);
+  }
+  for (long i = 0; i < DEEP_CHAIN - 1; i++)
+    assert_int_equal(df_deferred_chain(cs[i], cs[i + 1]), 0);
+  support_refuse_every_allocation();
+  assert_int_equal(df_deferred_callback(cs[0], df_int(5)), 0);
+  long refused = support_failed_allocations;
+  support_default_allocator();
+  assert_int_equal(refused, 0);
+  assert_int_equal(deep_results, DEEP_CHAIN);
+  assert_int_equal(deep_next, DEEP_CHAIN);
+  assert_int_equal(df_deferred_result(cs[DEEP_CHAIN - 1])->u.i, 5);
+  for (long i = 0; i < DEEP_CHAIN - 1; i++)
+    assert_int_equal(df_deferred_result(cs[i])->kind, DF_NONE);
+  for (long i = 0; i < DEEP_CHAIN; i++) df_deferred_unref(cs[i]);
+  test_free(cs);
+}
+
 /* With no memory, the callbacks run in the same order as with enough,
- * even when a paused waiter abandons the walk (rule 13) deep in hand-offs
- * run nested: ds[3] is paused, so the hand-offs from ds[39] stop there
+ * even when a paused waiter abandons the walk (rule 13) deep in
+ * hand-offs: ds[3] is paused, so the hand-offs from ds[39] stop there
  * (the stages after them stay queued), and go on once it is unpaused. */
-static void paused_midway(bool no_memory, bool warm_stack, char *log,
-                          size_t size) {
+static void paused_midway(bool no_memory, char *log, size_t size) {
   df_deferred *ds[CHAIN_LENGTH];
   support_reset();
-  if (no_memory && warm_stack) {
-    support_count_allocations();
-    df_deferred *a = df_deferred_new(), *b = df_deferred_new();
-    df_deferred_add_callback(a, return_deferred, b);
-    df_deferred_callback(a, df_none());
-    df_deferred_callback(b, df_none()); /* the loop stack gets 32 frames */
-    df_deferred_unref(a);
-    df_deferred_unref(b);
-  }
   build_waiting_chain(ds, true);
   df_deferred_pause(ds[3]);
-  if (no_memory && warm_stack) {
-    support_fail_at = support_allocations + 1;
-    support_fail_run = SUPPORT_FAIL_FOREVER;
-  } else if (no_memory) {
-    support_refuse_every_allocation();
-  }
+  if (no_memory) support_refuse_every_allocation();
   df_deferred_callback(ds[CHAIN_LENGTH - 1], df_int(7));
   ev("|");
   df_deferred_unpause(ds[3]);
-  if (no_memory) support_default_allocator();
+  if (no_memory) {
+    assert_int_equal(support_failed_allocations, 0);
+    support_default_allocator();
+  }
   snprintf(log, size, "%s", events);
   for (int i = 0; i < CHAIN_LENGTH; i++) df_deferred_unref(ds[i]);
 }
@@ -328,12 +357,72 @@ static void test_paused_waiter_stops_hand_offs_alike_without_memory(
     void **state) {
   (void)state;
   static char with_memory[4096], without[4096];
-  paused_midway(false, false, with_memory, sizeof with_memory);
+  paused_midway(false, with_memory, sizeof with_memory);
   assert_non_null(strstr(with_memory, "w4:41 | w3:42 w2:43 w1:44 w0:45 "));
-  paused_midway(true, false, without, sizeof without);
+  paused_midway(true, without, sizeof without);
   assert_string_equal(without, with_memory);
-  paused_midway(true, true, without, sizeof without);
-  assert_string_equal(without, with_memory);
+}
+
+/* A deferred the loop is still running (x handed its result to w, whose
+ * callback is running) is run again from w's callback and made to wait
+ * on y: the wait edge takes the reserve x will need if y hands it its
+ * result while x is still on the loop stack (loop_stack.c). With that
+ * one allocation refused, x's chain goes on with a MemoryError, as with
+ * any wait edge that cannot be made, y is left alone, and nothing is lost
+ * or leaked. */
+static df_deferred *reentry_x, *reentry_y;
+
+static df_result x_waits_on_y(df_result r, void *arg) {
+  (void)arg;
+  ev("x_ret_y:%s", r.kind == DF_NONE ? "None" : "?");
+  /* the next allocation is the wait edge's reserve: refuse it */
+  support_fail_at = support_allocations + 1;
+  support_fail_run = 1;
+  return df_wait_on(df_deferred_ref(reentry_y));
+}
+
+static df_result x_after(df_result r, void *arg) {
+  (void)arg;
+  ev("x_after:%s", df_result_is_failure(r) &&
+                           df_failure_type(r.u.failure) == &df_error_no_memory
+                       ? "MemoryError"
+                       : "?");
+  df_result_drop(r);
+  return df_int(1);
+}
+
+static df_result w_adds_to_x(df_result r, void *arg) {
+  (void)arg;
+  ev("w");
+  assert_int_equal(df_deferred_add_callback(reentry_x, x_waits_on_y, NULL), 0);
+  assert_int_equal(df_deferred_add_both(reentry_x, x_after, NULL), 0);
+  assert_int_equal(df_deferred_callback(reentry_y, df_int(2)), 0);
+  ev("w-end");
+  return r;
+}
+
+static void test_reentered_wait_without_memory_for_its_reserve_fails_cleanly(
+    void **state) {
+  (void)state;
+  support_reset();
+  df_deferred *x = df_deferred_new(), *w = df_deferred_new();
+  reentry_x = x;
+  reentry_y = df_deferred_new();
+  df_deferred_add_callback(w, return_deferred, x);
+  df_deferred_callback(w, df_none());
+  df_deferred_add_callback(w, w_adds_to_x, NULL);
+  support_count_allocations();
+  assert_int_equal(df_deferred_callback(x, df_none()), 0);
+  long refused = support_failed_allocations;
+  support_default_allocator();
+  assert_int_equal(refused, 1);
+  assert_string_equal(events, "w x_ret_y:None x_after:MemoryError w-end ");
+  assert_null(df_deferred_waiting_on(x));
+  assert_int_equal(df_deferred_result(x)->u.i, 1);
+  assert_int_equal(df_deferred_result(reentry_y)->u.i, 2); /* not taken */
+  df_deferred_unref(x);
+  df_deferred_unref(w);
+  df_deferred_unref(reentry_y);
 }
 
 /* chain_deferred links c[0] -> c[1] -> ... -> c[39], each with a stage
@@ -386,7 +475,13 @@ int main(void) {
       cmocka_unit_test(
           test_paused_waiter_stops_hand_offs_alike_without_memory),
       cmocka_unit_test(
-          test_hand_offs_past_the_nesting_bound_resume_on_the_next_run),
+          test_reentered_wait_without_memory_for_its_reserve_fails_cleanly),
+      cmocka_unit_test(
+          test_deep_waiting_chain_delivers_without_memory),
+      cmocka_unit_test(
+          test_deep_hand_offs_with_stages_after_deliver_without_memory),
+      cmocka_unit_test(
+          test_deep_chain_deferred_list_fires_without_memory),
       cmocka_unit_test(test_allocator_must_be_all_or_nothing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -81,7 +81,7 @@ int df_set_allocator(void *(*malloc_fn)(size_t),
                      void (*free_fn)(void *));
 
 /* Free the calling thread's caches of spare deferreds, stage blocks and
- * loop stacks. The library keeps such caches so that the hot path does
+ * scratch space. The library keeps such caches so that the hot path does
  * not allocate once warm; they are also freed automatically when a thread
  * exits and at process exit, so calling this is only needed before
  * swapping the allocator. Safe to call at any time outside a callback. */

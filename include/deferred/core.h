@@ -248,6 +248,18 @@ static inline int df__add_owned_inline(df_deferred *d, df_callback_fn callback,
 #define df_deferred_add_owned(d, callback, errback, arg, release)       \
   df__add_owned_inline((d), (callback), (errback), (arg), (release), \
                        DF_STAGE_SITE(#callback, #errback))
+/* The function behind df_deferred_add_owned, for code that records its
+ * own site: `site` (static, or NULL for none) says where the pair was
+ * added, as df_deferred_add_callbacks_at's does. Everything else is as
+ * df_deferred_add_owned says: `d` is borrowed (the stage takes no
+ * reference to it); `arg` is taken over in every case, and `release(arg)`
+ * runs exactly once (at once on DF_EINVAL for a NULL `d`, or DF_ENOMEM
+ * when no stage can be allocated, `d` then being unchanged); a NULL
+ * `release` makes it df_deferred_add_callbacks_at with `arg` on both
+ * sides. Returns 0 on success. If `d` has fired and is neither paused,
+ * waiting, nor inside one of its own callbacks, the pair runs before this
+ * returns (rule 1); added from inside one of d's callbacks, it runs after
+ * the pairs already queued (rule 19). */
 int df_deferred_add_owned_at(df_deferred *d, df_callback_fn callback,
                              df_callback_fn errback, void *arg,
                              void (*release)(void *),

@@ -121,8 +121,19 @@ void *df_failure_payload(const df_failure *f);
 int df_failure_set_cause(df_failure *f, df_failure *cause);
 df_failure *df_failure_cause(const df_failure *f); /* borrowed, or NULL */
 
+/* The error type `f` was made with: the `type` given to df_failure_new
+ * (df_error_exception for a NULL one), df_error_no_memory for the shared
+ * MemoryError. The type record is borrowed: a static one, declared with
+ * DF_ERROR_TYPE, that lives as long as the program. `f` is borrowed and
+ * unchanged. Never fails; a NULL `f` gives NULL. Compare with
+ * df_failure_check to accept derived types too. */
 const df_error_type *df_failure_type(const df_failure *f);
-const char *df_failure_message(const df_failure *f); /* never NULL */
+/* The message of `f`: the printf-formatted text it was made with, "" if
+ * it was made without one (a NULL or empty format). Never NULL: a NULL
+ * `f` gives "". The string belongs to `f` and stays valid, unchanged,
+ * until the last reference to `f` is released; copy it to keep it longer.
+ * Safe to call from any callback or errback that holds `f`. */
+const char *df_failure_message(const df_failure *f);
 /* Where the failure was raised (the df_failure_new / df_raise call). */
 df_site df_failure_site(const df_failure *f);
 /* A process-wide serial number, like Twisted's Failure.count. */

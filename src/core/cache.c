@@ -1,14 +1,14 @@
-/* Per-thread caches: spare deferreds, stage blocks, the loop stack.
+/* Per-thread caches: spare deferreds, stage blocks, the scratch vector.
  *
  * Creating a deferred, adding stages and firing must not call malloc once a
  * thread is warm (bench/ measures it). Each thread keeps bounded free lists
  * of deferred structs and stage blocks (df__spares; the fast paths are
- * inline in internal.h), and one loop stack that the firing loop reuses.
- * The caches are freed when the thread exits (a pthread key destructor)
- * and, for the thread that calls exit(), by an atexit handler, so valgrind
- * sees no "still reachable" memory. After that handler has run, frees
- * bypass the caches. Debug mode's quarantine of freed deferreds
- * (quarantine.c) is flushed with them.
+ * inline in internal.h); the firing loop's stack needs no memory of its
+ * own (loop_stack.c). The caches are freed when the thread exits (a
+ * pthread key destructor) and, for the thread that calls exit(), by an
+ * atexit handler, so valgrind sees no "still reachable" memory. After
+ * that handler has run, frees bypass the caches. Debug mode's quarantine
+ * of freed deferreds (quarantine.c) is flushed with them.
  *
  * Thread-local storage uses the cheap initial-exec model (DF_TLS): the
  * library is not meant to be dlopen'ed into a running program. */
@@ -19,7 +19,6 @@
 #include "internal.h"
 
 DF_TLS df_spares df__spares;
-DF_TLS df_loop_stack df__loop;
 /* The scratch vector (the garbage walk, the cycle check, cancel) starts
  * in a small array of its own, so that freeing a small group of
  * deferreds that hold each other needs no allocation: with none to be
@@ -80,8 +79,6 @@ static void free_caches(void) {
   /* Empty lists: full room if the thread stays registered, else none. */
   df__spares.room_deferreds = df__spares.registered ? DF_MAX_SPARE_DEFERREDS : 0;
   df__spares.room_blocks = df__spares.registered ? DF_MAX_SPARE_BLOCKS : 0;
-  df__free(df__loop.frames);
-  memset(&df__loop, 0, sizeof df__loop);
   if (scratch.items != scratch_inline) df__free(scratch.items);
   memset(&scratch, 0, sizeof scratch);
 }
@@ -188,18 +185,6 @@ void df__block_release_slow(df_stage_block *b) {
     return;
   }
   df__block_release(b);
-}
-
-int df__loop_stack_grow(df_loop_stack *s, size_t extra) {
-  if (s->fixed) return DF_ENOMEM;
-  register_thread(); /* so the stack is freed at thread exit */
-  size_t cap = s->cap ? s->cap : 32;
-  while (cap < s->len + extra) cap *= 2;
-  df_loop_frame *frames = df__realloc(s->frames, cap * sizeof *frames);
-  if (!frames) return DF_ENOMEM;
-  s->frames = frames;
-  s->cap = cap;
-  return 0;
 }
 
 df_ptr_vec *df__scratch_vec(void) {

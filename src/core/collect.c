@@ -138,6 +138,8 @@ static bool cut_stage_edge(df_stage *s, void *ctx) {
   target->refs--;
   if (df__stage_kind(s) == DF_STAGE_CONTINUE) {
     owner->n_waiters--;
+    df__loop_reserve_free(df__stage_reserve(s));
+    s->u.errback_arg = NULL;
   } else {
     target->n_chained_in--;
     owner->n_chain_out--;

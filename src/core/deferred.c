@@ -11,12 +11,15 @@
  *   - chain_deferred (rule 15) is recursive in Twisted: d1's stage calls
  *     d2.callback(), which runs d2's loop nested. Here that nested run is a
  *     new *invocation* on the same explicit stack: its first frame carries
- *     DF_FRAME_BOUNDARY, and a "return" (a paused deferred) unwinds to that
- *     boundary only, exactly as returning from the nested call would. So a
- *     million chained deferreds fire in constant C stack.
+ *     DF_F_FRAME_BOUNDARY, and a "return" (a paused deferred) unwinds to
+ *     that boundary only, exactly as returning from the nested call would.
+ *     So a million chained deferreds fire in constant C stack.
  *
- * Every deferred on the stack holds a reference taken by the loop, so a
- * callback may drop the last user reference to any of them.
+ * The stack is threaded through the deferreds on it (loop_stack.c), so
+ * pushing a frame never allocates: no hand-off and no chained fire waits
+ * for memory, whatever the depth. Every deferred on the stack holds a
+ * reference taken by the loop, so a callback may drop the last user
+ * reference to any of them.
  *
  * Most firings never touch that stack: run_callbacks() first runs a
  * deferred's stages without a frame (a success meeting ordinary callbacks
@@ -30,20 +33,7 @@
 
 #include "internal.h"
 
-/* Loop frame flags. */
-enum {
-  DF_FRAME_BOUNDARY = 1u << 0,   /* first frame of an invocation           */
-  DF_FRAME_CHAINED = 1u << 1,    /* ...started by a CHAIN stage: the frame
-                                    below is the chaining deferred        */
-  DF_FRAME_RESUMING = 1u << 2,   /* back from a chained run: keep going
-                                    without the pause check (rule 17)     */
-  DF_FRAME_UNWIND = 1u << 3      /* out of memory: a waiter run nested above
-                                    unwound (run_edge_without_room): so
-                                    does this frame's invocation          */
-};
-
 static int run_callbacks(df_deferred *d);
-static inline void finish_pass(df_deferred *cur);
 static int run_ready(df_deferred *d);
 static int run_one(df_deferred *d, df_stage *st);
 
@@ -631,15 +621,6 @@ int df_deferred_cancel_at(df_deferred *d, const char *file, int line,
 
 /* --- the firing loop (docs/semantics.md, "The loop") ---------------------- */
 
-/* Push a frame for `d` (there is room): it takes over a reference to `d`
- * that the caller had (the edge stage's). */
-static inline void frame_push(df_loop_stack *s, df_deferred *d,
-                              uint32_t flags) {
-  s->frames[s->len].d = d;
-  s->frames[s->len].flags = flags;
-  s->len++;
-}
-
 /* Does `r`, a deferred a callback of `cur` returned, lead back to `cur`?
  * (rules 25-26: Twisted hangs for ever there; we fail the chain.)
  *
@@ -737,14 +718,22 @@ static bool take_or_wait(df_deferred *cur, df_result *out) {
     return true;
   }
   /* rule 10: wait. CONTINUE(cur) goes at the end of r's queue without
-   * running r (r has no usable result, or is paused). */
-  df_stage *s = df__stage_append(r);
+   * running r (r has no usable result, or is paused), with the frame the
+   * hand-off will need if cur may still be on the loop stack then. */
+  df_loop_node *reserve = NULL;
+  df_stage *s;
+  if (DF_UNLIKELY(df__wait_needs_reserve(cur)) &&
+      (reserve = df__loop_reserve_new()) == NULL)
+    s = NULL;
+  else if (DF_UNLIKELY((s = df__stage_append(r)) == NULL))
+    df__loop_reserve_free(reserve);
   if (DF_UNLIKELY(!s)) {
     df_deferred_unref(r);
     *out = df_failed(df_failure_ref(df__failure_no_memory()));
     return true;
   }
   fill_edge_stage(s, DF_STAGE_CONTINUE, df_deferred_ref(cur), NULL);
+  s->u.errback_arg = reserve; /* df__stage_reserve */
   r->n_waiters++;
   cur->result = *out; /* holds r: cur is now "paused" by the chain */
   set_chained_to(cur, r);
@@ -753,22 +742,19 @@ static bool take_or_wait(df_deferred *cur, df_result *out) {
   return false;
 }
 
-/* End of an invocation (normal or by unwinding): if it was a chained run,
- * the chaining deferred below resumes after its CHAIN stage, whose
+/* End of a chained run (normal or by unwinding): the chaining deferred,
+ * whose frame is now the top one, resumes after its CHAIN stage, whose
  * "return value" is None (rule 15), without a pause check (rule 17). */
-static void end_invocation(df_loop_stack *s, uint32_t boundary_flags) {
-  if (boundary_flags & DF_FRAME_CHAINED) {
-    df_loop_frame *parent = &s->frames[s->len - 1];
-    parent->d->flags &= ~DF_F_RUNNING;
-    parent->d->result = df_none();
-    parent->flags |= DF_FRAME_RESUMING;
-  }
+static void end_chained_run(void) {
+  df_deferred *parent = df__loop_top;
+  parent->flags = (parent->flags & ~DF_F_RUNNING) | DF_F_FRAME_RESUMING;
+  parent->result = df_none();
 }
 
 /* rule 15: the CHAIN stage of `cur` fires `target` with cur's result.
  * Returns true if target is now fired and must run as a nested
  * invocation (the caller runs it, with the stage's reference to it, and
- * then resumes cur: end_invocation); false if it had fired before (cur
+ * then resumes cur: end_chained_run); false if it had fired before (cur
  * just goes on). */
 static bool start_chained(df_deferred *cur, df_deferred *target,
                           const df_stage_site *site) {
@@ -947,11 +933,9 @@ static DF_ALWAYS_INLINE df_result run_successes(df_deferred *d, df_result out,
 /* Why run_stages() returned. */
 enum run_outcome {
   RUN_DONE,   /* cur finished, or now waits: pop its frame               */
-  RUN_PUSHED, /* a frame was pushed above cur (hand-off or chained run),
-                 or the top frame changed: look at the top frame again   */
-  RUN_BAIL,   /* frameless run only: a CONTINUE or CHAIN stage is next    */
-  RUN_NEXT    /* only from run_edge_without_room(): go on with cur's next
-                 stage (no pause check, rule 17)                          */
+  RUN_PUSHED, /* a frame was pushed above cur (hand-off or chained run):
+                 look at the top frame again                             */
+  RUN_BAIL    /* frameless run only: a CONTINUE or CHAIN stage is next    */
 };
 
 /* rule 11: `cur`'s CONTINUE stage hands its result to `waiter`, whose
@@ -979,101 +963,23 @@ static DF_ALWAYS_INLINE void hand_off(df_deferred *cur, df_deferred *waiter) {
     inner->refs--;
 }
 
-/* --- out of memory: edges without a free frame ------------------------- */
-
-/* The loop stack is full and cannot grow (the allocator refuses), yet the
- * edge stage `st` at the head of cur's queue needs a frame. Nothing may
- * be lost for want of memory (the stage holds a waiter or target, and a
- * waiter that is never handed its result waits for ever), so:
- *
- *   - a hand-off that is cur's last stage needs no new frame: cur's pass
- *     is over, and the waiter takes over cur's frame (a waiting chain of
- *     any length is handed down in constant space);
- *   - any other hand-off, and a chained run, runs nested: on a small
- *     stack of frames on the C stack (run_nested), which works in the
- *     same way when it fills up. That is Twisted's own recursion, and
- *     needs as many levels as such runs nest while memory is short;
- *   - past MAX_NESTED_RUNS levels, the stage stays where it is, with its
- *     reference: it runs when cur runs again (a stage added, an unpause).
- *
- * The order of events is the usual one, but for the first case: there
- * cur's pass ends (its FINISHED event, its reference let go) before the
- * waiter runs instead of after. */
-#define NESTED_FRAMES 32
-#define MAX_NESTED_RUNS 512
-static DF_TLS unsigned nested_runs;
-
-static inline bool run_loop(df_loop_stack *s, size_t base);
-
-/* Run `d`, whose reference the caller gives, as the first frame (with
- * `flags`) of a loop of its own. Returns what run_loop() returns. */
-static DF_NOINLINE bool run_nested(df_deferred *d, uint32_t flags) {
-  df_loop_frame frames[NESTED_FRAMES];
-  df_loop_stack local = {frames, 1, NESTED_FRAMES, true};
-  frames[0].d = d;
-  frames[0].flags = flags;
-  nested_runs++;
-  bool unwound = run_loop(&local, 0);
-  nested_runs--;
-  return unwound;
-}
-
-static DF_NOINLINE enum run_outcome run_edge_without_room(df_loop_stack *s,
-                                                          df_deferred *cur,
-                                                          df_stage *st) {
-  unsigned kind = df__stage_kind(st);
-  df_deferred *target = st->callback_arg;
-  const df_stage_site *site = df__stage_site(st);
-  bool last = st + 1 == cur->pub.tail; /* nothing queued after it */
-  if (kind == DF_STAGE_CHAIN && df__called(target)) {
-    df__stage_skip(cur); /* no run to start: no frame needed */
-    start_chained(cur, target, site);
-    return RUN_NEXT;
-  }
-  if (kind == DF_STAGE_CONTINUE && last) {
-    df__stage_skip(cur);
-    hand_off(cur, target);
-    finish_pass(cur);
-    s->frames[s->len - 1].d = target; /* cur's frame, flags and all */
-    df_deferred_unref(cur);           /* the frame's reference to it */
-    return RUN_PUSHED;
-  }
-  if (nested_runs >= MAX_NESTED_RUNS) return RUN_DONE; /* left queued */
-  df__stage_skip(cur);
-  if (kind == DF_STAGE_CONTINUE) {
-    hand_off(cur, target);
-    /* Unwinding through the waiter goes on through cur (rule 13). */
-    if (run_nested(target, 0)) s->frames[s->len - 1].flags |= DF_FRAME_UNWIND;
-    return RUN_PUSHED;
-  }
-  start_chained(cur, target, site);
-  run_nested(target, DF_FRAME_BOUNDARY);
-  /* end_invocation() for the chained run: cur goes on (rule 15). */
-  cur->flags &= ~DF_F_RUNNING;
-  cur->result = df_none();
-  return RUN_NEXT;
-}
-
 /* Run the stages of one deferred until it finishes, waits or hands off:
  * the inner loop of Twisted's _runCallbacks, with no pause check between
- * stages (rule 17). With s == NULL it runs without a loop frame and stops
- * before an edge stage (RUN_BAIL), which needs one. */
-static enum run_outcome run_stages(df_loop_stack *s, df_deferred *cur) {
+ * stages (rule 17). `framed`: cur's top frame is the loop stack's top;
+ * else it runs without a frame and stops before an edge stage (RUN_BAIL),
+ * which needs one. */
+static enum run_outcome run_stages(bool framed, df_deferred *cur) {
   df_stage *st;
   while ((st = df__stage_peek(cur)) != NULL) {
     void (*release)(void *) = NULL; /* an OWNED stage's */
     if (DF_UNLIKELY(df__stage_kind(st) != DF_STAGE_USER)) {
       if (df__stage_kind(st) == DF_STAGE_OWNED) {
         release = st->u.release;
-      } else if (!s) {
+      } else if (!framed) {
         return RUN_BAIL;
       } else {
-        /* An edge: the hand-off or chained run it starts takes a frame. */
-        if (DF_UNLIKELY(df__loop_stack_reserve(s, 1) != 0)) {
-          enum run_outcome o = run_edge_without_room(s, cur, st);
-          if (o == RUN_NEXT) continue;
-          return o;
-        }
+        /* An edge: the hand-off or chained run it starts takes a frame,
+         * which costs no memory (loop_stack.c). */
         df__stage_skip(cur);
         /* Field by field, not a struct copy: see df__result_load. */
         unsigned kind = df__stage_kind(st);
@@ -1082,12 +988,14 @@ static enum run_outcome run_stages(df_loop_stack *s, df_deferred *cur) {
         if (kind == DF_STAGE_CONTINUE) {
           /* rule 11: hand my result to the waiter, which runs next, in
            * this same loop; my later stages wait until it is done. */
+          df_loop_node *reserve = df__stage_reserve(st);
           hand_off(cur, target);
-          frame_push(s, target, 0);
+          df__frame_push_waiter(target, reserve);
           return RUN_PUSHED;
         }
         if (start_chained(cur, target, site)) {
-          frame_push(s, target, DF_FRAME_BOUNDARY | DF_FRAME_CHAINED);
+          /* target was unfired: it has no frame yet */
+          df__frame_push(target, DF_F_FRAME_BOUNDARY | DF_F_FRAME_CHAINED);
           return RUN_PUSHED;
         }
         continue;
@@ -1145,72 +1053,71 @@ static inline void finish_pass(df_deferred *cur) {
 }
 
 /* "return": a paused deferred will not produce a result now, so the
- * whole walk of this invocation is abandoned (rules 13, 16): pop frames
- * down to and including its boundary. Returns true if it popped the
- * frame at `base` without meeting one (a nested run's first frame that
- * is a hand-off: the unwinding goes on in the loop below). */
-static bool unwind(df_loop_stack *s, size_t base) {
+ * whole walk of this invocation is abandoned (rules 13, 17): pop frames
+ * down to and including its boundary. Returns true if that was the
+ * invocation's first frame (the invocation is over), false if it was a
+ * chained run's (the chaining deferred goes on). */
+static bool unwind(void) {
   uint32_t flags;
   do {
-    df_loop_frame f = s->frames[--s->len];
-    flags = f.flags;
-    df_deferred_unref(f.d);
-  } while (!(flags & DF_FRAME_BOUNDARY) && s->len > base);
-  if (!(flags & DF_FRAME_BOUNDARY)) return true;
-  end_invocation(s, flags);
+    df_deferred *d = df__loop_top;
+    flags = df__frame_pop(d);
+    df_deferred_unref(d);
+  } while (!(flags & DF_F_FRAME_BOUNDARY));
+  if (!(flags & DF_F_FRAME_CHAINED)) return true;
+  end_chained_run();
   return false;
 }
 
-/* The general loop: frames on an explicit stack, for hand-offs to waiters
- * and chained runs, until the stack is back at `base`. Returns true if
- * it ended by unwinding through the frame at `base` (see unwind()). */
-static DF_ALWAYS_INLINE bool run_loop(df_loop_stack *s, size_t base) {
-  while (s->len > base) {
-    df_loop_frame *top = &s->frames[s->len - 1];
-    df_deferred *cur = top->d;
-    if (top->flags & (DF_FRAME_RESUMING | DF_FRAME_UNWIND)) {
-      if (DF_UNLIKELY(top->flags & DF_FRAME_UNWIND)) {
-        if (unwind(s, base)) return true;
-        continue;
-      }
-      top->flags &= ~DF_FRAME_RESUMING; /* Twisted's inner loop goes on */
+/* The general loop: frames on the loop stack, for hand-offs to waiters
+ * and chained runs, until the invocation whose first frame is the top
+ * one is over. Inside it, the only boundary frame that is not a chained
+ * run's is that first frame (an invocation started by user code inside
+ * it is a call of its own, which returns once its own first frame is
+ * popped): popping it ends the invocation. */
+static DF_ALWAYS_INLINE void run_loop(void) {
+  for (;;) {
+    df_deferred *cur = df__loop_top;
+    uint32_t flags = cur->flags;
+    if (flags & DF_F_FRAME_RESUMING) {
+      cur->flags = flags & ~DF_F_FRAME_RESUMING; /* the inner loop goes on */
     } else if (df__paused(cur)) {
       /* "return": this deferred will not produce a result now, so the
        * whole walk of this invocation is abandoned (rules 13, 17). */
       if (DF_UNLIKELY(df__observer != NULL) && !df__waiting(cur))
         df__observe(DF_EVENT_PAUSED, cur, NULL, NULL);
-      if (unwind(s, base)) return true;
+      if (unwind()) return;
       continue;
     } else {
       clear_chained_to(cur);
     }
 
-    if (run_stages(s, cur) == RUN_PUSHED) continue;
+    if (run_stages(true, cur) == RUN_PUSHED) continue;
 
     finish_pass(cur);
-    df_loop_frame f = s->frames[--s->len];
-    if (f.flags & DF_FRAME_BOUNDARY) end_invocation(s, f.flags);
-    df_deferred_unref(f.d);
+    flags = df__frame_pop(cur);
+    if (flags & DF_F_FRAME_CHAINED) end_chained_run();
+    df_deferred_unref(cur);
+    if ((flags & (DF_F_FRAME_BOUNDARY | DF_F_FRAME_CHAINED)) ==
+        DF_F_FRAME_BOUNDARY)
+      return;
   }
-  return false;
 }
 
-/* run_loop() on the per-thread stack, starting with `d`'s frame, whose
- * reference the caller took, resuming its pass. */
+/* run_loop() from a first frame for `d`, whose reference the caller
+ * took, resuming its pass. A deferred that has a frame already (it is
+ * run again by re-entrant code) keeps what that frame needs in a node on
+ * this call's C stack. */
 static void run_frames(df_deferred *d) {
-  df_loop_stack *s = &df__loop;
-  uint32_t flags = DF_FRAME_BOUNDARY | DF_FRAME_RESUMING;
-  if (DF_UNLIKELY(df__loop_stack_reserve(s, 1) != 0)) {
-    /* out of memory: see run_edge_without_room() */
-    if (nested_runs < MAX_NESTED_RUNS)
-      run_nested(d, flags);
-    else
-      df_deferred_unref(d); /* the rest stays queued */
-    return;
+  df_loop_node node;
+  uint32_t flags = DF_F_FRAME_BOUNDARY | DF_F_FRAME_RESUMING;
+  if (DF_UNLIKELY(d->flags & DF_F_ON_LOOP)) {
+    node.reserve = false;
+    df__frame_push_again(d, flags, &node);
+  } else {
+    df__frame_push(d, flags);
   }
-  size_t base = s->len;
-  frame_push(s, d, flags);
-  run_loop(s, base);
+  run_loop();
 }
 
 /* Twisted's _runCallbacks. Most firings never need a loop frame: a run of
@@ -1226,18 +1133,30 @@ static int stay_paused(df_deferred *d) {
 }
 
 /* run_callbacks() for a deferred that is running its callbacks (the
- * re-entrancy guard, rules 19 and 21: nothing) or whose chained_to holds
- * a reference, which a run lets go as it starts. Out of line, so that
- * run_callbacks() tests both in one instruction. */
+ * re-entrancy guard, rules 19 and 21: nothing), whose chained_to holds a
+ * reference, which a run lets go as it starts, or that has a frame on the
+ * loop stack already (below the top: re-entrant code runs it again). Such
+ * a deferred runs in a frame of its own from the start, never frameless,
+ * so that whenever a deferred with a frame runs, it runs in its top frame
+ * (df__wait_needs_reserve relies on it). Out of line, so that
+ * run_callbacks() tests all three in one instruction. */
 static DF_NOINLINE int run_callbacks_guarded(df_deferred *d) {
   if (d->flags & DF_F_RUNNING) return 0;
   if (df__paused(d)) return stay_paused(d);
-  release_chained_to(d);
-  return run_callbacks(d);
+  clear_chained_to(d);
+  if (DF_LIKELY(!(d->flags & DF_F_ON_LOOP))) return run_callbacks(d);
+  if (df__stages_empty(d)) {
+    finish_pass(d);
+    return 0;
+  }
+  d->refs++; /* the frame's: a callback may drop the last user reference */
+  run_frames(d);
+  return 0;
 }
 
 static int run_callbacks(df_deferred *d) {
-  if (DF_UNLIKELY(d->flags & (DF_F_RUNNING | DF_F_CHAINED_REF)))
+  if (DF_UNLIKELY(d->flags &
+                  (DF_F_RUNNING | DF_F_CHAINED_REF | DF_F_ON_LOOP)))
     return run_callbacks_guarded(d);
   if (df__paused(d)) return stay_paused(d);
   d->chained_to = NULL; /* holds no reference: see above */
@@ -1297,7 +1216,7 @@ static int run_ready(df_deferred *d) {
       return 0;
     }
   }
-  if (DF_LIKELY(run_stages(NULL, d) == RUN_DONE)) {
+  if (DF_LIKELY(run_stages(false, d) == RUN_DONE)) {
     finish_pass(d);
     unref(d);
     return 0;

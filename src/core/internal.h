@@ -33,7 +33,8 @@
 #include <string.h>
 
 #include "../private.h"
-#include "deferred.h"
+#include "deferred/core.h"
+#include "deferred/observe.h" /* the observer hook the loop calls */
 
 #define DF_INLINE_STAGES 2
 #define DF_BLOCK_STAGES 16        /* a pooled block, the first after the inline segment */
@@ -218,8 +219,29 @@ enum {
   DF_F_EXPANDED = 1u << 9,    /* scratch: edges walked (collect.c)           */
   DF_F_VISITED = 1u << 10,    /* scratch bit for the garbage walk (collect.c)*/
   DF_F_LIVE = 1u << 11,       /* scratch: reachable from outside (collect.c) */
-  DF_F_DEBUG = 1u << 12       /* has a debug record (and so is COLD)         */
+  DF_F_DEBUG = 1u << 12,      /* has a debug record (and so is COLD)         */
+  /* The loop stack (loop_stack.c): */
+  DF_F_ON_LOOP = 1u << 13,    /* has a frame on this thread's loop stack     */
+  DF_F_LOOP_DUP = 1u << 14,   /* has more than one: loop.node keeps what the
+                                 frames below its top one need             */
+  /* The flags of its top frame: */
+  DF_F_FRAME_BOUNDARY = 1u << 15, /* the first frame of an invocation      */
+  DF_F_FRAME_CHAINED = 1u << 16,  /* ...of a chained run (rule 15): the
+                                     frame below is the chaining deferred's */
+  DF_F_FRAME_RESUMING = 1u << 17  /* go on without the pause check (rule 17):
+                                     back from a chained run, or the first
+                                     frame of an invocation (run_frames)  */
 };
+#define DF_F_FRAME_BITS                                                    \
+  (DF_F_FRAME_BOUNDARY | DF_F_FRAME_CHAINED | DF_F_FRAME_RESUMING)
+
+/* A deferred's link in the loop stack, which takes the place of its
+ * canceller once it has fired (loop_stack.c). */
+struct df_loop_node;
+typedef union df_loop_link {
+  df_deferred *below;        /* the frame below my top frame (NULL: none) */
+  struct df_loop_node *node; /* with DF_F_LOOP_DUP                        */
+} df_loop_link;
 
 struct df_deferred {
   /* First, so that the public header's inline add can find it: the tail
@@ -242,7 +264,10 @@ struct df_deferred {
   df_stage *head, *head_end;
   df_stage *tail_end;
   df_stage_block *inline_next; /* block after the inline segment        */
-  df_canceller_fn canceller;
+  union {
+    df_canceller_fn canceller; /* read only while unfired (rules C1, C4) */
+    df_loop_link loop;         /* valid only with DF_F_ON_LOOP           */
+  };
   void *canceller_arg;
   /* Set only on COLD deferreds (df_deferred_new_owning), else garbage:
    * creating a deferred does not pay for the rare fields. */
@@ -496,22 +521,88 @@ static inline void df__stage_advance(df_deferred *d) {
   d->head_end = df__block_end(next);
 }
 
-typedef struct df_loop_frame {
-  df_deferred *d;
-  uint32_t flags;
-} df_loop_frame;
-typedef struct df_loop_stack {
-  df_loop_frame *frames;
-  size_t len, cap;
-  bool fixed; /* frames on the C stack (deferred.c, run_nested): never grows */
-} df_loop_stack;
-/* The firing loop's explicit stack, one per thread (cache.c). */
-extern DF_TLS df_loop_stack df__loop;
-int df__loop_stack_grow(df_loop_stack *s, size_t extra);
-static inline int df__loop_stack_reserve(df_loop_stack *s, size_t extra) {
-  if (DF_LIKELY(s->len + extra <= s->cap)) return 0;
-  return df__loop_stack_grow(s, extra);
+/* --- the loop stack (loop_stack.c has the picture) ------------------------ */
+
+/* The firing loop's stack of frames (docs/semantics.md, "The loop") is a
+ * list threaded through the deferreds: a frame is a deferred flagged
+ * DF_F_ON_LOOP, the flags of its top frame in its flags word and the
+ * frame below it in loop.below, where its canceller was (only a fired
+ * deferred has a frame, and a fired deferred's canceller is never called
+ * again, rule C4). Pushing a frame never allocates, so no hand-off and no
+ * chained run waits for memory, and the stack is as deep as the chains.
+ * A deferred on the stack twice at once (loop_stack.c says how re-entrant
+ * code gets there) keeps what its lower frames need in a df_loop_node:
+ * one on the C stack, or a reserve its wait edge took when it was made. */
+typedef struct df_loop_node {
+  df_deferred *below;   /* the frame below the deferred's top frame     */
+  df_loop_link saved;   /* its link before that frame was pushed ...    */
+  uint32_t saved_flags; /* ... and its frame flags then (with LOOP_DUP) */
+  bool reserve;         /* a wait edge's (df__loop_reserve_new): freed
+                           when the frame pops                          */
+} df_loop_node;
+
+/* The top frame of this thread's loop stack (NULL: empty). */
+extern DF_TLS df_deferred *df__loop_top;
+
+/* Push a frame with `frame_flags` for `d`, which has none; the frame
+ * takes over a reference to `d` that the caller had. */
+static inline void df__frame_push(df_deferred *d, uint32_t frame_flags) {
+  d->loop.below = df__loop_top;
+  d->flags |= DF_F_ON_LOOP | frame_flags;
+  df__loop_top = d;
 }
+/* The same for a deferred that has a frame already, with `node` (on the
+ * C stack, or a reserve) for what its frames below need. */
+void df__frame_push_again(df_deferred *d, uint32_t frame_flags,
+                          df_loop_node *node);
+uint32_t df__frame_pop_again(df_deferred *d);
+
+/* Pop the top frame, `d`'s, and return its flags; the caller gets the
+ * frame's reference to `d`. */
+static inline uint32_t df__frame_pop(df_deferred *d) {
+  uint32_t flags = d->flags;
+  if (DF_UNLIKELY(flags & DF_F_LOOP_DUP)) return df__frame_pop_again(d);
+  df__loop_top = d->loop.below;
+  d->flags = flags & ~(DF_F_ON_LOOP | DF_F_FRAME_BITS);
+  return flags;
+}
+
+/* A waiter's frame for a hand-off (rule 11). A CONTINUE stage carries, in
+ * u.errback_arg, the reserve its waiter needs if it is still on the stack
+ * when its wait ends (NULL: none; df__wait_needs_reserve). */
+static inline df_loop_node *df__stage_reserve(const df_stage *s) {
+  return s->u.errback_arg;
+}
+void df__frame_push_waiter_slow(df_deferred *w, df_loop_node *reserve);
+static inline void df__frame_push_waiter(df_deferred *w,
+                                         df_loop_node *reserve) {
+  if (DF_LIKELY(!(w->flags & DF_F_ON_LOOP) && reserve == NULL))
+    df__frame_push(w, 0);
+  else
+    df__frame_push_waiter_slow(w, reserve);
+}
+
+/* `w` starts waiting. Will it still have a frame on the stack when its
+ * wait ends? A deferred with a frame runs only in its top frame (never
+ * frameless: run_callbacks), so w's frames then are the ones it has now
+ * but the current run's, which is popped before any code that may fire
+ * a deferred runs (an observer, called in between, must not: observe.h),
+ * and a waiting deferred gets no new frame (loop_stack.c). So a deferred
+ * on the stack twice needs one (LOOP_DUP implies ON_LOOP); so does one
+ * on the stack whose chained_to holds a reference: making the edge lets
+ * it go (set_chained_to), which may free a deferred and so run a user's
+ * unhandled-failure handler or destructor, which may fire what w now
+ * waits on while w's frame is still there. */
+static inline bool df__wait_needs_reserve(const df_deferred *w) {
+  return (w->flags & DF_F_LOOP_DUP) ||
+         (w->flags & (DF_F_ON_LOOP | DF_F_CHAINED_REF)) ==
+             (DF_F_ON_LOOP | DF_F_CHAINED_REF);
+}
+df_loop_node *df__loop_reserve_new(void); /* NULL if out of memory */
+static inline void df__loop_reserve_free(df_loop_node *reserve) {
+  if (DF_UNLIKELY(reserve != NULL)) df__free(reserve);
+}
+
 typedef struct df_ptr_vec {
   df_deferred **items;
   size_t len, cap;

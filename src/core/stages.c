@@ -45,14 +45,16 @@ void df__stages_each(df_deferred *d, df__stage_visit_fn fn, void *ctx) {
 }
 
 /* Drop every pending stage without running it. CONTINUE and CHAIN stages
- * hold a reference to their target, released here; an OWNED stage's
- * argument is released. */
+ * hold a reference to their target, released here (and a CONTINUE stage
+ * its reserve, if any: loop_stack.c); an OWNED stage's argument is
+ * released. */
 void df__stages_drop_all_slow(df_deferred *d) {
   df_stage *s;
   while ((s = df__stage_next(d)) != NULL) {
     if (df__stage_kind(s) == DF_STAGE_CONTINUE) {
       df_deferred *waiter = s->callback_arg;
       d->n_waiters--;
+      df__loop_reserve_free(df__stage_reserve(s));
       df_deferred_unref(waiter);
     } else if (df__stage_kind(s) == DF_STAGE_CHAIN) {
       df_deferred *target = s->callback_arg;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deferred/report.h"
 #include "internal.h"
 
 /* --- a small growable string ------------------------------------------- */
