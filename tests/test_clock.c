@@ -10,8 +10,8 @@
  * inside an advance, a clock freed with calls pending or from inside one
  * of its calls, out of memory at every allocation, a model of
  * task.Clock's list (append, stable sort, remove, pop) run against the
- * clock on random programs, and the structs of the calls it ran kept for
- * its next ones.
+ * clock on random programs and in step with it while its calls act on it,
+ * and the structs of the calls it ran kept for its next ones.
  *
  * Calls log "name@time" to the event log when they run.
  */
@@ -953,6 +953,123 @@ static void test_clock_matches_a_model_of_twisted_list(void **state) {
   }
 }
 
+/* The model in step with the clock while it runs many calls due
+ * together (the clock takes them out of its heap in bulk, in a sorted
+ * run merged with the heap), each call acting on the clock as it runs:
+ * scheduling a call (due at once, or before the run's next, by a zero or
+ * negative delay), cancelling, resetting or delaying one (maybe one
+ * still in the run), listing the calls, advancing (nested), or freeing
+ * the clock. Each call checks that it is the model's next due call and
+ * does the same to the model; task.Clock sorts after each call returns,
+ * which the model does when the next call starts or the advance ends
+ * (an extra sort where nothing changed since the last is none). Times
+ * come from a few values, in bunches of ties, or spread. */
+typedef struct stepped {
+  model m;
+  df_clock *clock;
+  size_t n;          /* calls made                         */
+  uint64_t rng;      /* xorshift64                         */
+  int depth;         /* nested advances                    */
+  bool freed;        /* a call freed the clock             */
+  bool spread;       /* times spread, rather than bunched  */
+} stepped;
+
+static stepped st;
+
+static uint64_t st_next(void) {
+  st.rng ^= st.rng << 13;
+  st.rng ^= st.rng >> 7;
+  st.rng ^= st.rng << 17;
+  return st.rng;
+}
+
+static double st_delay(void) {
+  static const double bunched[] = {-1, 0, 0, 0.5, 1, 1, 1, 2, 2, 3};
+  if (st.spread) return (double)(st_next() % 100000) / 10000.0 - 1.0;
+  return bunched[st_next() % 10];
+}
+
+static void stepped_run(void *arg);
+
+static void st_call_later(void) {
+  if (st.n == 512) return;
+  assert_int_equal(df_clock_call_later(st.clock, st_delay(), stepped_run,
+                                       (void *)(uintptr_t)st.n,
+                                       &model_calls[st.n]),
+                   0);
+  st.m.list[st.m.len++] = st.n++;
+  model_sort(&st.m);
+}
+
+static void st_end_advance(void) {
+  model_sort(&st.m);
+  if (st.m.len > 0)
+    assert_true(df_delayed_call_time(model_calls[st.m.list[0]]) > st.m.now);
+  assert_same_list(&st.m, st.clock);
+}
+
+static void stepped_run(void *arg) {
+  size_t id = (size_t)(uintptr_t)arg;
+  model_sort(&st.m); /* after the previous call */
+  assert_true(st.m.len > 0);
+  assert_int_equal(st.m.list[0], id);
+  assert_true(df_delayed_call_time(model_calls[id]) <= st.m.now);
+  model_remove(&st.m, id);
+  size_t other = (size_t)(st_next() % st.n);
+  unsigned op = (unsigned)(st_next() % 100);
+  if (op < 20) {
+    st_call_later();
+  } else if (op < 30) {
+    if (df_delayed_call_active(model_calls[other])) model_remove(&st.m, other);
+    df_delayed_call_cancel(model_calls[other]);
+  } else if (op < 40) {
+    df_delayed_call_reset(model_calls[other], st_delay());
+  } else if (op < 48) {
+    df_delayed_call_delay(model_calls[other], st_delay());
+  } else if (op < 53) {
+    assert_same_list(&st.m, st.clock);
+  } else if (op < 56 && st.depth < 3) {
+    double amount = (double)(st_next() % 3) - 1.0; /* -1, 0 or 1 */
+    st.depth++;
+    st.m.now += amount;
+    model_sort(&st.m);
+    assert_int_equal(df_test_clock_advance(st.clock, amount), 0);
+    if (!st.freed) st_end_advance();
+    st.depth--;
+  } else if (op == 56 && st_next() % 8 == 0) {
+    df_clock_free(st.clock); /* the outermost advance frees it */
+    st.freed = true;
+  }
+}
+
+static void test_clock_in_step_with_the_model_through_bulk_runs(void **state) {
+  (void)state;
+  st.rng = 20260401;
+  int freed = 0;
+  for (int program = 0; program < 400; program++) {
+    st.clock = df_test_clock_new();
+    assert_non_null(st.clock);
+    st.m = (model){.len = 0, .now = 0};
+    st.n = 0;
+    st.depth = 0;
+    st.freed = false;
+    st.spread = program % 2;
+    for (int round = 0; round < 4 && !st.freed; round++) {
+      size_t calls = 2 + (size_t)(st_next() % 120);
+      for (size_t k = 0; k < calls; k++) st_call_later();
+      double amount = round == 3 ? 100 : (double)(st_next() % 4);
+      st.m.now += amount;
+      model_sort(&st.m);
+      assert_int_equal(df_test_clock_advance(st.clock, amount), 0);
+      if (!st.freed) st_end_advance();
+    }
+    freed += st.freed;
+    if (!st.freed) df_clock_free(st.clock);
+    unref_all(model_calls, st.n);
+  }
+  assert_true(freed > 0); /* the path was taken */
+}
+
 /* 10,000 calls at random times run once each, in time order (ties in
  * scheduling order). Timing belongs to bench/. */
 static int64_t last_run_key;
@@ -1087,6 +1204,7 @@ int main(void) {
       /* out of memory, the model, many calls */
       T(test_every_allocation_failure_is_handled),
       T(test_clock_matches_a_model_of_twisted_list),
+      T(test_clock_in_step_with_the_model_through_bulk_runs),
       T(test_ten_thousand_calls_run_in_order),
       T(test_release_may_free_the_clock_during_a_cancel),
       T(test_clock_reuses_the_structs_of_the_calls_it_ran),
