@@ -30,8 +30,24 @@
  *     change keeps its seq.
  *
  * Between sorts, so, the heap is ordered by stale keys, but only advance()
- * pops it, and it sorts first. Each call's heap index lives in its loop
- * data, (void *)index, so that cancel and the sort find its entry.
+ * pops it, and it sorts first.
+ *
+ * When an advance finds many calls due (a quarter of the heap or more),
+ * it takes them out of the heap at once (take_due_in_bulk) into `run`, a
+ * sorted array of the same entries, and the rest is made a heap again:
+ * popping each down the heap's levels would move an entry, and write its
+ * call's new index, at every level. Nothing above depends on where an
+ * entry is, only on its (key, seq): the list is the merge of the run and
+ * the heap, and each step of advance() takes the first of the run's head
+ * and the heap's top (a call may schedule one that sorts before the
+ * run's rest). A call cancelled in the run leaves a hole (its entry's
+ * call NULL, skipped); one reset or delayed there goes to the heap at
+ * the sort, with the key and seq the sort gives it. A bulk take waits
+ * until the run is empty (in a nested advance, it may not be).
+ *
+ * Each call's place lives in its loop data, the index of its entry in
+ * the heap or the run and which of the two (index_of, in_run), so that
+ * cancel and the sort find its entry.
  *
  * `spares` keeps the structs of the calls advance() ran that nobody else
  * held (df__delayed_call_run_spent), for df_clock_call_later to reuse
@@ -41,14 +57,23 @@
  * before the cancel returns; inside advance() the clock outlives whatever
  * a call does.
  *
- * `moved` has room for as many calls as the heap: calls are only moved
- * between sorts, every sort empties it, and scheduling sorts first, so it
- * holds at most the calls pending at the last sort. It keeps a reference
- * to each call, since one may be cancelled and released before the sort.
+ * `moved` has room for as many calls as are pending (`cap`): calls are
+ * only moved between sorts, every sort empties it, and scheduling sorts
+ * first, so it holds at most the calls pending at the last sort. It keeps
+ * a reference to each call, since one may be cancelled and released
+ * before the sort. A bulk take, right after a sort, uses its memory for
+ * the counts of its bucket sort. All of the room an advance needs (the
+ * run, a copy of the due entries in the heap's unused end, the counts)
+ * is reserved when calls are scheduled: advance() allocates nothing.
  */
 #include <math.h>
+#include <string.h>
 
 #include "internal.h"
+
+/* take_due_in_bulk counts in `moved`'s memory. */
+_Static_assert(sizeof(size_t) <= sizeof(df_delayed_call *),
+               "a size_t fits where a pointer does");
 
 typedef struct entry {
   double key;     /* the call's time at the last sort   */
@@ -60,7 +85,10 @@ typedef struct test_clock {
   df_clock base; /* first: a df_clock * is a test_clock * */
   double now;    /* Twisted's rightNow                    */
   entry *heap;
-  size_t len, cap;
+  size_t len, cap;   /* len + run_live <= cap: see reserve()  */
+  entry *run;        /* run[run_head .. run_end): due calls taken out of
+                        the heap in bulk, sorted; holes have call NULL */
+  size_t run_head, run_end, run_live, run_cap;
   df_delayed_call **moved; /* reset or delayed since the last sort */
   size_t n_moved, moved_cap;
   int64_t next_seq, low_seq;
@@ -81,16 +109,25 @@ bool df_test_clock_is(const df_clock *clock) {
   return clock && clock->type == &test_clock_type;
 }
 
-/* --- a call's place: its heap index ------------------------------------ */
+/* --- a call's place ------------------------------------------------------ */
 
 /* Kept in the call's loop data, written straight into the call
- * (internal.h) as entries move. */
+ * (internal.h) as entries move: (index << 1) | 1 for run[index],
+ * index << 1 for heap[index]. */
 static inline size_t index_of(const df_delayed_call *call) {
-  return (uintptr_t)call->loop_data;
+  return (uintptr_t)call->loop_data >> 1;
+}
+
+static inline bool in_run(const df_delayed_call *call) {
+  return (uintptr_t)call->loop_data & 1;
+}
+
+static inline void place(df_delayed_call *call, size_t i, bool run) {
+  call->loop_data = (void *)(((uintptr_t)i << 1) | (uintptr_t)run);
 }
 
 static inline entry *entry_of(test_clock *c, const df_delayed_call *call) {
-  return &c->heap[index_of(call)];
+  return in_run(call) ? &c->run[index_of(call)] : &c->heap[index_of(call)];
 }
 
 /* --- the heap ---------------------------------------------------------- */
@@ -129,9 +166,14 @@ static inline size_t first_of_children(const entry *heap, size_t first,
   return best;
 }
 
+/* heap[i] = e, and, if `track`, e's call told where it is. */
+static inline void set(entry *heap, size_t i, entry e, bool track) {
+  heap[i] = e;
+  if (track) place(e.call, i, false);
+}
+
 static inline void put(test_clock *c, size_t i, entry e) {
-  c->heap[i] = e;
-  e.call->loop_data = (void *)(uintptr_t)i;
+  set(c->heap, i, e, true);
 }
 
 static void sift_up(test_clock *c, size_t i) {
@@ -145,14 +187,26 @@ static void sift_up(test_clock *c, size_t i) {
   put(c, i, e);
 }
 
-static void sift_down(test_clock *c, size_t i) {
-  entry e = c->heap[i];
-  for (size_t child; (child = first_child_of(i)) < c->len; i = child) {
-    child = first_of_children(c->heap, child, c->len);
-    if (!before(&c->heap[child], &e)) break;
-    put(c, i, c->heap[child]);
+static inline void sift_down_in(entry *heap, size_t len, size_t i,
+                                bool track) {
+  entry e = heap[i];
+  for (size_t child; (child = first_child_of(i)) < len; i = child) {
+    child = first_of_children(heap, child, len);
+    if (!before(&heap[child], &e)) break;
+    set(heap, i, heap[child], track);
   }
-  put(c, i, e);
+  set(heap, i, e, track);
+}
+
+static void sift_down(test_clock *c, size_t i) {
+  sift_down_in(c->heap, c->len, i, true);
+}
+
+/* Floyd's heap construction, O(len), telling no call where it is. */
+static void heapify(entry *heap, size_t len) {
+  if (len < 2) return;
+  for (size_t i = parent_of(len - 1) + 1; i-- > 0;)
+    sift_down_in(heap, len, i, false);
 }
 
 /* Entry i changed its key or seq: restore the heap around it. */
@@ -190,6 +244,18 @@ static void remove_at(test_clock *c, size_t i) {
   sift(c, i);
 }
 
+/* --- the run ------------------------------------------------------------ */
+
+/* Take run[j] out; the run's head stays on a call (or the run empties). */
+static void run_remove(test_clock *c, size_t j) {
+  c->run[j].call = NULL;
+  if (--c->run_live == 0) {
+    c->run_head = c->run_end = 0;
+    return;
+  }
+  while (!c->run[c->run_head].call) c->run_head++;
+}
+
 /* --- sorting ------------------------------------------------------------ */
 
 /* An in-place heapsort of n items seen through less/swap: the clock sorts
@@ -216,6 +282,123 @@ static void heap_sort(const sorter *s, size_t n) {
     s->swap(s->ctx, 0, end);
     sort_sift(s, 0, end);
   }
+}
+
+/* Entries by (key, seq), for the run: a bottom-up merge sort of a[0..n)
+ * through tmp[0..n) (sequential passes where a heap's are random; keys
+ * are distinct pairs, so stability does not matter), blocks of
+ * SORT_BLOCK sorted first by insertion. */
+#define SORT_BLOCK 16
+
+static void insertion_sort(entry *a, size_t n) {
+  for (size_t i = 1; i < n; i++) {
+    entry e = a[i];
+    size_t j = i;
+    for (; j > 0 && before(&e, &a[j - 1]); j--) a[j] = a[j - 1];
+    a[j] = e;
+  }
+}
+
+/* a's entries come before b's in memory. Each step chooses without a
+ * branch (a branch on keys in no order is mispredicted half the time),
+ * by an offset from a rather than a conditional, which gcc makes a
+ * branch. */
+static void merge(const entry *a, const entry *a_end, const entry *b,
+                  const entry *b_end, entry *out) {
+  while (a < a_end && b < b_end) {
+    bool take_b = before(b, a);
+    *out++ = a[(ptrdiff_t)take_b * (b - a)];
+    a += !take_b;
+    b += take_b;
+  }
+  while (a < a_end) *out++ = *a++;
+  while (b < b_end) *out++ = *b++;
+}
+
+/* Merging a[0..n) and b[0..n) (n > 0) from both ends at once: two
+ * chains of dependent loads in each step where merge() has one, and no
+ * bound to check (of 2n entries, n steps take the n smallest from the
+ * front and n the n largest from the back, and neither end can run
+ * out before its last step). */
+static void merge_halves(const entry *a, const entry *b, size_t n,
+                         entry *out) {
+  const entry *a_back = a + n - 1, *b_back = b + n - 1;
+  entry *out_back = out + 2 * n - 1;
+  for (size_t k = 0; k < n; k++) {
+    bool take_b = before(b, a);
+    *out++ = a[(ptrdiff_t)take_b * (b - a)];
+    a += !take_b;
+    b += take_b;
+    bool take_a = before(b_back, a_back);
+    *out_back-- = b_back[(ptrdiff_t)take_a * (a_back - b_back)];
+    a_back -= take_a;
+    b_back -= !take_a;
+  }
+}
+
+static void sort_entries(entry *a, entry *tmp, size_t n) {
+  for (size_t lo = 0; lo < n; lo += SORT_BLOCK)
+    insertion_sort(a + lo, n - lo < SORT_BLOCK ? n - lo : SORT_BLOCK);
+  entry *from = a, *to = tmp;
+  for (size_t width = SORT_BLOCK; width < n; width *= 2) {
+    for (size_t lo = 0; lo < n; lo += 2 * width) {
+      size_t mid = n - lo < width ? n : lo + width;
+      size_t hi = n - mid < width ? n : mid + width;
+      if (hi - mid == width)
+        merge_halves(from + lo, from + mid, width, to + lo);
+      else
+        merge(from + lo, from + mid, from + mid, from + hi, to + lo);
+    }
+    entry *t = from;
+    from = to;
+    to = t;
+  }
+  if (from != a) memcpy(a, from, n * sizeof *a);
+}
+
+/* The due calls of a bulk take, a[0..n) (n >= 2), sorted by (key, seq),
+ * with tmp[0..n) and counts[0..n) as room: a bucket sort, n buckets
+ * spread evenly over the keys' span, each bucket's entries in their
+ * place after two passes (count, then move) and sorted within it by
+ * insertion, or by sort_entries if it holds more than SORT_BLOCK. Times
+ * spread about evenly (bench case j) take a few sequential passes; ones
+ * that bunch, in few buckets, cost what sort_entries costs, as do equal
+ * or infinite spans. bucket_of is monotonic (a subtraction and a
+ * product by a positive number, rounded, keep their order), so the
+ * buckets are in key order, and entries of equal keys share one. */
+static inline size_t bucket_of(double key, double lo, double scale,
+                               size_t n) {
+  size_t b = (size_t)((key - lo) * scale);
+  return b < n ? b : n - 1;
+}
+
+static void sort_run(entry *a, entry *tmp, size_t *counts, size_t n) {
+  double lo = a[0].key, hi = a[0].key;
+  for (size_t i = 1; i < n; i++) {
+    lo = a[i].key < lo ? a[i].key : lo;
+    hi = a[i].key > hi ? a[i].key : hi;
+  }
+  double scale = (double)n / (hi - lo);
+  if (!(hi > lo) || !isfinite(hi - lo) || !isfinite(scale)) {
+    sort_entries(a, tmp, n);
+    return;
+  }
+  memset(counts, 0, n * sizeof *counts);
+  for (size_t i = 0; i < n; i++) counts[bucket_of(a[i].key, lo, scale, n)]++;
+  for (size_t b = 0, sum = 0; b < n; b++) {
+    size_t count = counts[b];
+    counts[b] = sum; /* where bucket b starts */
+    sum += count;
+  }
+  for (size_t i = 0; i < n; i++)
+    tmp[counts[bucket_of(a[i].key, lo, scale, n)]++] = a[i];
+  /* counts[b] is where bucket b ends now. */
+  for (size_t b = 0, start = 0; b < n; start = counts[b++]) {
+    if (counts[b] - start > SORT_BLOCK)
+      sort_entries(tmp + start, a + start, counts[b] - start);
+  }
+  insertion_sort(tmp, n); /* within buckets; the big ones are sorted */
+  memcpy(a, tmp, n * sizeof *a);
 }
 
 static bool moved_less(void *ctx, size_t i, size_t j) {
@@ -245,11 +428,17 @@ static void heap_swap(void *ctx, size_t i, size_t j) {
 /* Give moved call i's entry its new time and `seq`, and forget the move. */
 static void settle(test_clock *c, size_t i, int64_t seq) {
   df_delayed_call *call = c->moved[i];
-  entry *e = entry_of(c, call);
-  e->key = df_delayed_call_time(call);
-  e->seq = seq;
+  entry e = {df_delayed_call_time(call), seq, call};
   call->moved = false;
-  sift(c, index_of(call));
+  if (in_run(call)) {
+    /* The run stays sorted without it; the heap has room (reserve). */
+    run_remove(c, index_of(call));
+    put(c, c->len++, e);
+    sift_up(c, c->len - 1);
+  } else {
+    c->heap[index_of(call)] = e;
+    sift(c, index_of(call));
+  }
 }
 
 /* Twisted's _sortCalls, for the calls reset or delayed since the last
@@ -290,9 +479,13 @@ static double clock_seconds(df_clock *clock) {
   return ((test_clock *)(void *)clock)->now;
 }
 
-/* Room for one more call in the heap, and in `moved` for all it holds. */
+/* Room for one more pending call: in the heap, in `moved`, and in the
+ * run, for the heap's calls at the next advance (so that advance() does
+ * not allocate). `cap` bounds the pending calls, heap and run together:
+ * a call the run gives back to the heap finds room there, and at a bulk
+ * take the heap's unused end has room for a copy of the due calls. */
 static int reserve(test_clock *c) {
-  if (c->len == c->cap) {
+  if (c->len + c->run_live == c->cap) {
     size_t cap = c->cap ? 2 * c->cap : 16;
     if (cap > SIZE_MAX / sizeof(entry)) return DF_ENOMEM;
     entry *heap = df__realloc(c->heap, cap * sizeof *heap);
@@ -307,6 +500,13 @@ static int reserve(test_clock *c) {
     df__free(c->moved);
     c->moved = moved;
     c->moved_cap = c->cap;
+  }
+  if (c->run_cap < c->cap) {
+    /* The run may hold calls (a call of the advance is scheduling). */
+    entry *run = df__realloc(c->run, c->cap * sizeof *run);
+    if (!run) return DF_ENOMEM;
+    c->run = run;
+    c->run_cap = c->cap;
   }
   return 0;
 }
@@ -339,7 +539,11 @@ static void clock_reschedule(df_clock *clock, df_delayed_call *call) {
 
 /* Twisted's canceller: self.calls.remove. */
 static void clock_unschedule(df_clock *clock, df_delayed_call *call) {
-  remove_at((test_clock *)(void *)clock, index_of(call));
+  test_clock *c = (test_clock *)(void *)clock;
+  if (in_run(call))
+    run_remove(c, index_of(call));
+  else
+    remove_at(c, index_of(call));
 }
 
 static void destroy_now(test_clock *c) {
@@ -354,12 +558,20 @@ static void destroy_now(test_clock *c) {
     c->len--;
     df_delayed_call_discard(call);
   }
+  while (c->run_live > 0) {
+    df_delayed_call *call = c->run[c->run_end - 1].call;
+    c->run_end--;
+    if (!call) continue;
+    if (--c->run_live == 0) c->run_head = c->run_end = 0;
+    df_delayed_call_discard(call);
+  }
   while (c->spares) {
     df_delayed_call *spare = c->spares;
     c->spares = spare->loop_data;
     df__free(spare);
   }
   df__free(c->heap);
+  df__free(c->run);
   df__free(c->moved);
   df__free(c);
 }
@@ -393,14 +605,88 @@ df_clock *df_test_clock_new(void) {
   return &c->base;
 }
 
+/* How many of the heap's calls are due, counting up to `enough`: the
+ * due entries are a subtree at the root (an entry's parent is due
+ * before it), walked depth first without a stack. */
+static size_t count_due(const entry *heap, size_t len, double now,
+                        size_t enough) {
+  if (len == 0 || heap[0].key > now) return 0;
+  size_t count = 1, i = 0;
+  while (count < enough) {
+    size_t child = first_child_of(i);
+    if (child < len && heap[child].key <= now) {
+      i = child;
+      count++;
+      continue;
+    }
+    /* On to the next due sibling of i or of an ancestor of i. */
+    for (;;) {
+      if (i == 0) return count;
+      if (i % ARITY != 0 && i + 1 < len) { /* i is not its parent's last */
+        if (heap[++i].key <= now) break;
+      } else {
+        i = parent_of(i);
+      }
+    }
+    count++;
+  }
+  return count;
+}
+
+/* When a quarter of the heap or more is due (two calls at least), take
+ * the due calls out at once into a sorted run, rather than popping each
+ * down the heap's levels, every level a cache miss on a call to tell it
+ * its new index (bench case j): one pass splits the heap into due and
+ * not due, the due entries are sorted, the others made a heap again,
+ * and each call is told its place once. The clock's list is the merge
+ * of the run and the heap by (key, seq) (take_next_due). */
+static void take_due_in_bulk(test_clock *c) {
+  size_t enough = c->len / 4 > 2 ? c->len / 4 : 2;
+  if (c->run_live > 0 || count_due(c->heap, c->len, c->now, enough) < enough)
+    return;
+  size_t kept = 0, due = 0;
+  for (size_t i = 0; i < c->len; i++) {
+    entry e = c->heap[i];
+    bool is_due = e.key <= c->now;
+    c->run[due] = e;   /* run_cap >= cap >= len (reserve) */
+    c->heap[kept] = e; /* kept <= i: read already          */
+    due += is_due;
+    kept += !is_due;
+  }
+  /* heap[kept .. cap) is free and at least `due` long; `moved`, empty
+   * (flushed), has room for `cap` pointers, each as big as a size_t. */
+  sort_run(c->run, c->heap + kept, (size_t *)(void *)c->moved, due);
+  heapify(c->heap, kept);
+  c->len = kept;
+  c->in_order = kept <= 1;
+  for (size_t i = 0; i < kept; i++) place(c->heap[i].call, i, false);
+  for (size_t j = 0; j < due; j++) place(c->run[j].call, j, true);
+  c->run_head = 0;
+  c->run_end = c->run_live = due;
+}
+
+/* The first call of the list, out of the clock, if it is due; or NULL. */
+static df_delayed_call *take_next_due(test_clock *c) {
+  const entry *next = c->len > 0 ? &c->heap[0] : NULL;
+  bool from_run = c->run_live > 0 &&
+                  (!next || before(&c->run[c->run_head], next));
+  if (from_run) next = &c->run[c->run_head];
+  if (!next || next->key > c->now) return NULL;
+  if (!from_run) return pop_first(c);
+  df_delayed_call *call = next->call;
+  run_remove(c, c->run_head);
+  return call;
+}
+
 /* Twisted's advance, inside an enter/leave pair. */
 static void advance(test_clock *c, double amount) {
   c->now += amount;
   flush_moved(c);
-  while (!c->freeing && c->len > 0 && c->heap[0].key <= c->now) {
+  take_due_in_bulk(c);
+  for (df_delayed_call *call; !c->freeing && (call = take_next_due(c));) {
     /* The clock lives at least until the outermost advance returns,
      * whatever the call does: its struct, if spent, can be kept. */
-    df_delayed_call *spent = df__delayed_call_run_spent(pop_first(c));
+    df_delayed_call *spent = df__delayed_call_run_spent(call);
     if (spent) {
       spent->loop_data = c->spares;
       c->spares = spent;
@@ -463,7 +749,18 @@ size_t df_test_clock_get_delayed_calls(df_clock *clock,
       for (size_t i = 0; i < c->len; i++) put(c, i, c->heap[i]);
       c->in_order = true;
     }
-    for (size_t i = 0; i < size && i < c->len; i++) calls[i] = c->heap[i].call;
+    /* Twisted's order: the merge of the run and the (sorted) heap. */
+    size_t i = 0, j = c->run_head;
+    for (size_t k = 0; k < size && (i < c->len || j < c->run_end);) {
+      if (j < c->run_end && !c->run[j].call) {
+        j++;
+      } else if (j < c->run_end &&
+                 (i == c->len || before(&c->run[j], &c->heap[i]))) {
+        calls[k++] = c->run[j++].call;
+      } else {
+        calls[k++] = c->heap[i++].call;
+      }
+    }
   }
-  return c->len;
+  return c->len + c->run_live;
 }
