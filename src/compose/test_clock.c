@@ -88,9 +88,9 @@ typedef struct test_clock {
   size_t len, cap;   /* len + run_live <= cap: see reserve()  */
   entry *run;        /* run[run_head .. run_end): due calls taken out of
                         the heap in bulk, sorted; holes have call NULL */
-  size_t run_head, run_end, run_live, run_cap;
+  size_t run_head, run_end, run_live;
   df_delayed_call **moved; /* reset or delayed since the last sort */
-  size_t n_moved, moved_cap;
+  size_t n_moved;
   int64_t next_seq, low_seq;
   df_delayed_call *spares; /* spent calls' structs, linked through
                               their loop data (internal.h)          */
@@ -479,36 +479,39 @@ static double clock_seconds(df_clock *clock) {
   return ((test_clock *)(void *)clock)->now;
 }
 
-/* Room for one more pending call: in the heap, in `moved`, and in the
- * run, for the heap's calls at the next advance (so that advance() does
- * not allocate). `cap` bounds the pending calls, heap and run together:
- * a call the run gives back to the heap finds room there, and at a bulk
- * take the heap's unused end has room for a copy of the due calls. */
-static int reserve(test_clock *c) {
-  if (c->len + c->run_live == c->cap) {
-    size_t cap = c->cap ? 2 * c->cap : 16;
-    if (cap > SIZE_MAX / sizeof(entry)) return DF_ENOMEM;
-    entry *heap = df__realloc(c->heap, cap * sizeof *heap);
-    if (!heap) return DF_ENOMEM;
-    c->heap = heap;
-    c->cap = cap;
+/* Room for one more pending call (reserve, below): `cap` of them in the
+ * heap, in `moved`, and in the run, for the heap's calls at the next
+ * advance (so that advance() does not allocate). `cap` bounds the
+ * pending calls, heap and run together: a call the run gives back to the
+ * heap finds room there, and at a bulk take the heap's unused end has
+ * room for a copy of the due calls. Growing is out of line: reserve is
+ * on every df_clock_call_later's path. */
+static DF_NOINLINE int grow(test_clock *c) {
+  size_t cap = c->cap ? 2 * c->cap : 16;
+  if (cap > SIZE_MAX / sizeof(entry)) return DF_ENOMEM;
+  /* The three grow together, and `cap` only once all have: a run grown
+   * alone is only larger than it need be. The run may hold calls (a call
+   * of the advance is scheduling); `moved` is empty here (scheduling
+   * sorts first): nothing to keep. */
+  entry *run = df__realloc(c->run, cap * sizeof *run);
+  if (!run) return DF_ENOMEM;
+  c->run = run;
+  df_delayed_call **moved = df__malloc(cap * sizeof *moved);
+  if (!moved) return DF_ENOMEM;
+  entry *heap = df__realloc(c->heap, cap * sizeof *heap);
+  if (!heap) {
+    df__free(moved);
+    return DF_ENOMEM;
   }
-  if (c->moved_cap < c->cap) {
-    /* `moved` is empty here (scheduling sorts first): nothing to keep. */
-    df_delayed_call **moved = df__malloc(c->cap * sizeof *moved);
-    if (!moved) return DF_ENOMEM;
-    df__free(c->moved);
-    c->moved = moved;
-    c->moved_cap = c->cap;
-  }
-  if (c->run_cap < c->cap) {
-    /* The run may hold calls (a call of the advance is scheduling). */
-    entry *run = df__realloc(c->run, c->cap * sizeof *run);
-    if (!run) return DF_ENOMEM;
-    c->run = run;
-    c->run_cap = c->cap;
-  }
+  df__free(c->moved);
+  c->moved = moved;
+  c->heap = heap;
+  c->cap = cap;
   return 0;
+}
+
+static inline int reserve(test_clock *c) {
+  return DF_LIKELY(c->len + c->run_live < c->cap) ? 0 : grow(c);
 }
 
 /* Twisted's callLater: append, then sort. */
@@ -648,7 +651,7 @@ static void take_due_in_bulk(test_clock *c) {
   for (size_t i = 0; i < c->len; i++) {
     entry e = c->heap[i];
     bool is_due = e.key <= c->now;
-    c->run[due] = e;   /* run_cap >= cap >= len (reserve) */
+    c->run[due] = e;   /* the run has room for cap >= len  */
     c->heap[kept] = e; /* kept <= i: read already          */
     due += is_due;
     kept += !is_due;
