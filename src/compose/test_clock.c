@@ -284,10 +284,10 @@ static void heap_sort(const sorter *s, size_t n) {
   }
 }
 
-/* Entries by (key, seq), for the run: a bottom-up merge sort of a[0..n)
- * through tmp[0..n) (sequential passes where a heap's are random; keys
- * are distinct pairs, so stability does not matter), blocks of
- * SORT_BLOCK sorted first by insertion. */
+/* Entries by (key, seq), for what sort_run (below) cannot spread over
+ * buckets: a bottom-up merge sort of a[0..n) through tmp[0..n)
+ * (sequential passes; (key, seq) pairs are distinct, so stability does
+ * not matter), blocks of SORT_BLOCK sorted first by insertion. */
 #define SORT_BLOCK 16
 
 static void insertion_sort(entry *a, size_t n) {
