@@ -120,6 +120,11 @@ class CDeferredList(CDeferred, DeferredList):
     def _cbDeferred(self, result, index, succeeded):
         settled = self.called
         result = DeferredList._cbDeferred(self, result, index, succeeded)
+        if succeeded and not settled and self.fireOnOneCallback:
+            # libdeferred records a first result only in the list's result
+            # (src/compose/list.c, record_slow): once that is delivered,
+            # the list holds nothing of it (a loop it was is let go).
+            self.resultList[index] = (succeeded, None)
         if succeeded and not settled and owns_memory(result):
             return None  # 13
         return result
