@@ -1,4 +1,5 @@
-"""The benchmark's Twisted peer: the same echo server as
+"""The benchmark's Twisted peer, and the Twisted server of the reactor's
+interop test (tests/reactor/interop): the same echo server as
 examples/echo-server.c (echo until the client half-closes, then close once
 the echo is out), on Twisted's default reactor (epoll here).
 

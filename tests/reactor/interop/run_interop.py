@@ -18,6 +18,9 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The Twisted echo server the network benchmark runs serves here too.
+TWISTED_ECHO_SERVER = os.path.join(HERE, "..", "..", "..", "bench", "net",
+                                   "twisted_echo_server.py")
 PYTHON = "/usr/bin/python3"  # the one with Twisted
 TIMEOUT = 30
 
@@ -60,7 +63,7 @@ def check(label, got, want):
 
 
 def our_client_against_twisted(bin_dir):
-    server, port = start_server([PYTHON, os.path.join(HERE, "twisted_echo_server.py")])
+    server, port = start_server([PYTHON, TWISTED_ECHO_SERVER])
     try:
         for name, data in payloads():
             run = subprocess.run([os.path.join(bin_dir, "echo-client"),
