@@ -29,11 +29,6 @@ if [[ $# -gt 1 || ( $# -eq 1 && "$1" != "--quick" ) ]]; then
   echo "usage: bench/poetry/run.sh [--quick]" >&2
   exit 2
 fi
-if [[ ! -f tools/poetry/poetry-server.c ]]; then
-  echo "bench/poetry/run.sh: poetry-server is not in this tree" \
-    "(tools/poetry/poetry-server.c): nothing to measure" >&2
-  exit 1
-fi
 scripts/deps.sh build-essential cmake pkg-config libuv1-dev python3-twisted ||
   echo "bench/poetry/run.sh: could not install dependencies; going on" >&2
 build=${DF_BENCH_POETRY_BUILD:-build-bench-poetry}
